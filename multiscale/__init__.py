@@ -1,0 +1,27 @@
+"""multiscale: differentiable models from synaptic plasticity to behavior, in JAX.
+
+The scales are subpackages, imported here as namespaces::
+
+    import multiscale as ms
+    ms.synapse     # receptor and calcium kinetics, plasticity rules (diffrax)
+    ms.circuit     # decision and E/I microcircuits (jit + lax.scan)
+    ms.population  # trials, subjects and parameter sets (vmap); learning sessions
+    ms.behavior    # choices, reaction times, psychometric/chronometric curves, likelihoods
+    ms.data        # behavioral data in and out, published data sets
+    ms.fit         # losses, constraints and optax fitting loops
+    ms.sweep       # parameter sweeps: chunking, sharding, resume
+
+``multiscale.plot`` (matplotlib) is imported only on request.
+"""
+
+from . import (
+    behavior as behavior,
+    circuit as circuit,
+    data as data,
+    fit as fit,
+    population as population,
+    sweep as sweep,
+    synapse as synapse,
+)
+
+__version__ = "0.1.0"

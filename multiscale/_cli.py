@@ -1,0 +1,182 @@
+"""The ``multiscale`` command line: demo, validate, fit, bench."""
+
+import argparse
+import json
+import sys
+
+_DESCRIPTION = """\
+multiscale: differentiable models from synaptic plasticity to behavior (JAX).
+
+Subcommands:
+  demo      the main job, on data the package carries: synapse -> circuit -> behavior,
+            fitted to the Roitman & Shadlen (2002) reaction-time data; writes figures and
+            a report into an output folder and prints a summary table
+  validate  reproduce every registered published result and print expected vs measured
+  fit       fit a model to your own trial-level CSV (choices and reaction times)
+  bench     run the benchmarks in benchmarks/ against peer tools and print the ratios
+
+Run `multiscale SUBCOMMAND --help` for the options of each.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="multiscale",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="SUBCOMMAND")
+
+    d = sub.add_parser("demo", help="run the main job on the data the package carries")
+    d.add_argument("--out", default="multiscale-demo", help="output folder (default: %(default)s)")
+    d.add_argument(
+        "--fast",
+        action="store_true",
+        help="fewer simulated trials and fit steps (seconds instead of minutes)",
+    )
+    d.add_argument("--seed", type=int, default=0, help="PRNG seed (default: %(default)s)")
+
+    v = sub.add_parser(
+        "validate",
+        help="reproduce the published results and compare",
+        description="Run every registered reproduction of a published result and print a table "
+        "(name, scale, source, expected, measured, tolerance, pass). Exit status 1 if any fails.",
+    )
+    v.add_argument("--scale", choices=["synapse", "circuit", "population", "behavior", "fit"])
+    v.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    v.add_argument("--fast", action="store_true", help="skip targets marked slow")
+    v.add_argument("--list", action="store_true", help="list the targets without running them")
+
+    f = sub.add_parser(
+        "fit",
+        help="fit a model to a CSV of trials",
+        description="Fit the drift-diffusion model (or the decision circuit) to trial-level data "
+        "in HDDM, HSSM or PyDDM column conventions. The condition column (e.g. coherence) scales "
+        "the drift (proportional-rate form) or sets the circuit's stimulus.",
+    )
+    f.add_argument("data", help="CSV file with one row per trial")
+    f.add_argument("--model", choices=["ddm", "circuit"], default="ddm")
+    f.add_argument("--condition", required=True, help="condition column, e.g. coherence")
+    f.add_argument("--json", action="store_true", help="print the result as JSON")
+    f.add_argument("--seed", type=int, default=0)
+
+    b = sub.add_parser(
+        "bench",
+        help="run benchmarks against peer tools",
+        description="Run benchmarks/bench_*.py from a source checkout (peers come from the "
+        "`bench` extra: pip install '.[bench]') and print their ratio tables.",
+    )
+    b.add_argument("names", nargs="*", help="benchmark names, e.g. stdp_curve (default: all)")
+    b.add_argument("--quick", action="store_true", help="small workloads, for a smoke run")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        return run_demo(out=args.out, fast=args.fast, seed=args.seed)
+    if args.command == "fit":
+        return _fit(args)
+    if args.command == "bench":
+        from ._bench import run_benchmarks
+
+        return run_benchmarks(args.names, quick=args.quick)
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _validate(args) -> int:
+    from tqdm.auto import tqdm
+
+    from ._validation import load_all
+
+    targets = [
+        t
+        for t in load_all().values()
+        if (args.scale is None or t.scale == args.scale) and not (args.fast and t.slow)
+    ]
+    if not targets:
+        msg = "no validation targets are registered yet"
+        if args.scale:
+            msg += f" for scale {args.scale!r}"
+        print("[]" if args.json else msg)
+        return 0
+    if args.list:
+        for t in targets:
+            print(f"{t.name:40s} {t.scale:10s} {'slow ' if t.slow else '     '}{t.source}")
+        return 0
+    checks, errors = [], []
+    bar = tqdm(targets, desc="validate", unit="target", file=sys.stderr, disable=args.json)
+    for t in bar:
+        bar.set_postfix_str(t.name)
+        try:
+            checks.extend(t.checks())
+        except Exception as e:  # a crashing target is a failed target, reported, not fatal
+            errors.append((t, e))
+    if args.json:
+        rows = [c.as_dict() for c in checks]
+        rows += [
+            dict(
+                name=t.name,
+                scale=t.scale,
+                source=t.source,
+                expected="runs",
+                measured=f"error: {type(e).__name__}: {e}",
+                tolerance="",
+                passed=False,
+            )
+            for t, e in errors
+        ]
+        print(json.dumps(rows, indent=1))
+    else:
+        _print_table(checks)
+        for t, e in errors:
+            print(f"ERROR in target {t.name}: {type(e).__name__}: {e}")
+        n_fail = sum(not c.passed for c in checks) + len(errors)
+        print(f"\n{len(checks) - sum(not c.passed for c in checks)} passed, {n_fail} failed")
+    return 1 if errors or any(not c.passed for c in checks) else 0
+
+
+def _fmt(x) -> str:
+    return x if isinstance(x, str) else f"{x:.4g}"
+
+
+def _print_table(checks) -> None:
+    head = ("name", "scale", "expected", "measured", "tolerance", "pass", "source")
+    rows = [
+        (c.name, c.scale, _fmt(c.expected), _fmt(c.measured), c.tolerance, "yes" if c.passed else "NO", c.source)
+        for c in checks
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head[:-1])]
+    line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+    print(line(head))
+    print(line(tuple("-" * w for w in widths) + ("-" * 6,)))
+    for r in rows:
+        print(line(r))
+
+
+def _fit(args) -> int:
+    from .fit._command import fit_command
+
+    result = fit_command(args.data, model=args.model, condition=args.condition, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        from .fit._command import format_fit
+
+        print(format_fit(result))
+    return 0

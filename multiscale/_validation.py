@@ -1,0 +1,156 @@
+"""Registry of reproductions of published results.
+
+Each scale declares its targets in a private module named ``_targets*.py`` inside the
+scale's package. A target is a function, decorated with :func:`target`, that runs a
+model and returns comparisons built with :func:`within` (a number against a published
+number with a tolerance) or :func:`holds` (an ordinal statement, e.g. "error RT >
+correct RT"). ``multiscale validate`` and ``tests/test_validation.py`` discover every
+such module, so registering a target is all it takes for it to be checked in CI.
+"""
+
+import dataclasses
+import importlib
+import math
+import pkgutil
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+Scale = Literal["synapse", "circuit", "population", "behavior", "fit"]
+SCALES: tuple[str, ...] = ("synapse", "circuit", "population", "behavior", "fit")
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """One measured quantity against its published value (before scale/source are attached)."""
+
+    name: str
+    expected: float | str
+    measured: float | str
+    tolerance: str
+    passed: bool
+    source: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """A finished comparison, as printed by ``multiscale validate`` and serialised by ``--json``."""
+
+    name: str
+    scale: str
+    source: str
+    expected: float | str
+    measured: float | str
+    tolerance: str
+    passed: bool
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A registered reproduction: a function returning comparisons, with its scale and citation."""
+
+    name: str
+    scale: str
+    source: str
+    run: Callable[[], Iterable[Comparison]]
+    slow: bool = False
+
+    def checks(self) -> list[Check]:
+        out = []
+        for c in self.run():
+            out.append(
+                Check(
+                    name=c.name,
+                    scale=self.scale,
+                    source=c.source or self.source,
+                    expected=_plain(c.expected),
+                    measured=_plain(c.measured),
+                    tolerance=c.tolerance,
+                    passed=bool(c.passed),
+                )
+            )
+        if not out:
+            raise RuntimeError(f"validation target {self.name!r} produced no comparisons")
+        return out
+
+
+_REGISTRY: dict[str, Target] = {}
+
+
+def _plain(x):
+    if isinstance(x, str):
+        return x
+    return float(x)
+
+
+def target(*, name: str, scale: Scale, source: str, slow: bool = False):
+    """Register a function ``() -> Iterable[Comparison]`` as a validation target.
+
+    Args:
+        name: unique identifier, e.g. ``"mg_block_jahr_stevens"``.
+        scale: one of ``synapse``, ``circuit``, ``population``, ``behavior``, ``fit``.
+        source: citation, with the section of ``reference_values.md`` it comes from.
+        slow: True for targets that take more than ~20 s on 2 CPU cores; those run in
+            ``multiscale validate`` and ``pytest -m slow`` but not in the default test run.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+
+    def register(fn):
+        if name in _REGISTRY and _REGISTRY[name].run is not fn:
+            raise ValueError(f"validation target {name!r} is registered twice")
+        _REGISTRY[name] = Target(name=name, scale=scale, source=source, run=fn, slow=slow)
+        return fn
+
+    return register
+
+
+def within(
+    name: str,
+    expected: float,
+    measured: float,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    source: str | None = None,
+) -> Comparison:
+    """``measured`` equals ``expected`` within ``atol + rtol*|expected|`` (at least one given)."""
+    if rtol is None and atol is None:
+        raise ValueError("within() needs rtol or atol")
+    bound = (atol or 0.0) + (rtol or 0.0) * abs(float(expected))
+    measured = float(measured)
+    passed = math.isfinite(measured) and abs(measured - float(expected)) <= bound
+    parts = []
+    if rtol is not None:
+        parts.append(f"rtol {rtol:g}")
+    if atol is not None:
+        parts.append(f"atol {atol:g}")
+    return Comparison(name, float(expected), measured, " + ".join(parts), passed, source)
+
+
+def in_range(
+    name: str, low: float, high: float, measured: float, *, source: str | None = None
+) -> Comparison:
+    """``low <= measured <= high``; the expected value is reported as the interval."""
+    measured = float(measured)
+    passed = math.isfinite(measured) and low <= measured <= high
+    return Comparison(name, f"[{low:g}, {high:g}]", measured, "interval", passed, source)
+
+
+def holds(
+    name: str, expected: str, measured: float | str, passed: bool, *, source: str | None = None
+) -> Comparison:
+    """An ordinal statement (``expected`` in words) and what was measured."""
+    return Comparison(name, expected, measured, "ordinal", bool(passed), source)
+
+
+def load_all() -> dict[str, Target]:
+    """Import every ``multiscale.<scale>._targets*`` module and return the registry."""
+    import multiscale
+
+    for info in pkgutil.walk_packages(multiscale.__path__, prefix="multiscale."):
+        if info.name.rsplit(".", 1)[-1].startswith("_targets"):
+            importlib.import_module(info.name)
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (SCALES.index(kv[1].scale), kv[0])))

@@ -1,0 +1,1 @@
+"""Circuit scale: rate and spiking microcircuits as jitted fixed-step scans."""

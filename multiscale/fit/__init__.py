@@ -1,0 +1,1 @@
+"""Fitting: losses, parameter constraints and optax loops."""

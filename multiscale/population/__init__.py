@@ -1,0 +1,1 @@
+"""Population scale: many trials, subjects and parameter sets at once (vmap)."""

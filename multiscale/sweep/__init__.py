@@ -1,0 +1,1 @@
+"""Parameter sweeps: chunking under a memory budget, device sharding, resume."""

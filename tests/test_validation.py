@@ -1,0 +1,21 @@
+"""Every registered reproduction of a published result passes (``multiscale validate``)."""
+
+import pytest
+
+from multiscale._validation import load_all
+
+_TARGETS = load_all()
+
+
+def _param(t):
+    marks = [pytest.mark.slow] if t.slow else []
+    return pytest.param(t, id=t.name, marks=marks)
+
+
+@pytest.mark.parametrize("tgt", [_param(t) for t in _TARGETS.values()])
+def test_published_target(tgt):
+    failed = [c for c in tgt.checks() if not c.passed]
+    assert not failed, "\n".join(
+        f"{c.name}: expected {c.expected}, measured {c.measured} ({c.tolerance}; {c.source})"
+        for c in failed
+    )
