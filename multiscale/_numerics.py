@@ -38,7 +38,9 @@ def softplus_inverse(y: ArrayLike) -> Array:
 
 
 def exp_euler_decay(x: ArrayLike, target: ArrayLike, dt: ArrayLike, tau: ArrayLike) -> Array:
-    r"""Exact update of $\tau \dot x = \mathrm{target} - x$ over a step ``dt`` (same units as ``tau``).
+    r"""Exact update of $\tau \dot x = \mathrm{target} - x$ over a step ``dt``.
+
+    ``dt`` and ``tau`` in the same units.
 
     $x \leftarrow \mathrm{target} + (x - \mathrm{target}) e^{-dt/\tau}$. Unlike forward
     Euler it is stable for any ``dt/tau`` and exact for a piecewise-constant target,

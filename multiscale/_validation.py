@@ -6,6 +6,12 @@ model and returns comparisons built with :func:`within` (a number against a publ
 number with a tolerance) or :func:`holds` (an ordinal statement, e.g. "error RT >
 correct RT"). ``multiscale validate`` and ``tests/test_validation.py`` discover every
 such module, so registering a target is all it takes for it to be checked in CI.
+
+A target that the model does not reproduce is registered with ``known_gap``, the
+measured shortfall in words. It still runs and is reported with its numbers (``GAP`` in
+the table, ``passed: false`` in JSON), but does not fail ``multiscale validate``; the test
+suite marks it as a strict expected failure, so closing the gap is noticed too. The
+tolerance of such a target is never widened to make it pass.
 """
 
 import dataclasses
@@ -42,6 +48,7 @@ class Check:
     measured: float | str
     tolerance: str
     passed: bool
+    known_gap: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -56,6 +63,7 @@ class Target:
     source: str
     run: Callable[[], Iterable[Comparison]]
     slow: bool = False
+    known_gap: str | None = None
 
     def checks(self) -> list[Check]:
         out = []
@@ -69,6 +77,7 @@ class Target:
                     measured=_plain(c.measured),
                     tolerance=c.tolerance,
                     passed=bool(c.passed),
+                    known_gap=None if c.passed else self.known_gap,
                 )
             )
         if not out:
@@ -85,7 +94,9 @@ def _plain(x):
     return float(x)
 
 
-def target(*, name: str, scale: Scale, source: str, slow: bool = False):
+def target(
+    *, name: str, scale: Scale, source: str, slow: bool = False, known_gap: str | None = None
+):
     """Register a function ``() -> Iterable[Comparison]`` as a validation target.
 
     Args:
@@ -94,6 +105,8 @@ def target(*, name: str, scale: Scale, source: str, slow: bool = False):
         source: citation, with the section of ``reference_values.md`` it comes from.
         slow: True for targets that take more than ~20 s on 2 CPU cores; those run in
             ``multiscale validate`` and ``pytest -m slow`` but not in the default test run.
+        known_gap: for a published result the model does not reproduce, what falls short
+            (with numbers). Its failed checks are reported but not counted as failures.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
@@ -101,7 +114,9 @@ def target(*, name: str, scale: Scale, source: str, slow: bool = False):
     def register(fn):
         if name in _REGISTRY and _REGISTRY[name].run is not fn:
             raise ValueError(f"validation target {name!r} is registered twice")
-        _REGISTRY[name] = Target(name=name, scale=scale, source=source, run=fn, slow=slow)
+        _REGISTRY[name] = Target(
+            name=name, scale=scale, source=source, run=fn, slow=slow, known_gap=known_gap
+        )
         return fn
 
     return register

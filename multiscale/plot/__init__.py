@@ -3,3 +3,33 @@
 Every function takes data or a result Module and an optional ``ax``, draws on it, and
 returns the ``Axes``; none calls ``plt.show()``.
 """
+
+# --- decision circuit and behavior ---
+from ._decision import (
+    chronometric_curve as chronometric_curve,
+    decision_trajectories as decision_trajectories,
+    phase_plane as phase_plane,
+    psychometric_curve as psychometric_curve,
+    quantile_probability as quantile_probability,
+    rt_distributions as rt_distributions,
+)
+from ._kinetics import (
+    mg_block_curve as mg_block_curve,
+    receptor_response as receptor_response,
+    short_term_efficacies as short_term_efficacies,
+    spine_calcium_trace as spine_calcium_trace,
+)
+
+# --- calcium-based plasticity ---
+from ._plasticity import (
+    frequency_dependence as frequency_dependence,
+    stdp_curve as stdp_curve,
+)
+
+# --- spike-timing, BCM and Hebbian rules ---
+from ._rules import (
+    bcm_curve as bcm_curve,
+    stdp_frequency as stdp_frequency,
+    stdp_trajectory as stdp_trajectory,
+    stdp_window as stdp_window,
+)

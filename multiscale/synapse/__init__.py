@@ -3,6 +3,52 @@
 Units: seconds, mV, nS, mM (see docs/units.md).
 """
 
+# --- spike-timing, BCM and Hebbian rules ---
+from ._bcm import (
+    BCM as BCM,
+    BCMState as BCMState,
+    bcm_frequency_response as bcm_frequency_response,
+)
+
+# --- calcium and calcium-based rules ---
+from ._graupner_brunel import (
+    GraupnerBrunel as GraupnerBrunel,
+    gb2012_cortical as gb2012_cortical,
+    gb2012_d as gb2012_d,
+    gb2012_dp as gb2012_dp,
+    gb2012_dpd as gb2012_dpd,
+    gb2012_hippocampal as gb2012_hippocampal,
+    gb2012_hippocampal_cultures as gb2012_hippocampal_cultures,
+    gb2012_p as gb2012_p,
+)
+from ._graupner_brunel_readout import (
+    GBRateState as GBRateState,
+    burst_time_above as burst_time_above,
+    graupner_brunel_rate as graupner_brunel_rate,
+    pairing_time_above as pairing_time_above,
+    periodic_time_above as periodic_time_above,
+    poisson_time_above as poisson_time_above,
+    stdp_curve as stdp_curve,
+    synaptic_change as synaptic_change,
+    transition_probabilities as transition_probabilities,
+)
+from ._graupner_brunel_sim import (
+    GBResult as GBResult,
+    simulate_graupner_brunel as simulate_graupner_brunel,
+)
+from ._hebb import Hebb as Hebb, Oja as Oja
+
+# --- receptor kinetics and short-term plasticity ---
+from ._kinetic_receptors import (
+    AbstractReceptor as AbstractReceptor,
+    FirstOrderReceptor as FirstOrderReceptor,
+    GABABReceptor as GABABReceptor,
+    ampa as ampa,
+    gabaa as gabaa,
+    gabab as gabab,
+    nmda as nmda,
+)
+from ._mg_block import MgBlock as MgBlock, mg_block as mg_block
 from ._protocols import (
     SpikeTrains as SpikeTrains,
     pairing as pairing,
@@ -10,8 +56,46 @@ from ._protocols import (
     tetanus as tetanus,
     theta_burst as theta_burst,
 )
+from ._rate_rule import (
+    AbstractBounds as AbstractBounds,
+    AbstractRateRule as AbstractRateRule,
+    HardBounds as HardBounds,
+    RateRuleState as RateRuleState,
+    SoftBounds as SoftBounds,
+)
+from ._receptor_simulation import (
+    ReceptorTrajectory as ReceptorTrajectory,
+    conductance as conductance,
+    current as current,
+    first_order_exact as first_order_exact,
+    simulate_receptor as simulate_receptor,
+    transmitter as transmitter,
+)
+from ._short_term import (
+    ShortTermTrajectory as ShortTermTrajectory,
+    TsodyksMarkram as TsodyksMarkram,
+    short_term_efficacy as short_term_efficacy,
+)
+from ._shouval import (
+    ShouvalBearCooper as ShouvalBearCooper,
+    ShouvalResult as ShouvalResult,
+    simulate_shouval as simulate_shouval,
+)
+from ._spine_calcium import SpineCalcium as SpineCalcium, spine_calcium as spine_calcium
+from ._stdp import (
+    AbstractPairingScheme as AbstractPairingScheme,
+    AbstractSTDP as AbstractSTDP,
+    AllToAll as AllToAll,
+    NearestSpike as NearestSpike,
+    PairSTDP as PairSTDP,
+    STDPResult as STDPResult,
+    TripletSTDP as TripletSTDP,
+    pfister_hippocampal_all_to_all_full as pfister_hippocampal_all_to_all_full,
+    pfister_hippocampal_all_to_all_minimal as pfister_hippocampal_all_to_all_minimal,
+    pfister_hippocampal_nearest_full as pfister_hippocampal_nearest_full,
+    pfister_visual_all_to_all_full as pfister_visual_all_to_all_full,
+    pfister_visual_all_to_all_minimal as pfister_visual_all_to_all_minimal,
+    pfister_visual_nearest_full as pfister_visual_nearest_full,
+    simulate_stdp as simulate_stdp,
+)
 from ._wang2002 import SaturatingNMDA as SaturatingNMDA
-
-# --- receptor kinetics and short-term plasticity ---
-# --- calcium and calcium-based rules ---
-# --- spike-timing, BCM and Hebbian rules ---

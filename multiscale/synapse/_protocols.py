@@ -74,11 +74,12 @@ def pairing(delta_t, frequency, n_pairs, *, t0=0.05):
     """
     if n_pairs < 1:
         raise ValueError(f"`n_pairs` must be >= 1, got {n_pairs}")
-    if float(np.asarray(frequency)) <= 0:
+    # Checked only when concrete, so that a curve can be vmapped over frequency.
+    if not isinstance(frequency, jax.core.Tracer) and np.any(np.asarray(frequency) <= 0):
         raise ValueError(f"`frequency` must be > 0 Hz, got {frequency}")
     delta_t = jnp.asarray(delta_t, dtype=float)
     period = 1.0 / jnp.asarray(frequency, dtype=float)
-    base = t0 + jnp.maximum(-delta_t, 0.0) + period * jnp.arange(n_pairs)
+    base = t0 + jnp.maximum(-delta_t, 0.0) + period * jnp.arange(n_pairs, dtype=period.dtype)
     pre = base
     post = base + delta_t
     t_end = base[-1] + jnp.abs(delta_t) + period
@@ -96,8 +97,12 @@ def pre_post_burst(delta_t, frequency, n_presentations, *, n_post=2, burst_isi=0
         raise ValueError("`n_presentations` and `n_post` must be >= 1")
     delta_t = jnp.asarray(delta_t, dtype=float)
     period = 1.0 / jnp.asarray(frequency, dtype=float)
-    base = t0 + jnp.maximum(-delta_t, 0.0) + period * jnp.arange(n_presentations)
-    post = (base[:, None] + delta_t + burst_isi * jnp.arange(n_post)[None, :]).reshape(-1)
+    base = (
+        t0 + jnp.maximum(-delta_t, 0.0) + period * jnp.arange(n_presentations, dtype=period.dtype)
+    )
+    post = (
+        base[:, None] + delta_t + burst_isi * jnp.arange(n_post, dtype=period.dtype)[None, :]
+    ).reshape(-1)
     post = jnp.sort(post)
     t_end = base[-1] + jnp.abs(delta_t) + burst_isi * n_post + period
     return SpikeTrains(base, post, t_end)
@@ -117,7 +122,10 @@ def tetanus(frequency, n_pulses, *, n_trains=1, train_interval=0.0, t0=0.05):
 
 
 def theta_burst(n_bursts=10, *, spikes_per_burst=4, intra=100.0, inter=5.0, t0=0.05):
-    """Theta-burst stimulation: bursts of ``spikes_per_burst`` at ``intra`` Hz, bursts at ``inter`` Hz."""
+    """Theta-burst stimulation.
+
+    Bursts of ``spikes_per_burst`` spikes at ``intra`` Hz, repeated at ``inter`` Hz.
+    """
     within = np.arange(spikes_per_burst) / intra
     starts = t0 + np.arange(n_bursts) / inter
     pre = (starts[:, None] + within[None, :]).reshape(-1)

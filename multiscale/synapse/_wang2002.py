@@ -47,7 +47,10 @@ class SaturatingNMDA(eqx.Module):
 
     @property
     def gamma(self) -> Array:
-        """Rate-averaged gating coefficient $\\gamma = \\gamma_0\\alpha\\tau_\\mathrm{rise}$ (dimensionless)."""
+        """Rate-averaged gating coefficient (dimensionless).
+
+        $\\gamma = \\gamma_0\\alpha\\tau_\\mathrm{rise}$.
+        """
         return jnp.asarray(self.gamma0) * jnp.asarray(self.alpha) * jnp.asarray(self.tau_rise)
 
     def steady_gating(self, rate: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:

@@ -1,0 +1,176 @@
+r"""The interface of rate-based plasticity rules, and weight bounds as objects.
+
+The circuit and population scales run a trial with fixed weights, then let a rule update
+the weights from the trial's mean pre- and postsynaptic rates (DESIGN.md, "two time
+scales"). Every such rule is an :class:`AbstractRateRule`: an ``(init, step)`` pair over
+an explicit state, in the style of optax. Rates are held constant over ``duration``, so
+each rule integrates its ODE over the step in closed form where it can.
+
+Bounds are objects, not flags: :class:`HardBounds` clips, :class:`SoftBounds` scales
+each increment by the distance to the bound it moves towards (multiplicative bounding).
+"""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Real
+
+from .._typing import ScalarLike
+
+
+class RateRuleState(eqx.Module):
+    """State of a rate rule that carries nothing but the weights.
+
+    Attributes:
+        weights: synaptic weights, shape (pre, post), in the rule's weight unit.
+    """
+
+    weights: Float[Array, "pre post"]
+
+
+class AbstractRateRule(eqx.Module):
+    r"""A plasticity rule driven by mean rates, applied between trials.
+
+    ``init(weights) -> state`` and ``step(state, pre_rate, post_rate, duration) -> state``
+    are pure; the state holds at least ``weights`` (shape (pre, post)). The update of
+    weight $w_{ij}$ uses presynaptic rate $x_i$ and postsynaptic rate $y_j$ (Hz), held
+    constant for ``duration`` (s). Every concrete rule has a ``bounds`` field
+    (:class:`HardBounds` or :class:`SoftBounds`).
+    """
+
+    @abc.abstractmethod
+    def init(self, weights: Float[Array, "pre post"]):
+        """Initial rule state for the given weights (shape (pre, post))."""
+
+    @abc.abstractmethod
+    def step(
+        self,
+        state,
+        pre_rate: Float[Array, " pre"],
+        post_rate: Float[Array, " post"],
+        duration: ScalarLike,
+    ):
+        """State after ``duration`` (s) at constant rates ``pre_rate``, ``post_rate`` (Hz)."""
+
+
+def _check_bounds(owner: str, w_min, w_max, *, finite: bool):
+    try:
+        lo = float(np.asarray(w_min))
+        hi = float(np.asarray(w_max))
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return
+    if np.isnan(lo) or np.isnan(hi):
+        raise ValueError(f"{owner} `w_min` and `w_max` must not be NaN, got {lo}, {hi}")
+    if finite and not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(
+            f"{owner} `w_min` and `w_max` must be finite (multiplicative bounding scales by "
+            f"the distance to them), got {lo}, {hi}; use HardBounds for an unbounded rule"
+        )
+    if not lo < hi:
+        raise ValueError(f"{owner} needs `w_min` < `w_max`, got w_min={lo}, w_max={hi}")
+
+
+class AbstractBounds(eqx.Module):
+    """How a weight is kept within ``[w_min, w_max]``."""
+
+    @abc.abstractmethod
+    def apply(self, w: Float[Array, "*shape"], dw: Float[Array, "*shape"]) -> Array:
+        """Weight after adding the increment ``dw`` to ``w`` (same shape)."""
+
+    @abc.abstractmethod
+    def flow(
+        self, w: Float[Array, "*shape"], drift: Float[Array, "*shape"], duration: ScalarLike
+    ) -> Array:
+        r"""$w$ after ``duration`` (s) of $\dot w = \mathrm{drift}\cdot b(w)$, drift constant."""
+
+
+class HardBounds(AbstractBounds):
+    r"""Hard bounds: the additive update clipped to $[w_\min, w_\max]$.
+
+    $$w \leftarrow \min(w_\max, \max(w_\min, w + \Delta w))$$
+
+    Infinite bounds are allowed (``HardBounds(-inf, inf)`` is an unbounded, purely
+    additive rule, as in the fits of Pfister & Gerstner 2006).
+
+    Attributes:
+        w_min: lower bound (weight unit).
+        w_max: upper bound (weight unit), > ``w_min``.
+    """
+
+    w_min: Float[ArrayLike, ""] = 0.0
+    w_max: Float[ArrayLike, ""] = 1.0
+
+    def __check_init__(self):
+        _check_bounds("HardBounds", self.w_min, self.w_max, finite=False)
+
+    def apply(self, w: Float[Array, "*shape"], dw: Float[Array, "*shape"]) -> Array:
+        return jnp.clip(w + dw, self.w_min, self.w_max)
+
+    def flow(
+        self, w: Float[Array, "*shape"], drift: Float[Array, "*shape"], duration: ScalarLike
+    ) -> Array:
+        # With constant drift and hard walls the clipped straight line is exact.
+        return jnp.clip(w + drift * duration, self.w_min, self.w_max)
+
+
+class SoftBounds(AbstractBounds):
+    r"""Multiplicative (soft) bounding: increments shrink towards the bound they approach.
+
+    $$\Delta w \mapsto \begin{cases} \Delta w\,(w_\max - w)/(w_\max - w_\min) & \Delta w > 0\\
+      \Delta w\,(w - w_\min)/(w_\max - w_\min) & \Delta w \le 0 \end{cases}$$
+
+    so a weight inside $[w_\min, w_\max]$ never leaves it (van Rossum, Bi & Turrigiano 2000;
+    Gütig et al. 2003 with $\mu = 1$).
+
+    Attributes:
+        w_min: lower bound (weight unit), finite.
+        w_max: upper bound (weight unit), finite, > ``w_min``.
+    """
+
+    w_min: Float[ArrayLike, ""] = 0.0
+    w_max: Float[ArrayLike, ""] = 1.0
+
+    def __check_init__(self):
+        _check_bounds("SoftBounds", self.w_min, self.w_max, finite=True)
+
+    def apply(self, w: Float[Array, "*shape"], dw: Float[Array, "*shape"]) -> Array:
+        span = self.w_max - self.w_min
+        factor = jnp.where(dw > 0, self.w_max - w, w - self.w_min) / span
+        return w + dw * factor
+
+    def flow(
+        self, w: Float[Array, "*shape"], drift: Float[Array, "*shape"], duration: ScalarLike
+    ) -> Array:
+        # dw/dt = drift (w_max - w)/span relaxes exponentially to w_max (drift > 0), and
+        # dw/dt = drift (w - w_min)/span to w_min (drift < 0).
+        span = self.w_max - self.w_min
+        decay = jnp.exp(-jnp.abs(drift) * duration / span)
+        target = jnp.where(drift > 0, self.w_max, self.w_min)
+        return target + (w - target) * decay
+
+
+def check_rates(
+    weights: Float[Array, "pre post"],
+    pre_rate: Real[ArrayLike, " pre"],
+    post_rate: Real[ArrayLike, " post"],
+) -> tuple[Array, Array]:
+    """Rates as float arrays of the weights' dtype, with shapes checked against the weights."""
+    x = jnp.asarray(pre_rate, dtype=weights.dtype)
+    y = jnp.asarray(post_rate, dtype=weights.dtype)
+    if x.shape != (weights.shape[0],) or y.shape != (weights.shape[1],):
+        raise ValueError(
+            f"`pre_rate` and `post_rate` must have shapes ({weights.shape[0]},) and "
+            f"({weights.shape[1]},) to match `weights` {weights.shape}; got {x.shape}, {y.shape}"
+        )
+    return x, y
+
+
+def check_duration(duration: ScalarLike, dtype) -> Array:
+    """``duration`` (s) as a scalar array; negative values raise (inside jit: ``eqx.error_if``)."""
+    d = jnp.asarray(duration, dtype=dtype)
+    if d.ndim != 0:
+        raise ValueError(f"`duration` must be a scalar (s), got shape {d.shape}")
+    return eqx.error_if(d, d < 0, "`duration` (s) must be >= 0")
