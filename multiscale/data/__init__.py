@@ -1,1 +1,12 @@
 """Behavioral data in and out, and published data sets carried with the package."""
+
+from ..behavior import Trials as Trials
+from ._roitman_shadlen import roitman_shadlen_2002 as roitman_shadlen_2002
+from ._trials import (
+    HDDM as HDDM,
+    HSSM as HSSM,
+    PYDDM as PYDDM,
+    Convention as Convention,
+    LoadReport as LoadReport,
+    load_trials as load_trials,
+)

@@ -1,1 +1,20 @@
 """Fitting: losses, parameter constraints and optax loops."""
+
+from .._constraints import (
+    AbstractTransform as AbstractTransform,
+    Bounded as Bounded,
+    Positive as Positive,
+    Real as Real,
+    constraint as constraint,
+    to_constrained as to_constrained,
+    to_unconstrained as to_unconstrained,
+)
+from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
+from ._newton import NewtonState as NewtonState, newton as newton
+from ._uncertainty import (
+    aic as aic,
+    bic as bic,
+    laplace_covariance as laplace_covariance,
+    n_parameters as n_parameters,
+    standard_errors as standard_errors,
+)

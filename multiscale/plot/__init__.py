@@ -4,6 +4,14 @@ Every function takes data or a result Module and an optional ``ax``, draws on it
 returns the ``Axes``; none calls ``plt.show()``.
 """
 
+# --- receptor kinetics and short-term plasticity ---
+# --- drift-diffusion ---
+from ._ddm import (
+    ddm_chronometric as ddm_chronometric,
+    ddm_psychometric as ddm_psychometric,
+    ddm_rt_density as ddm_rt_density,
+)
+
 # --- decision circuit and behavior ---
 from ._decision import (
     chronometric_curve as chronometric_curve,

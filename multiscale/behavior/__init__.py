@@ -1,0 +1,44 @@
+"""Behavior scale: choices, reaction times, psychometric and chronometric curves."""
+
+# --- decision-circuit readouts ---
+# --- drift-diffusion ---
+from ._choice_rt import Trials as Trials
+from ._curves import (
+    ChoiceSummary as ChoiceSummary,
+    Chronometric as Chronometric,
+    LogisticFit as LogisticFit,
+    WeibullFit as WeibullFit,
+    chronometric as chronometric,
+    fit_logistic as fit_logistic,
+    fit_weibull as fit_weibull,
+    psychometric as psychometric,
+    summarize as summarize,
+    summarize_soft as summarize_soft,
+)
+from ._ddm import (
+    DDM as DDM,
+    AbstractDDM as AbstractDDM,
+    ProportionalRateDDM as ProportionalRateDDM,
+    ddm_log_density as ddm_log_density,
+    ddm_log_likelihood as ddm_log_likelihood,
+)
+from ._ddm_closed_form import (
+    ddm_choice_probability as ddm_choice_probability,
+    ddm_mean_decision_time as ddm_mean_decision_time,
+    ddm_mean_rt as ddm_mean_rt,
+    ddm_rt_variance as ddm_rt_variance,
+    summary_negative_log_likelihood as summary_negative_log_likelihood,
+)
+from ._experiment import (
+    ROITMAN_COHERENCES as ROITMAN_COHERENCES,
+    Psychophysics as Psychophysics,
+    psychophysics as psychophysics,
+)
+from ._readouts import (
+    Decision as Decision,
+    HazardReadout as HazardReadout,
+    ReadoutTrace as ReadoutTrace,
+    SoftDecision as SoftDecision,
+    ThresholdReadout as ThresholdReadout,
+    apply_readout as apply_readout,
+)

@@ -1,0 +1,276 @@
+r"""Decision readouts of population rates: a hard threshold crossing and a soft hazard.
+
+Both smooth the rates with a causal boxcar of ``window`` seconds (block-wise cumulative sums) and
+ignore the pre-stimulus period. Both are :class:`~multiscale.circuit.AbstractOnlineReadout`
+``(init, step, finish)`` triples, so they run inside :func:`~multiscale.circuit.simulate`
+(no stored trajectory) or over a saved trajectory with :func:`apply_readout`.
+
+The soft readout replaces the first crossing by a first event of an inhomogeneous
+Poisson process with hazard $h_i(t) = \lambda\,\sigma((\bar r_i(t) - \theta)/T)$ per
+population. With the hazards held constant over a step, the probability mass of
+deciding for $i$ in step $k$ is exactly
+
+$$m_{i,k} = P_k\, \frac{h_i}{h_1 + h_2}\left(1 - e^{-(h_1 + h_2)\Delta t}\right),
+  \qquad P_{k+1} = P_k\, e^{-(h_1 + h_2)\Delta t},$$
+
+with survival $P_0 = 1$. Everything is smooth in the rates, so gradients flow; as
+$T \to 0$ and $\lambda\Delta t \to \infty$ the first event is the first crossing.
+"""
+
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+from .._numerics import exprel
+from ..circuit import AbstractOnlineReadout
+
+Param = Float[Array, ""] | float
+
+
+def _boxcar(tail: Float[Array, "window 2"], r: Float[Array, "steps 2"]):
+    """Boxcar means of the last ``window`` rates at each new step, and the new tail.
+
+    ``tail`` holds the ``window`` rates before the block. Window sums come from one
+    cumulative sum over ``[tail, r]``, so a whole block is smoothed at once.
+    """
+    n, m = tail.shape[0], r.shape[0]
+    ext = jnp.concatenate([tail, r])
+    cs = jnp.concatenate([jnp.zeros((1, 2), r.dtype), jnp.cumsum(ext, axis=0)])
+    sums = cs[n + 1 : n + 1 + m] - cs[1 : 1 + m]
+    return ext[m:], sums / n
+
+
+def _window_steps(window: float, dt: float) -> int:
+    return max(1, round(window / dt))
+
+
+class Decision(eqx.Module):
+    """Choice and timing of trials (leading batch axes after ``vmap``).
+
+    Attributes:
+        choice: 0 for population 1 (favoured by the stimulus: correct for c > 0),
+            1 for population 2, -1 for an undecided trial (kept, never dropped).
+        decision_time: time from stimulus onset to the crossing, s (NaN if undecided).
+        rt: reaction time, decision time + non-decision time, s (NaN if undecided).
+    """
+
+    choice: Int[Array, "*batch"]
+    decision_time: Float[Array, "*batch"]
+    rt: Float[Array, "*batch"]
+
+    @property
+    def decided(self) -> Bool[Array, "*batch"]:
+        """True where a bound was crossed before the end of the trial."""
+        return self.choice >= 0
+
+    @property
+    def correct(self) -> Bool[Array, "*batch"]:
+        """True where population 1 (the stimulus-favoured one) won."""
+        return self.choice == 0
+
+
+class _HardState(NamedTuple):
+    tail: Float[Array, "window 2"]
+    t_on: Float[Array, ""]
+    choice: Int[Array, ""]
+    t_cross: Float[Array, ""]
+
+
+class ThresholdReadout(AbstractOnlineReadout):
+    r"""First crossing of ``threshold`` by the boxcar-smoothed rate after stimulus onset.
+
+    Attributes:
+        threshold: decision threshold $\theta$ on the rate, Hz (15).
+        non_decision_time: added to the decision time to give the RT, s (0.1).
+        window: boxcar length, s (0.05); fixes the buffer shape, hence static.
+
+    References:
+        Wong KF, Wang XJ (2006) J Neurosci 26:1314 (threshold 15 Hz, RT = DT + 100 ms).
+    """
+
+    threshold: Param = 15.0
+    non_decision_time: Param = 0.1
+    window: float = eqx.field(static=True, default=0.05)
+
+    def __check_init__(self):
+        if not self.window >= 0:
+            raise ValueError(f"ThresholdReadout `window` must be >= 0 s, got {self.window}")
+        if isinstance(self.non_decision_time, float) and self.non_decision_time < 0:
+            raise ValueError("ThresholdReadout `non_decision_time` must be >= 0 s")
+
+    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _HardState:
+        tail = jnp.broadcast_to(r0, (_window_steps(self.window, dt), 2))
+        return _HardState(tail, t_on, jnp.asarray(-1), jnp.full((), jnp.nan, r0.dtype))
+
+    def step(
+        self, state: _HardState, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
+    ) -> tuple[_HardState, Bool[Array, " steps"]]:
+        tail, r_bar = _boxcar(state.tail, r)
+        crossed = (ts >= state.t_on) & jnp.any(r_bar >= self.threshold, axis=-1)
+        first = jnp.argmax(crossed)
+        new = crossed[first] & (state.choice < 0)
+        choice = jnp.where(new, jnp.argmax(r_bar[first]).astype(state.choice.dtype), state.choice)
+        t_cross = jnp.where(new, ts[first] - state.t_on, state.t_cross)
+        at = new & (jnp.arange(ts.shape[0]) == first)
+        return _HardState(tail, state.t_on, choice, t_cross), at
+
+    def finish(self, state: _HardState) -> Decision:
+        rt = state.t_cross + jnp.asarray(self.non_decision_time, state.t_cross.dtype)
+        return Decision(choice=state.choice, decision_time=state.t_cross, rt=rt)
+
+
+class SoftDecision(eqx.Module):
+    """Choice probabilities and expected timing of trials from the hazard readout.
+
+    Attributes:
+        p_choice: probability of choosing population 1 and 2, shape (..., 2).
+        p_undecided: probability of no decision before the end of the trial.
+        mean_decision_time: expected decision time given each choice, s, shape (..., 2).
+        non_decision_time: s.
+    """
+
+    p_choice: Float[Array, "*batch 2"]
+    p_undecided: Float[Array, "*batch"]
+    mean_decision_time: Float[Array, "*batch 2"]
+    non_decision_time: Float[Array, "*batch"]
+
+    @property
+    def p_correct(self) -> Float[Array, "*batch"]:
+        """Probability of choosing population 1 (correct for c > 0), given a decision."""
+        return self.p_choice[..., 0] / jnp.sum(self.p_choice, axis=-1)
+
+    @property
+    def expected_rt(self) -> Float[Array, "*batch"]:
+        """Expected RT given a decision, s."""
+        p = self.p_choice
+        dt = jnp.sum(p * self.mean_decision_time, axis=-1) / jnp.sum(p, axis=-1)
+        return dt + self.non_decision_time
+
+
+class _SoftState(NamedTuple):
+    tail: Float[Array, "window 2"]
+    t_on: Float[Array, ""]
+    dt: Float[Array, ""]
+    survival: Float[Array, ""]
+    mass: Float[Array, "2"]
+    moment: Float[Array, "2"]
+
+
+class HazardReadout(AbstractOnlineReadout):
+    r"""Differentiable readout: escape hazard $\lambda\,\sigma((\bar r - \theta)/T)$ per population.
+
+    Attributes:
+        threshold: $\theta$, Hz (15).
+        temperature: $T$, Hz (0.25); the hard crossing is the limit $T \to 0$. $T$ must
+            be small next to the distance from the saddle's rate (~11.5 Hz at
+            $\mu_0 = 30$ Hz) to $\theta$, or the readout decides prematurely.
+        rate: maximal hazard $\lambda$, 1/s (1000): about 1 ms from crossing to decision.
+        non_decision_time: s (0.1).
+        window: boxcar length, s (0.05), static.
+    """
+
+    threshold: Param = 15.0
+    temperature: Param = 0.25
+    rate: Param = 1000.0
+    non_decision_time: Param = 0.1
+    window: float = eqx.field(static=True, default=0.05)
+
+    def __check_init__(self):
+        for name in ("temperature", "rate"):
+            value = getattr(self, name)
+            if isinstance(value, float) and not value > 0:
+                raise ValueError(f"HazardReadout `{name}` must be > 0, got {value}")
+        if not self.window >= 0:
+            raise ValueError(f"HazardReadout `window` must be >= 0 s, got {self.window}")
+
+    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _SoftState:
+        tail = jnp.broadcast_to(r0, (_window_steps(self.window, dt), 2))
+        zeros = jnp.zeros((2,), r0.dtype)
+        return _SoftState(
+            tail, t_on, jnp.asarray(dt, r0.dtype), jnp.ones((), r0.dtype), zeros, zeros
+        )
+
+    def step(
+        self, state: _SoftState, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
+    ) -> tuple[_SoftState, Float[Array, "steps 2"]]:
+        tail, r_bar = _boxcar(state.tail, r)
+        h = jnp.asarray(self.rate) * jax.nn.sigmoid((r_bar - self.threshold) / self.temperature)
+        h = jnp.where((ts >= state.t_on)[:, None], h, jnp.zeros_like(h))
+        step = state.dt
+        H = jnp.sum(h, axis=-1) * step
+        before = jnp.cumsum(H) - H  # integrated hazard before each step of the block
+        survival = state.survival * jnp.exp(-before)
+        # Exact mass of the first event in a step: P * h_i * (1 - e^{-H dt}) / H, written
+        # with exprel so that it is finite (= P h_i dt) at H = 0.
+        mass = survival[:, None] * h * step / exprel(H)[:, None]
+        t_mid = ts - 0.5 * step - state.t_on
+        new = _SoftState(
+            tail,
+            state.t_on,
+            state.dt,
+            state.survival * jnp.exp(-jnp.sum(H)),
+            state.mass + jnp.sum(mass, axis=0),
+            state.moment + jnp.sum(mass * t_mid[:, None], axis=0),
+        )
+        return new, mass
+
+    def finish(self, state: _SoftState) -> SoftDecision:
+        safe = jnp.where(state.mass > 0, state.mass, jnp.ones_like(state.mass))
+        mean = jnp.where(state.mass > 0, state.moment / safe, jnp.full_like(safe, jnp.nan))
+        ndt = jnp.asarray(self.non_decision_time, state.survival.dtype)
+        return SoftDecision(state.mass, state.survival, mean, ndt)
+
+
+class ReadoutTrace(eqx.Module):
+    """A readout applied to a saved trajectory: its result and its per-step outputs.
+
+    Attributes:
+        result: the readout's result Module (:class:`Decision` or :class:`SoftDecision`).
+        ts: end time of each step, s, shape (time,).
+        per_step: per-step output: for :class:`HazardReadout` the probability mass of
+            deciding for each population in each step, shape (time, 2) (the first-passage
+            density times ``dt``); for :class:`ThresholdReadout` True at the crossing step.
+    """
+
+    result: eqx.Module
+    ts: Float[Array, " time"]
+    per_step: Array
+
+
+def apply_readout(
+    readout: AbstractOnlineReadout,
+    ts: Float[Array, " time"],
+    r: Float[Array, "time 2"],
+    *,
+    dt: float,
+    t_on: float,
+    block: int = 100,
+) -> ReadoutTrace:
+    """Run an online readout over saved rates ``r`` (Hz) at times ``ts`` (s), ``dt`` (s) apart.
+
+    ``ts`` are the times at which the rates were saved (``save_every=1``), so each
+    step ends at ``ts[k] + dt``. Gives the same result as running the readout inside
+    :func:`~multiscale.circuit.simulate` (steps are handed to the readout in blocks of
+    ``block``, as there).
+    """
+    if r.shape != ts.shape + (2,):
+        raise ValueError(
+            f"`r` must have shape (time, 2) matching `ts`, got {r.shape} and {ts.shape}"
+        )
+    state = readout.init(r[0], dt=dt, t_on=jnp.asarray(t_on, r.dtype))
+    ends = ts + jnp.asarray(dt, ts.dtype)
+    n_full, rem = divmod(ts.shape[0], block)
+    outs = []
+    if n_full:
+        split = lambda a: a[: n_full * block].reshape((n_full, block) + a.shape[1:])
+        state, out = jax.lax.scan(
+            lambda s_, inp: readout.step(s_, *inp), state, (split(ends), split(r))
+        )
+        outs.append(out.reshape((n_full * block,) + out.shape[2:]))
+    if rem:
+        state, out = readout.step(state, ends[n_full * block :], r[n_full * block :])
+        outs.append(out)
+    return ReadoutTrace(readout.finish(state), ends, jnp.concatenate(outs))

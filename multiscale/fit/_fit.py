@@ -1,0 +1,240 @@
+r"""Fitting loops: a pure ``optimize`` (jit/vmap-able) and the interactive ``fit``.
+
+The model's constrained fields (declared with ``eqx.field(metadata=constraint(...))``)
+are optimised on the real line, $x = T(u)$; which leaves are trained is chosen by a filter
+(``eqx.is_inexact_array`` by default, or a pytree of bools shaped like the model), as in
+``eqx.partition``, never by names.
+"""
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import optax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._constraints import to_constrained, to_unconstrained
+
+LossFn = Callable[[Any, Any], Array]
+
+
+class FitHistory(eqx.Module):
+    """What happened during :func:`fit`.
+
+    Attributes:
+        loss: loss of the best start at each step taken, shape ``(steps_taken,)``.
+        start_losses: final loss of every start, shape ``(starts,)``.
+        best_start: index of the start that was kept.
+        steps_taken: number of optimiser steps run (fewer than asked after early stopping).
+        converged: True when early stopping triggered (no improvement larger than ``tol``
+            within ``patience`` steps), False when the step budget ran out first.
+    """
+
+    loss: Float[Array, " steps"]
+    start_losses: Float[Array, " starts"]
+    best_start: int
+    steps_taken: int
+    converged: bool
+
+
+def _split(model, filter_spec):
+    return eqx.partition(to_unconstrained(model), filter_spec)
+
+
+def _objective(loss_fn: LossFn, static, data):
+    def f(params):
+        return loss_fn(to_constrained(eqx.combine(params, static)), data)
+
+    return f
+
+
+def _step(optimizer: optax.GradientTransformation, f):
+    def step(carry, _):
+        params, opt_state = carry
+        value, grads = jax.value_and_grad(f)(params)
+        extra = {}
+        if isinstance(optimizer, optax.GradientTransformationExtraArgs):
+            extra = dict(value=value, grad=grads, value_fn=f)
+        updates, new_state = optimizer.update(grads, opt_state, params, **extra)
+        new_params = optax.apply_updates(params, updates)
+        # A non-finite loss or gradient leaves the parameters where they were, so one bad
+        # member of a vmapped batch of fits cannot poison its own later steps.
+        finite = jnp.isfinite(value) & jnp.all(
+            jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
+        )
+        keep = lambda new, old: jnp.where(finite, new, old)
+        new_params = jax.tree.map(keep, new_params, params)
+        new_state = jax.tree.map(keep, new_state, opt_state)
+        return (new_params, new_state), value
+
+    return step
+
+
+def optimize(
+    model,
+    loss_fn: LossFn,
+    data,
+    *,
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    filter_spec=eqx.is_inexact_array,
+):
+    r"""Run ``steps`` optimiser steps on ``loss_fn(model, data)``: pure, jit- and vmap-able.
+
+    The batch form of fitting: ``eqx.filter_vmap(lambda m, d: optimize(m, loss, d, ...))``
+    fits many subjects at once. No progress bar and no early stopping (see :func:`fit`).
+
+    Args:
+        model: initial model (a Module with constrained fields).
+        loss_fn: ``(model, data) -> scalar`` to minimise (e.g. a negative log-likelihood).
+        data: any pytree passed through to ``loss_fn``.
+        optimizer: an optax transformation (``optax.lbfgs()`` for small smooth problems,
+            ``optax.adam(lr)`` for noisy ones).
+        steps: number of steps (static).
+        filter_spec: which leaves are trained (``eqx.partition`` semantics).
+
+    Returns:
+        ``(fitted model, losses)`` with the loss before each step, shape ``(steps,)``.
+    """
+    params, static = _split(model, filter_spec)
+    f = _objective(loss_fn, static, data)
+    (params, _), losses = jax.lax.scan(
+        _step(optimizer, f), (params, optimizer.init(params)), None, length=steps
+    )
+    return to_constrained(eqx.combine(params, static)), losses
+
+
+def _perturb(params, key: PRNGKeyArray, n_starts: int, scale: float):
+    """``n_starts`` copies of the unconstrained params; start 0 is the given one."""
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jr.split(key, len(leaves))
+    out = []
+    for leaf, k in zip(leaves, keys, strict=True):
+        noise = scale * jr.normal(k, (n_starts, *leaf.shape), leaf.dtype)
+        noise = noise.at[0].set(0.0)
+        out.append(leaf[None] + noise)
+    return jax.tree.unflatten(treedef, out)
+
+
+@eqx.filter_jit
+def _starts(params, key, n_starts, scale, optimizer):
+    if n_starts == 1:
+        # One start runs unbatched: vmapping L-BFGS's line search costs compile time.
+        return params, optimizer.init(params)
+    params = _perturb(params, key, n_starts, scale)
+    return params, jax.vmap(optimizer.init)(params)
+
+
+@eqx.filter_jit
+def _run_chunk(params, opt_state, static, data, loss_fn, optimizer, n, batched):
+    def one(p, s):
+        f = _objective(loss_fn, static, data)
+        (p, s), losses = jax.lax.scan(_step(optimizer, f), (p, s), None, length=n)
+        return p, s, losses, f(p)
+
+    if batched:
+        return jax.vmap(one)(params, opt_state)
+    p, s, losses, final = one(params, opt_state)
+    return p, s, losses[None], final[None]
+
+
+@eqx.filter_jit
+def _select(params, static, i):
+    best = jax.tree.map(lambda x: x[i], params)
+    return to_constrained(eqx.combine(best, static))
+
+
+def fit(
+    model,
+    loss_fn: LossFn,
+    data,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+    steps: int = 1000,
+    key: PRNGKeyArray,
+    filter_spec=eqx.is_inexact_array,
+    n_starts: int = 1,
+    start_scale: float = 0.5,
+    patience: int = 100,
+    tol: float = 1e-5,
+    chunk: int = 50,
+    progress: bool | None = None,
+):
+    r"""Minimise ``loss_fn(model, data)`` over the trainable leaves of ``model``.
+
+    Runs the optimiser in jitted chunks of ``chunk`` steps, with a progress bar, early
+    stopping (no decrease of the best start's loss by more than ``tol`` in ``patience``
+    steps) and multi-start: ``n_starts`` initial points, the given one plus copies whose
+    unconstrained trainable values get Gaussian noise of SD ``start_scale``, optimised in
+    parallel with ``vmap``; the start with the lowest final loss is returned.
+
+    Args:
+        model: initial model; constrained fields are optimised through their transforms.
+        loss_fn: ``(model, data) -> scalar`` (e.g. a negative log-likelihood, nats).
+        data: pytree passed to ``loss_fn`` unchanged.
+        optimizer: optax transformation (default ``optax.adam(0.02)``).
+        steps: maximum number of steps.
+        key: PRNG key for the multi-start perturbations.
+        filter_spec: which leaves are trained (callable or pytree of bools).
+        n_starts: number of starting points.
+        start_scale: SD of the start perturbation on the unconstrained scale.
+        patience, tol: early-stopping settings.
+        chunk: steps per jitted call (granularity of the progress bar and of stopping).
+        progress: show a tqdm bar on stderr; default: only when stderr is a terminal.
+
+    Returns:
+        ``(fitted model, FitHistory)``.
+    """
+    from tqdm import tqdm
+
+    if steps < 1 or n_starts < 1 or chunk < 1:
+        raise ValueError(
+            f"steps, n_starts and chunk must be >= 1, got {steps}, {n_starts}, {chunk}"
+        )
+    optimizer = optax.adam(0.02) if optimizer is None else optimizer
+    params, static = _split(model, filter_spec)
+    if not jax.tree.leaves(params):
+        raise ValueError(
+            "no trainable leaves: filter_spec selected nothing (fields given as Python numbers "
+            "are constants; pass arrays, or a filter_spec pytree of bools)"
+        )
+    params, opt_state = _starts(params, key, n_starts, start_scale, optimizer)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    history, best, since_best, taken, converged = [], jnp.inf, 0, 0, False
+    with tqdm(total=steps, disable=not progress, desc="fit", unit="step", file=sys.stderr) as bar:
+        while taken < steps:
+            n = min(chunk, steps - taken)
+            params, opt_state, losses, final = _run_chunk(
+                params, opt_state, static, data, loss_fn, optimizer, n, n_starts > 1
+            )
+            history.append(losses)
+            taken += n
+            bar.update(n)
+            finals = np.asarray(final)
+            current = float(np.min(np.where(np.isfinite(finals), finals, np.inf)))
+            bar.set_postfix(loss=f"{current:.6g}")
+            if current < best - tol:
+                best, since_best = current, 0
+            else:
+                since_best += n
+            if since_best >= patience:
+                converged = True
+                break
+    final = np.asarray(final)
+    final = np.where(np.isfinite(final), final, np.inf)
+    i = int(np.argmin(final))
+    if n_starts == 1:
+        params = jax.tree.map(lambda x: x[None], params)
+    fitted = _select(params, static, i)
+    loss = jnp.asarray(np.concatenate([np.asarray(h)[i] for h in history]))
+    final = jnp.asarray(final)
+    hist = FitHistory(
+        loss=loss, start_losses=final, best_start=i, steps_taken=taken, converged=converged
+    )
+    return fitted, hist

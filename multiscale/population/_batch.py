@@ -1,0 +1,191 @@
+r"""Many trials of a decision circuit at once: members × coherences × trials, in chunks.
+
+A *member* is one circuit of a batched pytree (a subject with its own parameters, or
+one parameter set of a sweep): every array leaf with a leading axis of length $M$ is
+indexed per member, every scalar leaf is shared. All $M \cdot C \cdot N$ trials are
+flattened, cut into chunks of ``chunk_size`` trials, and each chunk runs as one
+``vmap`` of :func:`~multiscale.circuit.simulate` under one compiled function (the last
+chunk is padded, so every chunk has the same shape and the function compiles once).
+
+Randomness. Trial $n$ at coherence index $c$ uses the key
+``fold_in(fold_in(key, c), n)``: it depends on the trial's index only, so the result
+does not depend on ``chunk_size``; and the members share these noise streams (common
+random numbers), which makes differences between parameter sets less noisy.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+from ..circuit import (
+    AbstractOnlineReadout,
+    Stimulus,
+    WongWang2006,
+    simulate,
+)
+
+_TRACES = [0]
+_DEFAULT_STIMULUS = Stimulus()
+
+
+class TrialBatch(eqx.Module):
+    """Per-trial readout results of a batch.
+
+    Attributes:
+        coherence: coherences, fraction, shape (coherences,).
+        readout: the readout's result Module with leading axes (members, coherences,
+            trials), or (coherences, trials) when the circuit has no member axis.
+        result: 0 for a trial that finished with a finite state, 1 where it diverged;
+            same leading axes. A diverging member never affects the others.
+    """
+
+    coherence: Float[Array, " c"]
+    readout: eqx.Module
+    result: Int[Array, "..."]
+
+
+def _member_axes(circuit: WongWang2006) -> tuple[object, int | None]:
+    """Pytree of 0/None marking leaves with a member axis, and the number of members."""
+    sizes = set()
+
+    def axis(x):
+        if isinstance(x, jax.Array | np.ndarray) and x.ndim >= 1:
+            sizes.add(x.shape[0])
+            return 0
+        return None
+
+    axes = jax.tree.map(axis, circuit)
+    if len(sizes) > 1:
+        raise ValueError(
+            "circuit parameters with a member axis must share its length; "
+            f"got lengths {sorted(sizes)}"
+        )
+    return axes, (sizes.pop() if sizes else None)
+
+
+@eqx.filter_jit
+def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
+    _TRACES[0] += 1
+    dt, t1, S0, block, n_c, n_t = config
+
+    def one(i):
+        m, rest = jnp.divmod(i, n_c * n_t)
+        c, n = jnp.divmod(rest, n_t)
+        member = jax.tree.map(
+            lambda x, ax: x if ax is None else x[m], circuit, axes, is_leaf=lambda x: x is None
+        )
+        stim = eqx.tree_at(lambda s: s.coherence, stimulus, coherence[c])
+        k = jr.fold_in(jr.fold_in(key, c), n)
+        traj = simulate(
+            member, stim, key=k, dt=dt, t1=t1, S0=S0, readout=readout, save_every=0, block=block
+        )
+        return traj.readout, traj.result
+
+    return jax.vmap(one)(index)
+
+
+def run_trials(
+    circuit: WongWang2006,
+    coherence: Float[ArrayLike, "..."],
+    *,
+    key: PRNGKeyArray,
+    n_trials: int,
+    readout: AbstractOnlineReadout,
+    stimulus: Stimulus = _DEFAULT_STIMULUS,
+    dt: float = 5e-4,
+    t1: float = 2.5,
+    S0: float = 0.1,
+    block: int = 100,
+    chunk_size: int | None = None,
+) -> TrialBatch:
+    """Simulate ``n_trials`` trials per coherence (and per member) with an online readout.
+
+    Args:
+        circuit: one circuit, or a batched pytree of $M$ circuits (see module docstring).
+        coherence: coherences, fraction in [0, 1], shape (coherences,).
+        key: PRNG key; trial keys are derived from it per trial index.
+        n_trials: trials per coherence and member.
+        readout: online readout (e.g. ``ThresholdReadout()``), run inside the scan.
+        stimulus: template stimulus (mu0, onset, duration); its coherence is replaced.
+        dt, t1, S0, block: as in :func:`~multiscale.circuit.simulate`.
+        chunk_size: trials per compiled call (None: all at once). The result does not
+            depend on it.
+
+    Returns:
+        A :class:`TrialBatch`.
+    """
+    coherence = jnp.asarray(coherence)
+    if coherence.ndim != 1:
+        raise ValueError(f"`coherence` must be 1-D (coherences,), got shape {coherence.shape}")
+    if not (isinstance(n_trials, int) and n_trials >= 1):
+        raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
+    axes, n_members = _member_axes(circuit)
+    # Python-float parameters become 0-d arrays, so that new parameter values reuse the
+    # compiled chunk function instead of retracing it (filter_jit treats floats as static).
+    as_array = lambda tree: jax.tree.map(
+        lambda x: jnp.asarray(x) if isinstance(x, float) else x, tree
+    )
+    circuit, stimulus, readout = as_array(circuit), as_array(stimulus), as_array(readout)
+    M = n_members or 1
+    total = M * coherence.shape[0] * n_trials
+    chunk = total if chunk_size is None else int(chunk_size)
+    if chunk < 1:
+        raise ValueError(f"`chunk_size` must be >= 1, got {chunk_size}")
+    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials)
+    pieces = []
+    for start in range(0, total, chunk):
+        index = jnp.arange(start, start + chunk)
+        index = jnp.where(index < total, index, 0)
+        pieces.append(_run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config))
+    out = jax.tree.map(lambda *xs: jnp.concatenate(xs)[:total], *pieces)
+    shape = ((n_members,) if n_members else ()) + (coherence.shape[0], n_trials)
+    out = jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), out)
+    return TrialBatch(coherence=coherence, readout=out[0], result=out[1])
+
+
+def vary_parameters(
+    circuit: WongWang2006,
+    where: Callable[[WongWang2006], tuple],
+    *,
+    key: PRNGKeyArray,
+    n: int,
+    cv: float,
+) -> WongWang2006:
+    r"""$n$ subjects whose selected parameters vary log-normally around ``circuit``'s values.
+
+    Each selected parameter $p$ becomes $p\,e^{\,\mathrm{cv}\,z - \mathrm{cv}^2/2}$ with
+    independent $z \sim N(0, 1)$ per subject (mean preserved, coefficient of variation
+    about ``cv``); the others stay shared scalars.
+
+    Args:
+        circuit: the population's typical circuit.
+        where: selects the varied fields, e.g. ``lambda c: (c.J_N11, c.nmda.tau_decay)``.
+        key: PRNG key.
+        n: number of subjects.
+        cv: coefficient of variation (dimensionless, >= 0).
+
+    Returns:
+        The circuit with a leading member axis of length ``n`` on the selected fields.
+    """
+    if not cv >= 0:
+        raise ValueError(f"`cv` must be >= 0, got {cv}")
+    values = where(circuit)
+    keys = jr.split(key, len(values))
+    dtype = jnp.result_type(float)
+    new = tuple(
+        jnp.asarray(v, dtype) * jnp.exp(cv * jr.normal(k, (n,), dtype) - 0.5 * cv**2)
+        for v, k in zip(values, keys, strict=True)
+    )
+    return eqx.tree_at(where, circuit, new)
+
+
+def stack_circuits(circuits: list[WongWang2006]) -> WongWang2006:
+    """Stack circuits (parameter sets) along a new leading member axis."""
+    if not circuits:
+        raise ValueError("`circuits` must not be empty")
+    return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *circuits)

@@ -1,0 +1,93 @@
+"""Tests of batched decision-circuit trials: chunking, members, compile-once, failures.
+
+All tests share 2 coherences x 4 trials (chunks of 8) so that compilations are reused.
+"""
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import multiscale.behavior as mb
+import multiscale.circuit as mc
+import multiscale.population as mp
+from multiscale.population import _batch
+
+COH = jnp.asarray([0.0, 0.5])
+SHORT = dict(t1=0.3, dt=5e-4, block=50)
+READOUT = mb.ThresholdReadout(threshold=5.0, window=0.01)
+
+
+def _equal(a, b):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_chunking_does_not_change_results_and_compiles_once(key):
+    c = mc.WongWang2006()
+    before = _batch._TRACES[0]
+    whole = mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, **SHORT)
+    mid = _batch._TRACES[0]
+    chunked = mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, chunk_size=3, **SHORT)
+    assert whole.readout.choice.shape == (2, 4)
+    _equal(whole.readout.choice, chunked.readout.choice)
+    _equal(whole.readout.decision_time, chunked.readout.decision_time)
+    # Three chunks of 3 (the last one padded) compile once; a repeated call not at all.
+    assert mid - before <= 1 and _batch._TRACES[0] - mid == 1
+    mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, chunk_size=3, **SHORT)
+    assert _batch._TRACES[0] - mid == 1
+    # Trial n at coherence index c uses fold_in(fold_in(key, c), n).
+    k = jr.fold_in(jr.fold_in(key, 1), 2)
+    one = mc.simulate(c, mc.Stimulus(coherence=0.5), key=k, readout=READOUT, save_every=0, **SHORT)
+    _equal(whole.readout.decision_time[1, 2], one.readout.decision_time)
+
+
+def test_subjects_and_a_diverging_member_isolated(key):
+    subjects = mp.vary_parameters(
+        mc.WongWang2006(), lambda c: (c.J_N11, c.I_0), key=key, n=3, cv=0.05
+    )
+    assert subjects.J_N11.shape == (3,) and isinstance(subjects.I_0, jnp.ndarray)
+    assert isinstance(subjects.J_N12, float)  # unselected parameters stay shared
+    bad = eqx.tree_at(lambda c: c.I_0, subjects, subjects.I_0.at[1].set(jnp.nan))
+    batch = mp.run_trials(bad, COH, key=key, n_trials=4, readout=READOUT, **SHORT)
+    assert batch.result.shape == (3, 2, 4)
+    assert np.all(np.asarray(batch.result[1]) == 1)
+    assert np.all(np.asarray(batch.result[jnp.asarray([0, 2])]) == 0)
+    assert np.all(np.asarray(batch.readout.choice[1]) == -1)  # flagged undecided
+    clean = mp.run_trials(subjects, COH, key=key, n_trials=4, readout=READOUT, **SHORT)
+    _equal(batch.readout.decision_time[0], clean.readout.decision_time[0])
+    _equal(batch.readout.decision_time[2], clean.readout.decision_time[2])
+
+
+def test_vary_parameters_coefficient_of_variation(key):
+    subjects = mp.vary_parameters(mc.WongWang2006(), lambda c: (c.J_N11,), key=key, n=4000, cv=0.05)
+    cv = float(jnp.std(subjects.J_N11) / jnp.mean(subjects.J_N11))
+    assert cv == pytest.approx(0.05, rel=0.1)
+    assert float(jnp.mean(subjects.J_N11)) == pytest.approx(0.2609, rel=0.01)
+
+
+def test_stacked_parameter_sets(key):
+    sets = mp.stack_circuits([mc.WongWang2006(), mc.WongWang2006(J_N11=0.25)])
+    assert sets.J_N11.shape == (2,) and sets.nmda.tau_decay.shape == (2,)
+
+
+def test_member_axes_that_do_not_broadcast(key):
+    c = eqx.tree_at(
+        lambda m: (m.J_N11, m.I_0),
+        mc.WongWang2006(),
+        (jnp.full((3,), 0.2609), jnp.full((2,), 0.3255)),
+    )
+    with pytest.raises(ValueError, match="member axis"):
+        mp.run_trials(c, COH, key=key, n_trials=2, readout=READOUT, **SHORT)
+
+
+def test_bad_batch_arguments(key):
+    c = mc.WongWang2006()
+    with pytest.raises(ValueError, match="coherence"):
+        mp.run_trials(c, jnp.zeros((2, 2)), key=key, n_trials=2, readout=READOUT)
+    with pytest.raises(ValueError, match="n_trials"):
+        mp.run_trials(c, COH, key=key, n_trials=0, readout=READOUT)
+    with pytest.raises(ValueError, match="cv"):
+        mp.vary_parameters(c, lambda m: (m.J_N11,), key=key, n=2, cv=-1.0)
+    with pytest.raises(ValueError, match="empty"):
+        mp.stack_circuits([])
