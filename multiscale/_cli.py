@@ -13,6 +13,7 @@ Subcommands:
             a report into an output folder and prints a summary table
   validate  reproduce every registered published result and print expected vs measured
   fit       fit a model to your own trial-level CSV (choices and reaction times)
+  sweep     run a parameter sweep described by a TOML file (resumable: rerun to continue)
   bench     run the benchmarks in benchmarks/ against peer tools and print the ratios
 
 Run `multiscale SUBCOMMAND --help` for the options of each.
@@ -61,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print the result as JSON")
     f.add_argument("--seed", type=int, default=0)
 
+    w = sub.add_parser(
+        "sweep",
+        help="run a resumable parameter sweep from a TOML config",
+        description="Sweep a model's parameters over a grid or a random/quasi-random design, "
+        "chunked to a memory budget and sharded over the local devices; results go to "
+        "OUTPUT/sweep.nc (xarray/netCDF). Rerunning the same command resumes an interrupted "
+        "sweep. The config format is documented in multiscale.sweep._command.",
+    )
+    w.add_argument("config", help="TOML file: model, parameters and ranges, readouts, output")
+
     b = sub.add_parser(
         "bench",
         help="run benchmarks against peer tools",
@@ -91,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(out=args.out, fast=args.fast, seed=args.seed)
     if args.command == "fit":
         return _fit(args)
+    if args.command == "sweep":
+        from .sweep._command import sweep_command
+
+        return sweep_command(args.config)
     if args.command == "bench":
         from ._bench import run_benchmarks
 
@@ -146,9 +161,14 @@ def _validate(args) -> int:
         _print_table(checks)
         for t, e in errors:
             print(f"ERROR in target {t.name}: {type(e).__name__}: {e}")
-        n_fail = sum(not c.passed for c in checks) + len(errors)
-        print(f"\n{len(checks) - sum(not c.passed for c in checks)} passed, {n_fail} failed")
-    return 1 if errors or any(not c.passed for c in checks) else 0
+        gaps = {c.known_gap for c in checks if c.known_gap}
+        for gap in sorted(gaps):
+            print(f"known gap (not reproduced, reported): {gap}")
+        n_pass = sum(c.passed for c in checks)
+        n_gap = sum(bool(c.known_gap) for c in checks)
+        n_fail = len(checks) - n_pass - n_gap + len(errors)
+        print(f"\n{n_pass} passed, {n_gap} known gaps, {n_fail} failed")
+    return 1 if errors or any(not c.passed and not c.known_gap for c in checks) else 0
 
 
 def _fmt(x) -> str:
@@ -158,11 +178,21 @@ def _fmt(x) -> str:
 def _print_table(checks) -> None:
     head = ("name", "scale", "expected", "measured", "tolerance", "pass", "source")
     rows = [
-        (c.name, c.scale, _fmt(c.expected), _fmt(c.measured), c.tolerance, "yes" if c.passed else "NO", c.source)
+        (
+            c.name,
+            c.scale,
+            _fmt(c.expected),
+            _fmt(c.measured),
+            c.tolerance,
+            "yes" if c.passed else ("GAP" if c.known_gap else "NO"),
+            c.source,
+        )
         for c in checks
     ]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head[:-1])]
-    line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+    line = lambda r: (
+        "  ".join(s.ljust(w) for s, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+    )
     print(line(head))
     print(line(tuple("-" * w for w in widths) + ("-" * 6,)))
     for r in rows:
@@ -172,7 +202,12 @@ def _print_table(checks) -> None:
 def _fit(args) -> int:
     from .fit._command import fit_command
 
-    result = fit_command(args.data, model=args.model, condition=args.condition, seed=args.seed)
+    try:
+        result = fit_command(args.data, model=args.model, condition=args.condition, seed=args.seed)
+    except (FileNotFoundError, ValueError, NotImplementedError) as e:
+        # Bad input is the user's to fix: say what, without a traceback.
+        print(f"multiscale fit: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=1))
     else:

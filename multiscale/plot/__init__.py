@@ -41,3 +41,6 @@ from ._rules import (
     stdp_trajectory as stdp_trajectory,
     stdp_window as stdp_window,
 )
+
+# --- parameter sweeps ---
+from ._sweep import sweep_heatmap as sweep_heatmap
