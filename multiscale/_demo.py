@@ -1,0 +1,265 @@
+"""``multiscale demo``: the chain from NMDA kinetics to choices, on data the package carries.
+
+Four steps, each a published model at its own scale, all on the Roitman & Shadlen (2002)
+reaction-time data embedded in :mod:`multiscale.data`:
+
+1. **Synapse.** The Graupner & Brunel (2012) calcium rule (cortical set) gives the STDP
+   window and its frequency dependence, compared with Sjöström et al. (2001).
+2. **Circuit → behavior.** The Wong & Wang (2006) decision circuit, whose NMDA gating
+   comes from the synapse scale, is run on every coherence of the task; psychometric
+   (Weibull) and chronometric curves are compared with the monkeys. The one free
+   parameter, the non-decision time, is fitted to the mean correct RTs (least squares).
+3. **The coarsest scale.** Palmer, Huk & Shadlen's (2005) proportional-rate diffusion is
+   fitted to the same data by maximum likelihood (Newton steps through ``jax.hessian``),
+   with Laplace standard errors.
+4. **Scales linked.** Faster NMDA decay or weaker NMDA recurrence at the synapse changes
+   the psychometric threshold and the reaction times.
+
+Figures (PNG) and ``report.md`` go into the output folder; a summary table is printed.
+"""
+
+import os
+import pathlib
+import sys
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _synapse_step(fast: bool):
+    from .synapse import gb2012_cortical, stdp_curve
+
+    rule = gb2012_cortical()
+    delta_t = jnp.linspace(-0.1, 0.1, 101 if fast else 201)
+    ratios = stdp_curve(rule, delta_t, 1.0, 60)
+    freqs = jnp.asarray([1.0, 10.0, 20.0, 30.0, 40.0, 50.0])
+    plus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([0.01]), f, 75)[0])(freqs)
+    minus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([-0.01]), f, 75)[0])(freqs)
+    return dict(rule=rule, delta_t=delta_t, ratios=ratios, freqs=freqs, plus=plus, minus=minus)
+
+
+def _fit_non_decision_time(summary, data) -> float:
+    """Least-squares non-decision time: mean over coherences of data RT − model DT."""
+    model_rt = np.asarray(summary.mean_rt_correct)
+    model_dt = model_rt - 0.1  # the readout's default non-decision time
+    data_rt = data["mean_rt_correct"].to_numpy(float)
+    ok = np.isfinite(model_dt) & np.isfinite(data_rt)
+    return float(np.mean(data_rt[ok] - model_dt[ok]))
+
+
+def _circuit_step(n_trials: int, key):
+    from .behavior import ThresholdReadout, psychophysics
+    from .circuit import WongWang2006
+    from .data import roitman_shadlen_2002
+
+    data = roitman_shadlen_2002()
+    control = WongWang2006()
+    variants = {
+        "control": control,
+        "NMDA tau_decay 90 ms": eqx.tree_at(lambda c: c.nmda.tau_decay, control, 0.09),
+        "J_N x 0.97": eqx.tree_at(
+            lambda c: (c.J_N11, c.J_N12), control, (0.2609 * 0.97, 0.0497 * 0.97)
+        ),
+    }
+    # Common random numbers: every variant sees the same noise, so differences are the model's.
+    first = psychophysics(control, key=key, n_trials=n_trials)
+    t_nd = _fit_non_decision_time(first.summary, data)
+    readout = ThresholdReadout(non_decision_time=t_nd)
+    results = {
+        name: psychophysics(circuit, key=key, n_trials=n_trials, readout=readout)
+        for name, circuit in variants.items()
+    }
+    return dict(data=data, results=results, t_nd=t_nd, n_trials=n_trials)
+
+
+def _ddm_step():
+    from .fit._roitman_fit import fit_proportional_rate_summary
+
+    model, se, nll = fit_proportional_rate_summary()
+    return dict(model=model, se=se, nll=nll)
+
+
+def _figures(out: pathlib.Path, syn, circ, ddm) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    names = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plot.stdp_curve(syn["delta_t"], syn["ratios"], ax=axes[0], label="GB2012 cortical, 1 Hz")
+    plot.frequency_dependence(syn["freqs"], syn["plus"], syn["minus"], ax=axes[1])
+    fig.suptitle("Synapse: calcium-based STDP (Graupner & Brunel 2012) vs Sjöström et al. 2001")
+    fig.tight_layout()
+    names.append("1_synapse_stdp.png")
+    fig.savefig(out / names[-1], dpi=120)
+
+    data, control = circ["data"], circ["results"]["control"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plot.psychometric_curve(control.summary, fit=control.weibull, data=data, ax=axes[0])
+    plot.chronometric_curve(control.summary, data=data, ax=axes[1])
+    fig.suptitle(
+        "Circuit → behavior: Wong & Wang 2006 vs Roitman & Shadlen 2002 "
+        f"(non-decision time fitted: {1e3 * circ['t_nd']:.0f} ms)"
+    )
+    fig.tight_layout()
+    names.append("2_circuit_vs_monkeys.png")
+    fig.savefig(out / names[-1], dpi=120)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plot.ddm_psychometric(data, ddm["model"], ax=axes[0], label="proportional-rate DDM")
+    plot.ddm_chronometric(data, ddm["model"], ax=axes[1], label="proportional-rate DDM")
+    fig.suptitle("Coarsest scale: Palmer, Huk & Shadlen 2005 diffusion fitted to the same data")
+    fig.tight_layout()
+    names.append("3_ddm_fit.png")
+    fig.savefig(out / names[-1], dpi=120)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, r in circ["results"].items():
+        plot.psychometric_curve(r.summary, fit=r.weibull, label=name, ax=axes[0])
+        plot.chronometric_curve(r.summary, label=name, ax=axes[1])
+    axes[1].legend(fontsize=7, frameon=False)
+    fig.suptitle("Scales linked: NMDA receptor changes move the psychometric and RT curves")
+    fig.tight_layout()
+    names.append("4_nmda_manipulation.png")
+    fig.savefig(out / names[-1], dpi=120)
+    plt.close("all")
+    return names
+
+
+def _rows(syn, circ, ddm) -> list[tuple[str, str, str, str]]:
+    """(quantity, multiscale, published or data, source) rows of the summary table."""
+    data = circ["data"]
+    control = circ["results"]["control"]
+    ratio = np.asarray(syn["ratios"])
+    dts = np.asarray(syn["delta_t"])
+    rows = [
+        (
+            "GB2012 cortical: ratio at +10 ms, 1 Hz (60 pairs)",
+            f"{ratio[np.argmin(np.abs(dts - 0.01))]:.3f}",
+            "potentiation (> 1)",
+            "Graupner & Brunel 2012 Fig. 2",
+        ),
+        (
+            "GB2012 cortical: ratio at +10 / -10 ms, 50 Hz",
+            f"{float(syn['plus'][-1]):.2f} / {float(syn['minus'][-1]):.2f}",
+            "both > 1 (Sjöström: LTP)",
+            "Sjöström et al. 2001",
+        ),
+        (
+            "Wong-Wang Weibull threshold alpha",
+            f"{100 * float(control.weibull.alpha):.2f} %",
+            "7.2 % (model), 7.4 % (monkeys)",
+            "Wong & Wang 2006; Roitman & Shadlen 2002",
+        ),
+        (
+            "Wong-Wang Weibull slope beta",
+            f"{float(control.weibull.beta):.2f}",
+            "1.25 (model), 1.3 (monkeys)",
+            "Wong & Wang 2006",
+        ),
+    ]
+    for i in (0, 2, 5):
+        c = float(data["coherence"][i])
+        rows.append(
+            (
+                f"mean correct RT at {100 * c:.1f} % (circuit)",
+                f"{1e3 * float(control.summary.mean_rt_correct[i]):.0f} ms",
+                f"{1e3 * float(data['mean_rt_correct'][i]):.0f} ms",
+                "Roitman & Shadlen 2002",
+            )
+        )
+    m, se = ddm["model"], ddm["se"]
+    for name, ref in (("k", "13.14"), ("a", "2 x 0.715"), ("t0", "0.323 s")):
+        rows.append(
+            (
+                f"proportional-rate DDM {name} (± SE)",
+                f"{float(getattr(m, name)):.3f} ± {float(getattr(se, name)):.3f}",
+                ref,
+                "reference_values 7b (fit to these data)",
+            )
+        )
+    for name, r in circ["results"].items():
+        if name == "control":
+            continue
+        rows.append(
+            (
+                f"{name}: alpha / RT at 6.4 %",
+                f"{100 * float(r.weibull.alpha):.2f} % / "
+                f"{1e3 * float(r.summary.mean_rt_correct[2]):.0f} ms",
+                f"control {100 * float(control.weibull.alpha):.2f} % / "
+                f"{1e3 * float(control.summary.mean_rt_correct[2]):.0f} ms",
+                "this run (common random numbers)",
+            )
+        )
+    return rows
+
+
+def _table(rows, header=("quantity", "multiscale", "reference", "source")) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r, widths, strict=True)).rstrip()
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def _markdown(rows, figures, circ, seconds: float) -> str:
+    head = "| quantity | multiscale | reference | source |\n|---|---|---|---|\n"
+    body = "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
+    figs = "\n".join(f"![{f}]({f})" for f in figures)
+    return (
+        "# multiscale demo report\n\n"
+        "From NMDA receptor kinetics to the choices and reaction times of two monkeys "
+        "(Roitman & Shadlen 2002, 6149 trials, carried in the package).\n\n"
+        f"Circuit trials per coherence: {circ['n_trials']}. Devices: {jax.devices()}. "
+        f"Wall time: {seconds:.0f} s.\n\n" + head + body + "\n" + figs + "\n"
+    )
+
+
+def run_demo(out: str = "multiscale-demo", fast: bool = False, seed: int = 0) -> int:
+    """Run the demo; write figures and ``report.md`` into ``out``; print the summary table.
+
+    Args:
+        out: output folder (created if missing).
+        fast: fewer circuit trials (also set by the environment variable
+            ``MULTISCALE_FAST=1``), for a run of well under a minute.
+        seed: PRNG seed of the circuit trials.
+
+    Returns:
+        The exit status (0).
+    """
+    fast = fast or os.environ.get("MULTISCALE_FAST") == "1"
+    out_dir = pathlib.Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    steps = ["synapse: calcium STDP", "circuit: psychophysics", "fit: diffusion model", "figures"]
+    bar = tqdm(total=len(steps), desc="demo", unit="step", file=sys.stderr)
+    bar.set_postfix_str(steps[0])
+    syn = _synapse_step(fast)
+    bar.update()
+    bar.set_postfix_str(steps[1])
+    circ = _circuit_step(300 if fast else 2000, jr.key(seed))
+    bar.update()
+    bar.set_postfix_str(steps[2])
+    ddm = _ddm_step()
+    bar.update()
+    bar.set_postfix_str(steps[3])
+    figures = _figures(out_dir, syn, circ, ddm)
+    bar.update()
+    bar.close()
+    rows = _rows(syn, circ, ddm)
+    seconds = time.perf_counter() - start
+    (out_dir / "report.md").write_text(_markdown(rows, figures, circ, seconds))
+    print(_table(rows))
+    print(f"\nfigures and report.md written to {out_dir.resolve()} ({seconds:.0f} s)")
+    return 0
