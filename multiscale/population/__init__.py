@@ -7,3 +7,15 @@ from ._batch import (
     stack_circuits as stack_circuits,
     vary_parameters as vary_parameters,
 )
+
+# --- training sessions: dopamine-gated learning across trials ---
+from ._session import (
+    Learner as Learner,
+    RewardPrediction as RewardPrediction,
+    SensoryPopulation as SensoryPopulation,
+    SessionResult as SessionResult,
+    Task as Task,
+    moving_accuracy as moving_accuracy,
+    reversal_task as reversal_task,
+    run_session as run_session,
+)

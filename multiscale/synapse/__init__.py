@@ -38,6 +38,15 @@ from ._graupner_brunel_sim import (
 )
 from ._hebb import Hebb as Hebb, Oja as Oja
 
+# --- homeostatic plasticity ---
+from ._homeostasis import (
+    InhibitorySTDP as InhibitorySTDP,
+    ISTDPCellResult as ISTDPCellResult,
+    ScalingState as ScalingState,
+    SynapticScaling as SynapticScaling,
+    simulate_istdp_cell as simulate_istdp_cell,
+)
+
 # --- receptor kinetics and short-term plasticity ---
 from ._kinetic_receptors import (
     AbstractReceptor as AbstractReceptor,
@@ -97,5 +106,15 @@ from ._stdp import (
     pfister_visual_all_to_all_minimal as pfister_visual_all_to_all_minimal,
     pfister_visual_nearest_full as pfister_visual_nearest_full,
     simulate_stdp as simulate_stdp,
+)
+
+# --- neuromodulated (three-factor) plasticity ---
+from ._three_factor import (
+    AbstractThreeFactorRule as AbstractThreeFactorRule,
+    DopamineSTDP as DopamineSTDP,
+    DopamineSTDPResult as DopamineSTDPResult,
+    RewardModulatedHebb as RewardModulatedHebb,
+    ThreeFactorState as ThreeFactorState,
+    simulate_dopamine_stdp as simulate_dopamine_stdp,
 )
 from ._wang2002 import SaturatingNMDA as SaturatingNMDA

@@ -1,0 +1,72 @@
+"""Behavioral targets of dopamine-gated learning across trials (reference_values 8).
+
+The sessions run in the population scale; the targets live here because they are read
+out with the behavior scale's readouts (population may not import behavior).
+
+No numeric benchmark exists (reference_values 8); the targets are ordinal. Measured
+from 8 simulated subjects per condition; nothing is read back from the parameters.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from .._validation import holds, target
+from ..population import Learner, RewardPrediction, reversal_task, run_session
+from ._readouts import ThresholdReadout
+
+N_TRIALS, REVERSAL = 160, 80
+
+
+@target(
+    name="session_practice_and_reversal",
+    scale="behavior",
+    source=(
+        "Law & Gold 2009 Nat Neurosci 12:655 (practice); Clarke et al. 2011 J Neurosci "
+        "31:4290 (DA depletion impairs reversal); reference_values 8 (ordinal)"
+    ),
+    slow=True,
+)
+def _session():
+    task = reversal_task(N_TRIALS, key=jr.key(1), coherence=0.2, reversal_at=REVERSAL)
+    keys = jr.split(jr.key(2), 8)
+
+    @jax.jit
+    def run(gain):
+        learner = Learner(critic=RewardPrediction(burst_gain=gain, dip_gain=gain))
+        return jax.vmap(lambda k: run_session(learner, task, key=k, readout=ThresholdReadout()))(
+            keys
+        )
+
+    intact, blunted = run(jnp.asarray(50.0)), run(jnp.asarray(12.5))
+    acc, acc_b = np.asarray(intact.reward), np.asarray(blunted.reward)
+    rt = np.asarray(intact.rt)
+    early, late = acc[:, :20].mean(), acc[:, REVERSAL - 20 : REVERSAL].mean()
+    rt_early, rt_late = np.nanmean(rt[:, :20]), np.nanmean(rt[:, REVERSAL - 20 : REVERSAL])
+    after = acc[:, REVERSAL : REVERSAL + 10].mean()
+    rec, rec_b = acc[:, REVERSAL + 40 :].mean(), acc_b[:, REVERSAL + 40 :].mean()
+    return [
+        holds(
+            "practice raises accuracy (trials 1-20 -> 61-80)",
+            "late > early + 0.15",
+            f"{early:.2f} -> {late:.2f}",
+            bool(late > early + 0.15),
+        ),
+        holds(
+            "practice shortens mean RT (s)",
+            "late < early",
+            f"{rt_early:.3f} -> {rt_late:.3f}",
+            bool(rt_late < rt_early),
+        ),
+        holds("reversal: accuracy drops below chance", "< 0.5", f"{after:.2f}", bool(after < 0.5)),
+        holds(
+            "reversal: accuracy recovers (last 40 trials)", "> 0.75", f"{rec:.2f}", bool(rec > 0.75)
+        ),
+        holds(
+            "dopamine blunted x 0.25: slower recovery after reversal",
+            "blunted < intact",
+            f"{rec_b:.2f} vs {rec:.2f}",
+            bool(rec_b < rec - 0.15),
+        ),
+    ]

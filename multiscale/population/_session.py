@@ -1,0 +1,368 @@
+r"""Training sessions: decision trials in which dopamine-gated plasticity changes the circuit.
+
+A reduced form of Law & Gold 2009. Direction-tuned sensory units (MT-like) feed the two
+populations of the Wong–Wang circuit through plastic weights $W$ (units × 2). Each
+trial, in one ``lax.scan`` step:
+
+1. a motion direction $s = \pm 1$ at coherence $c$ gives sensory rates
+   $x_j = [x_0 + g\,c\,s\,p_j + \sigma\xi_j]_+$ (Hz; $p_j = \pm1$ the unit's preference);
+2. the circuit receives $u = W^\top x$ (Hz) as its external input rates, i.e.
+   currents $J_{A,\mathrm{ext}}u_i$ (:class:`~multiscale.circuit.Stimulus` with
+   $\mu_0 = (u_1 + u_2)/2$, $c' = (u_1 - u_2)/(u_1 + u_2)$), and an online readout
+   gives the choice and RT;
+3. the choice is rewarded ($R = 1$) when it matches the option currently mapped to the
+   direction (the mapping flips at a reversal); an undecided trial earns nothing;
+4. a Rescorla–Wagner critic gives the reward-prediction error $\delta = R - V$,
+   released as a dopamine burst (or dip) $d_0$ after ``reward_delay``;
+5. a three-factor rule (default :class:`~multiscale.synapse.RewardModulatedHebb`)
+   has written the Hebbian coincidence of $x$ and the circuit's end-of-trial rates into
+   an eligibility trace during the stimulus; the burst converts what is left of it
+   into $\Delta W$; then the inter-trial interval passes (traces and dopamine decay).
+
+The circuit is symmetric in its two populations, so a trial with $u_2 > u_1$ is run
+with the populations relabelled ($|c'|$) and the result relabelled back: the
+stimulus of :func:`~multiscale.circuit.simulate` takes coherences in [0, 1].
+
+Gradients. Choices are sampled, so the gradient of a session statistic is the
+pathwise gradient *given* the sampled choices (rewards are held fixed; no
+score-function term). With :class:`~multiscale.behavior.HazardReadout` the choice is
+drawn from its smooth choice probabilities and ``p_correct`` (the probability of the
+rewarded option) is smooth in every parameter.
+
+References:
+    Law C-T, Gold JI (2009) Nat Neurosci 12:655.
+    Izhikevich EM (2007) Cereb Cortex 17:2443; Frémaux N, Gerstner W (2016) Front
+    Neural Circuits 9:85 (reference_values 5a, 5b).
+    Clarke HF et al. (2011) J Neurosci 31:4290 (reversal under DA depletion, ref. 8).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
+
+from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
+from ..synapse import AbstractThreeFactorRule, RewardModulatedHebb
+
+Param = Float[ArrayLike, ""]
+
+
+def _check_nonneg(owner, obj, names):
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, int | float) and not value >= 0:
+            raise ValueError(f"{owner} `{name}` must be >= 0, got {value}")
+
+
+class SensoryPopulation(eqx.Module):
+    r"""Direction-tuned sensory units: $x_j = [x_0 + g\,c\,s\,p_j + \sigma\xi_j]_+$ (Hz).
+
+    Units alternate in preference, $p = (+1, -1, +1, \dots)$. Rates are constant over
+    the trial; $\xi_j \sim N(0, 1)$ per unit and trial.
+
+    Attributes:
+        n_units: number of units (even), static.
+        baseline: $x_0$, Hz (15).
+        gain: $g$, Hz per unit coherence (15).
+        noise: $\sigma$, Hz (2).
+    """
+
+    n_units: int = eqx.field(static=True, default=4)
+    baseline: Param = 15.0
+    gain: Param = 15.0
+    noise: Param = 2.0
+
+    def __check_init__(self):
+        if not (isinstance(self.n_units, int) and self.n_units >= 2 and self.n_units % 2 == 0):
+            raise ValueError(
+                f"SensoryPopulation `n_units` must be an even int >= 2, got {self.n_units}"
+            )
+        _check_nonneg("SensoryPopulation", self, ("baseline", "gain", "noise"))
+
+    @property
+    def preferred(self) -> Float[Array, " units"]:
+        """Preferred direction of each unit, +1 or -1."""
+        return jnp.where(jnp.arange(self.n_units) % 2 == 0, 1.0, -1.0)
+
+    def rates(
+        self, direction: Param, coherence: Param, *, key: PRNGKeyArray
+    ) -> Float[Array, " units"]:
+        """Rates (Hz) on one trial of ``direction`` (+1/-1) and ``coherence`` (fraction)."""
+        dtype = jnp.result_type(float)
+        mean = jnp.asarray(self.baseline, dtype) + jnp.asarray(self.gain, dtype) * jnp.asarray(
+            coherence, dtype
+        ) * jnp.asarray(direction, dtype) * self.preferred.astype(dtype)
+        xi = jr.normal(key, (self.n_units,), dtype)
+        return jax.nn.relu(mean + jnp.asarray(self.noise, dtype) * xi)
+
+
+class RewardPrediction(eqx.Module):
+    r"""A Rescorla–Wagner critic whose prediction error is released as dopamine.
+
+    $$\delta = R - V,\qquad V \leftarrow V + \alpha_V\,\delta,\qquad
+      d_0 = k_+\,[\delta]_+ - k_-\,[-\delta]_+ .$$
+
+    $k_\pm$ default to 50 s⁻¹ per unit reward: ``daspnet.m``'s burst of 0.5 per 10-ms
+    update (reference_values 5a) for a fully unexpected reward. Blunted dopamine
+    (e.g. depletion, Clarke et al. 2011) is a smaller $k_+$ and/or $k_-$.
+
+    Attributes:
+        alpha: learning rate of the prediction $V$, in [0, 1] (0.1).
+        burst_gain: $k_+$, 1/s per unit positive RPE (50).
+        dip_gain: $k_-$, 1/s per unit negative RPE (50).
+        v0: initial prediction $V$ (0.5: chance in a two-choice task).
+    """
+
+    alpha: Param = 0.1
+    burst_gain: Param = 50.0
+    dip_gain: Param = 50.0
+    v0: Param = 0.5
+
+    def __check_init__(self):
+        _check_nonneg("RewardPrediction", self, ("alpha", "burst_gain", "dip_gain"))
+        if isinstance(self.alpha, int | float) and self.alpha > 1:
+            raise ValueError(f"RewardPrediction `alpha` must be in [0, 1], got {self.alpha}")
+
+    def dopamine(self, rpe: Float[Array, ""]) -> Float[Array, ""]:
+        """Dopamine burst (> 0) or dip (< 0), 1/s, for a prediction error."""
+        return jnp.asarray(self.burst_gain) * jax.nn.relu(rpe) - jnp.asarray(
+            self.dip_gain
+        ) * jax.nn.relu(-rpe)
+
+
+class Learner(eqx.Module):
+    """A subject: circuit, sensory front end, plasticity rule, critic and initial weights.
+
+    Attributes:
+        circuit: the decision circuit.
+        sensory: the sensory units.
+        rule: the three-factor rule for the sensory→decision weights.
+        critic: reward prediction and dopamine release.
+        weights: initial weights, shape (units, 2), dimensionless (input rate to
+            population i is $\\sum_j W_{ji} x_j$). Default: 0.5 everywhere (no preference).
+    """
+
+    circuit: WongWang2006 = WongWang2006()
+    sensory: SensoryPopulation = SensoryPopulation()
+    rule: AbstractThreeFactorRule = RewardModulatedHebb()
+    critic: RewardPrediction = RewardPrediction()
+    weights: Float[Array, "units 2"] | None = None
+
+    def initial_weights(self) -> Float[Array, "units 2"]:
+        if self.weights is None:
+            return jnp.full((self.sensory.n_units, 2), 0.5, jnp.result_type(float))
+        w = jnp.asarray(self.weights)
+        if w.shape != (self.sensory.n_units, 2):
+            raise ValueError(
+                f"Learner `weights` must have shape ({self.sensory.n_units}, 2), got {w.shape}"
+            )
+        return w
+
+
+class Task(eqx.Module):
+    """The trial schedule of a session (all arrays of length n_trials).
+
+    Attributes:
+        direction: motion direction per trial, +1 or -1.
+        coherence: coherence per trial, fraction in [0, 1].
+        mapping: +1 where direction +1 is rewarded for choosing population 1, -1 where
+            the mapping is reversed.
+        dopamine_scale: multiplies the dopamine signal per trial (1 = intact).
+    """
+
+    direction: Float[Array, " trials"]
+    coherence: Float[Array, " trials"]
+    mapping: Float[Array, " trials"]
+    dopamine_scale: Float[Array, " trials"]
+
+    def __init__(self, direction, coherence, mapping=None, dopamine_scale=None):
+        dtype = jnp.result_type(float)
+        direction = jnp.asarray(direction, dtype)
+        if direction.ndim != 1 or direction.shape[0] < 1:
+            raise ValueError(
+                f"Task `direction` must be 1-D with at least one trial, got shape {direction.shape}"
+            )
+        n = direction.shape[0]
+        ones = jnp.ones((n,), dtype)
+        fields = {
+            "coherence": jnp.broadcast_to(jnp.asarray(coherence, dtype), (n,))
+            if jnp.ndim(coherence) == 0
+            else jnp.asarray(coherence, dtype),
+            "mapping": ones if mapping is None else jnp.asarray(mapping, dtype),
+            "dopamine_scale": ones
+            if dopamine_scale is None
+            else jnp.asarray(dopamine_scale, dtype),
+        }
+        for name, value in fields.items():
+            if value.shape != (n,):
+                raise ValueError(
+                    f"Task `{name}` must have shape ({n},) (one value per trial), got {value.shape}"
+                )
+        self.direction = direction
+        self.coherence = fields["coherence"]
+        self.mapping = fields["mapping"]
+        self.dopamine_scale = fields["dopamine_scale"]
+
+    @property
+    def n_trials(self) -> int:
+        return self.direction.shape[0]
+
+
+def reversal_task(
+    n_trials: int,
+    *,
+    key: PRNGKeyArray,
+    coherence: float = 0.2,
+    reversal_at: int | None = None,
+    dopamine_scale: float = 1.0,
+) -> Task:
+    """Random directions at one coherence; the rewarded mapping flips at ``reversal_at``.
+
+    Args:
+        n_trials: number of trials (>= 1).
+        key: PRNG key for the directions.
+        coherence: fraction in [0, 1].
+        reversal_at: index of the first reversed trial (None: no reversal).
+        dopamine_scale: dopamine multiplier for the whole session (1 = intact).
+    """
+    if not (isinstance(n_trials, int) and n_trials >= 1):
+        raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
+    direction = jnp.where(jr.bernoulli(key, 0.5, (n_trials,)), 1.0, -1.0)
+    trial = np.arange(n_trials)
+    mapping = np.where(reversal_at is not None and trial >= (reversal_at or 0), -1.0, 1.0)
+    scale = jnp.full((n_trials,), dopamine_scale)
+    return Task(direction, coherence, jnp.asarray(mapping), scale)
+
+
+class SessionResult(eqx.Module):
+    """Per-trial record of a session (leading subject axes after ``vmap``).
+
+    Attributes:
+        choice: 0 or 1 (population 1 or 2), -1 if undecided.
+        reward: 1.0 for a rewarded trial, else 0.0.
+        p_correct: probability of the rewarded option given a decision (the readout's
+            smooth probability for a soft readout, 0/1 for a hard one).
+        rt: reaction time, s (NaN if undecided under a hard readout).
+        rpe: reward-prediction error $\\delta$.
+        dopamine: released dopamine $d_0$, 1/s.
+        weights: weights after the trial, shape (trials, units, 2).
+        result: 0 if the trial's circuit state stayed finite, 1 otherwise.
+    """
+
+    choice: Int[Array, "*batch trials"]
+    reward: Float[Array, "*batch trials"]
+    p_correct: Float[Array, "*batch trials"]
+    rt: Float[Array, "*batch trials"]
+    rpe: Float[Array, "*batch trials"]
+    dopamine: Float[Array, "*batch trials"]
+    weights: Float[Array, "*batch trials units 2"]
+    result: Int[Array, "*batch trials"]
+
+
+def _decide(res, swap, u):
+    """Choice (0/1/-1), choice probabilities (2,) and RT from a readout result."""
+    if hasattr(res, "p_choice"):
+        p = jnp.where(swap, res.p_choice[::-1], res.p_choice)
+        choice = jnp.where(u < p[0], 0, jnp.where(u < p[0] + p[1], 1, -1))
+        ndt = res.non_decision_time
+        mdt = jnp.where(swap, res.mean_decision_time[::-1], res.mean_decision_time)
+        rt = jnp.where(choice >= 0, mdt[jnp.maximum(choice, 0)] + ndt, jnp.nan)
+        return choice, p, rt
+    if hasattr(res, "choice") and hasattr(res, "rt"):
+        c = res.choice
+        choice = jnp.where((c >= 0) & swap, 1 - c, c)
+        p = jnp.stack([choice == 0, choice == 1]).astype(jnp.result_type(float))
+        return choice, p, res.rt
+    raise ValueError(
+        "`readout` must return a result with `p_choice` (e.g. HazardReadout) or with "
+        f"`choice` and `rt` (e.g. ThresholdReadout); got {type(res).__name__}"
+    )
+
+
+def run_session(
+    learner: Learner,
+    task: Task,
+    *,
+    key: PRNGKeyArray,
+    readout: AbstractOnlineReadout,
+    dt: float = 1e-3,
+    t_on: float = 0.1,
+    t1: float = 1.1,
+    reward_delay: float = 0.5,
+    iti: float = 2.0,
+    block: int = 100,
+) -> SessionResult:
+    """Run one subject's session of ``task.n_trials`` trials (see the module docstring).
+
+    Args:
+        learner: the subject.
+        task: the trial schedule.
+        key: PRNG key (split per trial into sensory noise, circuit noise and choice draw).
+        readout: online readout (``ThresholdReadout`` or ``HazardReadout``).
+        dt: circuit step, s (1 ms; must be <= tau_AMPA / 2).
+        t_on: stimulus onset within the trial, s.
+        t1: trial length, s; the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
+        reward_delay: from the end of the trial to the dopamine burst, s.
+        iti: from the burst to the next trial, s.
+        block: as in :func:`~multiscale.circuit.simulate`.
+
+    Returns:
+        :class:`SessionResult`. Batch subjects with ``jax.vmap`` over ``key`` (and over
+        learner parameters with ``eqx.filter_vmap``).
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be a Task, got {type(task).__name__}")
+    if not (t1 > t_on >= 0 and reward_delay >= 0 and iti >= 0):
+        raise ValueError(
+            "need t1 > t_on >= 0 and reward_delay, iti >= 0 (s); got "
+            f"t_on={t_on}, t1={t1}, reward_delay={reward_delay}, iti={iti}"
+        )
+    rule, critic, circuit = learner.rule, learner.critic, learner.circuit
+    dtype = jnp.result_type(float)
+    state0 = rule.init(learner.initial_weights().astype(dtype))
+    stim_epoch = t1 - t_on
+
+    def trial(carry, inp):
+        state, V = carry
+        direction, coherence, mapping, scale, k = inp
+        k_sens, k_circ, k_choice = jr.split(k, 3)
+        x = learner.sensory.rates(direction, coherence, key=k_sens)
+        u = state.weights.T @ x
+        total = jnp.maximum(u[0] + u[1], jnp.asarray(1e-9, dtype))
+        c = (u[0] - u[1]) / total
+        swap = c < 0
+        stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total, t_on=t_on)
+        traj = simulate(
+            circuit, stim, key=k_circ, dt=dt, t1=t1, readout=readout, save_every=0, block=block
+        )
+        r_end = jnp.where(swap, traj.r[-1, ::-1], traj.r[-1])
+        choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
+        target = jnp.where(direction * mapping > 0, 0, 1)
+        reward = (choice == target).astype(dtype)
+        p_correct = p[target] / jnp.maximum(jnp.sum(p), jnp.asarray(1e-12, dtype))
+        rpe = reward - V
+        d0 = scale * critic.dopamine(rpe)
+        state = rule.step(state, x, r_end, stim_epoch)
+        state = rule.reward(rule.relax(state, reward_delay), d0)
+        state = rule.relax(state, iti)
+        V = V + jnp.asarray(critic.alpha, dtype) * rpe
+        out = (choice, reward, p_correct, rt, rpe, d0, state.weights, traj.result)
+        return (state, V), out
+
+    keys = jr.split(key, task.n_trials)
+    xs = (task.direction, task.coherence, task.mapping, task.dopamine_scale, keys)
+    V0 = jnp.asarray(critic.v0, dtype)
+    _, outs = jax.lax.scan(trial, (state0, V0), xs)
+    return SessionResult(*outs)
+
+
+def moving_accuracy(reward: Real[ArrayLike, "*batch trials"], window: int) -> Array:
+    """Fraction rewarded in a sliding window of ``window`` trials (valid part only)."""
+    r = jnp.asarray(reward)
+    if not (isinstance(window, int) and 1 <= window <= r.shape[-1]):
+        raise ValueError(f"`window` must be an int in [1, {r.shape[-1]}], got {window!r}")
+    cs = jnp.cumsum(r, axis=-1)
+    cs = jnp.concatenate([jnp.zeros(r.shape[:-1] + (1,), r.dtype), cs], axis=-1)
+    return (cs[..., window:] - cs[..., :-window]) / window

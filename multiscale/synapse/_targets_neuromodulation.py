@@ -1,0 +1,141 @@
+"""Published targets for three-factor and homeostatic plasticity.
+
+Reference_values 4b, 4c, 5a, 5b and validation targets 7 and 8 (scaled down). Every
+number is measured from a simulation of the model; nothing is read back from the
+parameters.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from .._validation import holds, in_range, target, within
+from ._homeostasis import InhibitorySTDP, SynapticScaling, simulate_istdp_cell
+from ._protocols import pairing
+from ._three_factor import DopamineSTDP, simulate_dopamine_stdp
+
+_SOURCE_7 = "Izhikevich 2007 Cereb Cortex 17:2443 (daspnet.m); reference_values 5a, 5b, target 7"
+
+
+def _dw_after(rule, delay: float, trains=None) -> float:
+    trains = pairing(0.01, 1.0, 1) if trains is None else trains
+    t_post = float(trains.post[0])
+    rewards = jnp.array([t_post + delay]) if np.isfinite(delay) else jnp.array([jnp.inf])
+    res = simulate_dopamine_stdp(rule, trains, rewards, t1=t_post + 30.0, w0=2.0)
+    return float(res.delta_w)
+
+
+@target(name="izhikevich_da_stdp_closed_form", scale="synapse", source=_SOURCE_7)
+def _da_stdp():
+    rule = DopamineSTDP(d_tonic=0.0)
+    # c just after a +10 ms pair is A+ e^{-1/2}; after 1 s it has decayed by e^{-1}.
+    c = 0.1 * np.exp(-0.5) * np.exp(-1.0)
+    measured = _dw_after(rule, 1.0)
+    within_window = _dw_after(rule, 0.5)
+    late = _dw_after(rule, 10.0)
+    anti = _dw_after(rule, 1.0, pairing(-0.01, 1.0, 1))
+    rewarded = simulate_dopamine_stdp(
+        DopamineSTDP(),
+        pairing(0.01, 0.2, 100),
+        pairing(0.01, 0.2, 100).post + 1.0,
+        t1=510.0,
+        w0=1.0,
+    )
+    return [
+        within(
+            "dw = c d0 tau_c tau_d/(tau_c + tau_d), d0 = 50/s, 1 s after a +10 ms pair (mV)",
+            c * 50.0 * 1.0 * 0.2 / 1.2,
+            measured,
+            rtol=1e-5,
+        ),
+        within("no dopamine, no tonic term: dw (mV)", 0.0, _dw_after(rule, np.inf), atol=0.0),
+        holds(
+            "burst 10 s after the pair: < 1e-3 of the change at 0.5 s",
+            "ratio < 1e-3",
+            late / within_window,
+            late < 1e-3 * within_window,
+        ),
+        holds("post-before-pre pairing + reward depresses", "dw < 0", anti, anti < 0),
+        within(
+            "100 rewarded pairings drive w to the 4 mV ceiling (mV)",
+            4.0,
+            float(rewarded.w),
+            atol=1e-6,
+        ),
+    ]
+
+
+@target(
+    name="synaptic_scaling_multiplicative",
+    scale="synapse",
+    source="Turrigiano et al. 1998 Nature 391:892 (multiplicative scaling); reference_values 4b",
+)
+def _scaling():
+    rule = SynapticScaling(r_target=5.0, tau_scale=10.0, tau_rate=1.0)
+    x = jnp.array([4.0, 10.0, 1.0, 7.0]) * 0.3  # TTX-like: activity reduced to 30 %
+    w0 = jnp.array([[0.1], [0.3], [0.05], [0.2]])
+
+    def body(state, _):
+        y = (state.weights[:, 0] @ x)[None]
+        return rule.step(state, x, y, 0.5), y[0]
+
+    state, ys = jax.lax.scan(body, rule.init(w0, rate_estimate=float(w0[:, 0] @ x)), None, 400)
+    w = np.asarray(state.weights[:, 0], dtype=float)
+    ratio_error = float(
+        np.max(np.abs(w / w[1] - np.asarray(w0[:, 0] / w0[1, 0])) / (w0[:, 0] / w0[1, 0]))
+    )
+    return [
+        within("rate after scaling (Hz), target 5", 5.0, float(ys[-1]), rtol=1e-3),
+        holds("silenced cell scales weights up", "w > w0", float(w[0] / 0.1), bool(w[0] > 0.1)),
+        holds(
+            "weight ratios preserved (max rel. error)", "< 1e-5", ratio_error, ratio_error < 1e-5
+        ),
+    ]
+
+
+@jax.jit
+def _lif_cell(rho0):
+    # rho0 is traced, so both target rates share one compilation.
+    rule = InhibitorySTDP(eta=0.2, rho0=rho0)
+    return simulate_istdp_cell(rule, key=jr.key(0), t1=40.0, w_exc=0.5, window=5.0)
+
+
+@target(
+    name="vogels_istdp_target_rate",
+    scale="synapse",
+    source=(
+        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (scaled down to "
+        "one LIF cell with 80 E + 20 I Poisson inputs, eta raised to 0.2 nS)"
+    ),
+)
+def _istdp():
+    out = []
+    x_inh = jnp.array([10.0, 20.0])
+    for rho0 in (3.0, 6.0):
+        rule = InhibitorySTDP(eta=2e-2, rho0=rho0)
+
+        def body(state, _, rule=rule):
+            y = jax.nn.relu(40.0 - state.weights[:, 0] @ x_inh)[None]
+            return rule.step(state, x_inh, y, 0.05), y[0]
+
+        _, ys = jax.lax.scan(body, rule.init(jnp.zeros((2, 1))), None, 3000)
+        out.append(
+            within(
+                f"averaged rule: rate cell settles at rho0 = {rho0:g} Hz",
+                rho0,
+                float(ys[-1]),
+                rtol=1e-4,
+            )
+        )
+        res = _lif_cell(jnp.asarray(rho0))
+        rate = np.asarray(res.rate)
+        out.append(
+            in_range(
+                f"LIF cell, rho0 = {rho0:g} Hz: last-20-s rate (Hz), from {rate[0]:.0f} Hz",
+                rho0,
+                1.6 * rho0,
+                float(rate[-4:].mean()),
+            )
+        )
+    return out
