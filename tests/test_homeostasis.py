@@ -72,7 +72,11 @@ def test_istdp_rate_form_fixed_point_and_grad(float64):
 
 
 def test_istdp_lif_cell_relaxes_to_target(key):
-    """Scaled-down target 8: a LIF cell firing > 20 Hz settles near rho0 under iSTDP."""
+    """iSTDP brings a LIF cell firing > 15 Hz down towards rho0, lower for a lower rho0.
+
+    Not a reproduction of target 8: the cell settles 1.4-1.5x above rho0, which the
+    registry reports as a known gap (``vogels_istdp_lif_cell``).
+    """
 
     @jax.jit
     def run(rho0, k):
@@ -84,9 +88,7 @@ def test_istdp_lif_cell_relaxes_to_target(key):
         rate = np.asarray(res.rate)
         assert rate[0] > 15.0  # before inhibition has grown
         late = rate[-4:].mean()
-        # Spike-level correlations (an inhibitory spike delays the next post spike) put the
-        # settled rate somewhat above the averaged rule's exact rho0; we accept +60 %.
-        assert rho0 <= late <= 1.6 * rho0, (rho0, rate)
+        assert rho0 <= late <= 1.6 * rho0, (rho0, rate)  # the present behaviour, see above
     assert float(np.mean(low.weights)) > float(np.mean(high.weights))
 
 

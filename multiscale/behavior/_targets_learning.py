@@ -7,6 +7,8 @@ No numeric benchmark exists (reference_values 8); the targets are ordinal. Measu
 from 8 simulated subjects per condition; nothing is read back from the parameters.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -19,16 +21,9 @@ from ._readouts import ThresholdReadout
 N_TRIALS, REVERSAL = 160, 80
 
 
-@target(
-    name="session_practice_and_reversal",
-    scale="behavior",
-    source=(
-        "Law & Gold 2009 Nat Neurosci 12:655 (practice); Clarke et al. 2011 J Neurosci "
-        "31:4290 (DA depletion impairs reversal); reference_values 8 (ordinal)"
-    ),
-    slow=True,
-)
-def _session():
+@functools.cache
+def _sessions():
+    """8 subjects with intact dopamine (burst/dip gain 50) and blunted (x 0.25), shared."""
     task = reversal_task(N_TRIALS, key=jr.key(1), coherence=0.2, reversal_at=REVERSAL)
     keys = jr.split(jr.key(2), 8)
 
@@ -39,7 +34,20 @@ def _session():
             keys
         )
 
-    intact, blunted = run(jnp.asarray(50.0)), run(jnp.asarray(12.5))
+    return run(jnp.asarray(50.0)), run(jnp.asarray(12.5))
+
+
+@target(
+    name="session_practice_and_reversal",
+    scale="behavior",
+    source=(
+        "Law & Gold 2009 Nat Neurosci 12:655 (practice); Clarke et al. 2011 J Neurosci "
+        "31:4290 (DA depletion impairs reversal); reference_values 8 (ordinal)"
+    ),
+    slow=True,
+)
+def _session():
+    intact, blunted = _sessions()
     acc, acc_b = np.asarray(intact.reward), np.asarray(blunted.reward)
     rt = np.asarray(intact.rt)
     early, late = acc[:, :20].mean(), acc[:, REVERSAL - 20 : REVERSAL].mean()
@@ -69,4 +77,35 @@ def _session():
             f"{rec_b:.2f} vs {rec:.2f}",
             bool(rec_b < rec - 0.15),
         ),
+    ]
+
+
+@target(
+    name="session_dopamine_spares_acquisition",
+    scale="behavior",
+    source=(
+        "Clarke et al. 2011 J Neurosci 31:4290 (DA depletion leaves initial discrimination "
+        "learning largely intact); reference_values 8 (ordinal)"
+    ),
+    slow=True,
+    known_gap=(
+        "with dopamine blunted x 0.25 the reduced Law & Gold learner also acquires the "
+        "first discrimination more slowly (about 0.86 vs 0.97 correct before the reversal), "
+        "so only the reversal half of Clarke et al.'s dissociation is reproduced"
+    ),
+)
+def _acquisition():
+    intact, blunted = _sessions()
+    acc, acc_b = np.asarray(intact.reward), np.asarray(blunted.reward)
+    late, late_b = (
+        acc[:, REVERSAL - 20 : REVERSAL].mean(),
+        acc_b[:, REVERSAL - 20 : REVERSAL].mean(),
+    )
+    return [
+        holds(
+            "dopamine blunted x 0.25: acquisition (trials 61-80 correct) changes little",
+            "|blunted - intact| < 0.05",
+            f"{late_b:.2f} vs {late:.2f}",
+            bool(abs(late_b - late) < 0.05),
+        )
     ]

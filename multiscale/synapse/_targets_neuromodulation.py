@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, in_range, target, within
+from .._validation import holds, target, within
 from ._homeostasis import InhibitorySTDP, SynapticScaling, simulate_istdp_cell
 from ._protocols import pairing
 from ._three_factor import DopamineSTDP, simulate_dopamine_stdp
@@ -105,8 +105,8 @@ def _lif_cell(rho0):
     name="vogels_istdp_target_rate",
     scale="synapse",
     source=(
-        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (scaled down to "
-        "one LIF cell with 80 E + 20 I Poisson inputs, eta raised to 0.2 nS)"
+        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (the rule "
+        "averaged over Poisson rates, one rate cell)"
     ),
 )
 def _istdp():
@@ -128,14 +128,32 @@ def _istdp():
                 rtol=1e-4,
             )
         )
-        res = _lif_cell(jnp.asarray(rho0))
-        rate = np.asarray(res.rate)
+    return out
+
+
+@target(
+    name="vogels_istdp_lif_cell",
+    scale="synapse",
+    source=(
+        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (scaled down to "
+        "one LIF cell with 80 E + 20 I Poisson inputs, eta raised to 0.2 nS, 40 s)"
+    ),
+    known_gap=(
+        "the scaled-down LIF cell settles about 1.4-1.5x above rho0 (4.6 Hz for rho0 = 3, "
+        "8.5 Hz for rho0 = 6; rtol 0.2), likely because an inhibitory spike delays the next "
+        "output spike; the rate-averaged rule reaches rho0 to 1e-4"
+    ),
+)
+def _istdp_lif():
+    out = []
+    for rho0 in (3.0, 6.0):
+        rate = np.asarray(_lif_cell(jnp.asarray(rho0)).rate)
         out.append(
-            in_range(
+            within(
                 f"LIF cell, rho0 = {rho0:g} Hz: last-20-s rate (Hz), from {rate[0]:.0f} Hz",
                 rho0,
-                1.6 * rho0,
                 float(rate[-4:].mean()),
+                rtol=0.2,
             )
         )
     return out
