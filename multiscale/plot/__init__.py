@@ -4,15 +4,11 @@ Every function takes data or a result Module and an optional ``ax``, draws on it
 returns the ``Axes``; none calls ``plt.show()``.
 """
 
-# --- receptor kinetics and short-term plasticity ---
-# --- drift-diffusion ---
 from ._ddm import (
     ddm_chronometric as ddm_chronometric,
     ddm_psychometric as ddm_psychometric,
     ddm_rt_density as ddm_rt_density,
 )
-
-# --- decision circuit and behavior ---
 from ._decision import (
     chronometric_curve as chronometric_curve,
     decision_trajectories as decision_trajectories,
@@ -27,20 +23,19 @@ from ._kinetics import (
     short_term_efficacies as short_term_efficacies,
     spine_calcium_trace as spine_calcium_trace,
 )
-
-# --- calcium-based plasticity ---
+from ._learning import (
+    learning_curve as learning_curve,
+    tagging_protocol as tagging_protocol,
+    weight_trajectory as weight_trajectory,
+)
 from ._plasticity import (
     frequency_dependence as frequency_dependence,
     stdp_curve as stdp_curve,
 )
-
-# --- spike-timing, BCM and Hebbian rules ---
 from ._rules import (
     bcm_curve as bcm_curve,
     stdp_frequency as stdp_frequency,
     stdp_trajectory as stdp_trajectory,
     stdp_window as stdp_window,
 )
-
-# --- parameter sweeps ---
 from ._sweep import sweep_heatmap as sweep_heatmap

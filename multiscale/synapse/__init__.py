@@ -3,14 +3,11 @@
 Units: seconds, mV, nS, mM (see docs/units.md).
 """
 
-# --- spike-timing, BCM and Hebbian rules ---
 from ._bcm import (
     BCM as BCM,
     BCMState as BCMState,
     bcm_frequency_response as bcm_frequency_response,
 )
-
-# --- calcium and calcium-based rules ---
 from ._graupner_brunel import (
     GraupnerBrunel as GraupnerBrunel,
     gb2012_cortical as gb2012_cortical,
@@ -37,8 +34,6 @@ from ._graupner_brunel_sim import (
     simulate_graupner_brunel as simulate_graupner_brunel,
 )
 from ._hebb import Hebb as Hebb, Oja as Oja
-
-# --- homeostatic plasticity ---
 from ._homeostasis import (
     InhibitorySTDP as InhibitorySTDP,
     ISTDPCellResult as ISTDPCellResult,
@@ -46,8 +41,6 @@ from ._homeostasis import (
     SynapticScaling as SynapticScaling,
     simulate_istdp_cell as simulate_istdp_cell,
 )
-
-# --- receptor kinetics and short-term plasticity ---
 from ._kinetic_receptors import (
     AbstractReceptor as AbstractReceptor,
     FirstOrderReceptor as FirstOrderReceptor,
@@ -107,8 +100,17 @@ from ._stdp import (
     pfister_visual_nearest_full as pfister_visual_nearest_full,
     simulate_stdp as simulate_stdp,
 )
-
-# --- neuromodulated (three-factor) plasticity ---
+from ._tagging import (
+    Induction as Induction,
+    TaggingResult as TaggingResult,
+    TagTriC as TagTriC,
+    TagTriCState as TagTriCState,
+    simulate_tagging as simulate_tagging,
+    strong_lfs as strong_lfs,
+    strong_tetanus as strong_tetanus,
+    weak_lfs as weak_lfs,
+    weak_tetanus as weak_tetanus,
+)
 from ._three_factor import (
     AbstractThreeFactorRule as AbstractThreeFactorRule,
     DopamineSTDP as DopamineSTDP,
