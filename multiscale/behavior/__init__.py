@@ -1,7 +1,5 @@
 """Behavior scale: choices, reaction times, psychometric and chronometric curves."""
 
-# --- decision-circuit readouts ---
-# --- drift-diffusion ---
 from ._choice_rt import Trials as Trials
 from ._curves import (
     ChoiceSummary as ChoiceSummary,
@@ -33,6 +31,13 @@ from ._experiment import (
     ROITMAN_COHERENCES as ROITMAN_COHERENCES,
     Psychophysics as Psychophysics,
     psychophysics as psychophysics,
+)
+from ._quantile_stats import (
+    QuantileBins as QuantileBins,
+    chi_squared as chi_squared,
+    ddm_defective_cdf as ddm_defective_cdf,
+    g_squared as g_squared,
+    quantile_bins as quantile_bins,
 )
 from ._readouts import (
     Decision as Decision,
