@@ -10,6 +10,12 @@ from .._constraints import (
     to_unconstrained as to_unconstrained,
 )
 from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
+from ._hierarchical import (
+    HierarchicalFit as HierarchicalFit,
+    SubjectTrials as SubjectTrials,
+    fit_hierarchical as fit_hierarchical,
+    subject_trials as subject_trials,
+)
 from ._newton import NewtonState as NewtonState, newton as newton
 from ._uncertainty import (
     aic as aic,
