@@ -6,12 +6,15 @@ reaction-time data embedded in :mod:`multiscale.data`:
 1. **Synapse.** The Graupner & Brunel (2012) calcium rule (cortical set) gives the STDP
    window and its frequency dependence, compared with Sjöström et al. (2001).
 2. **Circuit → behavior.** The Wong & Wang (2006) decision circuit, whose NMDA gating
-   comes from the synapse scale, is run on every coherence of the task; psychometric
-   (Weibull) and chronometric curves are compared with the monkeys. The one free
-   parameter, the non-decision time, is fitted to the mean correct RTs (least squares).
+   comes from the synapse scale, is fitted to the monkeys' accuracies and mean RTs
+   (stimulus gain, readout threshold and non-decision time; summary likelihood over
+   common-random-number noise paths, multi-start Adam then Newton, Fisher standard
+   errors; :func:`~multiscale.fit.fit_circuit_summary`). The fitted circuit's psychometric
+   (Weibull) and chronometric curves from hard threshold crossings are compared with the
+   monkeys'.
 3. **The coarsest scale.** Palmer, Huk & Shadlen's (2005) proportional-rate diffusion is
-   fitted to the same data by maximum likelihood (Newton steps through ``jax.hessian``),
-   with Laplace standard errors.
+   fitted to the same data with the same summary likelihood (Newton steps through
+   ``jax.hessian``), with Laplace standard errors; the two fits are compared by AIC.
 4. **Scales linked.** Faster NMDA decay or weaker NMDA recurrence at the synapse changes
    the psychometric threshold and the reaction times.
 
@@ -46,22 +49,34 @@ def _synapse_step(fast: bool):
     return dict(rule=rule, delta_t=delta_t, ratios=ratios, freqs=freqs, plus=plus, minus=minus)
 
 
-def _fit_non_decision_time(summary, data) -> float:
-    """Least-squares non-decision time: mean over coherences of data RT − model DT."""
-    model_rt = np.asarray(summary.mean_rt_correct)
-    model_dt = model_rt - 0.1  # the readout's default non-decision time
-    data_rt = data["mean_rt_correct"].to_numpy(float)
-    ok = np.isfinite(model_dt) & np.isfinite(data_rt)
-    return float(np.mean(data_rt[ok] - model_dt[ok]))
+def _circuit_fit_step(fast: bool, key):
+    from .data import roitman_shadlen_2002
+    from .fit import SummaryData, fit_circuit_summary
+
+    df = roitman_shadlen_2002()
+    n = df["n"].to_numpy(float)
+    data = SummaryData(
+        coherence=df["coherence"].to_numpy(float),
+        n=n,
+        n_correct=np.round(df["p_correct"].to_numpy(float) * n),
+        mean_rt=df["mean_rt"].to_numpy(float),
+    )
+    # Fast: fewer noise paths and starts; the estimates are then rougher (more Monte Carlo
+    # error), which the report states.
+    options = (
+        dict(n_paths=16, n_starts=2, steps=40, newton_steps=0, n_paths_eval=64)
+        if fast
+        else dict(n_paths=64, n_starts=4, steps=150, newton_steps=10, n_paths_eval=256)
+    )
+    return fit_circuit_summary(data, key=key, **options), options
 
 
-def _circuit_step(n_trials: int, key):
+def _circuit_step(n_trials: int, key, fitted):
     from .behavior import ThresholdReadout, psychophysics
-    from .circuit import WongWang2006
     from .data import roitman_shadlen_2002
 
     data = roitman_shadlen_2002()
-    control = WongWang2006()
+    control = fitted.circuit
     variants = {
         "control": control,
         "NMDA tau_decay 90 ms": eqx.tree_at(lambda c: c.nmda.tau_decay, control, 0.09),
@@ -69,10 +84,10 @@ def _circuit_step(n_trials: int, key):
             lambda c: (c.J_N11, c.J_N12), control, (0.2609 * 0.97, 0.0497 * 0.97)
         ),
     }
-    # Common random numbers: every variant sees the same noise, so differences are the model's.
-    first = psychophysics(control, key=key, n_trials=n_trials)
-    t_nd = _fit_non_decision_time(first.summary, data)
-    readout = ThresholdReadout(non_decision_time=t_nd)
+    # The fitted hazard readout's threshold and non-decision time carry over to the hard
+    # threshold readout. Common random numbers: every variant sees the same noise.
+    t_nd = float(fitted.readout.non_decision_time)
+    readout = ThresholdReadout(threshold=fitted.readout.threshold, non_decision_time=t_nd)
     results = {
         name: psychophysics(circuit, key=key, n_trials=n_trials, readout=readout)
         for name, circuit in variants.items()
@@ -109,8 +124,8 @@ def _figures(out: pathlib.Path, syn, circ, ddm) -> list[str]:
     plot.psychometric_curve(control.summary, fit=control.weibull, data=data, ax=axes[0])
     plot.chronometric_curve(control.summary, data=data, ax=axes[1])
     fig.suptitle(
-        "Circuit → behavior: Wong & Wang 2006 vs Roitman & Shadlen 2002 "
-        f"(non-decision time fitted: {1e3 * circ['t_nd']:.0f} ms)"
+        "Circuit → behavior: fitted Wong & Wang 2006 vs Roitman & Shadlen 2002 "
+        f"(non-decision time {1e3 * circ['t_nd']:.0f} ms)"
     )
     fig.tight_layout()
     names.append("2_circuit_vs_monkeys.png")
@@ -137,7 +152,7 @@ def _figures(out: pathlib.Path, syn, circ, ddm) -> list[str]:
     return names
 
 
-def _rows(syn, circ, ddm) -> list[tuple[str, str, str, str]]:
+def _rows(syn, circ, ddm, cfit) -> list[tuple[str, str, str, str]]:
     """(quantity, multiscale, published or data, source) rows of the summary table."""
     data = circ["data"]
     control = circ["results"]["control"]
@@ -157,13 +172,13 @@ def _rows(syn, circ, ddm) -> list[tuple[str, str, str, str]]:
             "Sjöström et al. 2001",
         ),
         (
-            "Wong-Wang Weibull threshold alpha",
+            "fitted circuit: Weibull alpha (hard readout)",
             f"{100 * float(control.weibull.alpha):.2f} %",
             "7.2 % (model), 7.4 % (monkeys)",
             "Wong & Wang 2006; Roitman & Shadlen 2002",
         ),
         (
-            "Wong-Wang Weibull slope beta",
+            "fitted circuit: Weibull beta",
             f"{float(control.weibull.beta):.2f}",
             "1.25 (model), 1.3 (monkeys)",
             "Wong & Wang 2006",
@@ -173,10 +188,25 @@ def _rows(syn, circ, ddm) -> list[tuple[str, str, str, str]]:
         c = float(data["coherence"][i])
         rows.append(
             (
-                f"mean correct RT at {100 * c:.1f} % (circuit)",
+                f"fitted circuit: mean correct RT at {100 * c:.1f} %",
                 f"{1e3 * float(control.summary.mean_rt_correct[i]):.0f} ms",
                 f"{1e3 * float(data['mean_rt_correct'][i]):.0f} ms",
                 "Roitman & Shadlen 2002",
+            )
+        )
+    fit, options = cfit
+    units = {"J_A_ext": "nA/Hz", "threshold": "Hz", "non_decision_time": "s"}
+    for name, value in (
+        ("J_A_ext", fit.model.circuit.J_A_ext),
+        ("threshold", fit.model.readout.threshold),
+        ("non_decision_time", fit.model.readout.non_decision_time),
+    ):
+        rows.append(
+            (
+                f"circuit fit {name} (± SE), {units[name]}",
+                f"{float(value):.4g} ± {fit.se[name]:.2g}",
+                {"J_A_ext": "5.2e-4 (Wong & Wang)", "threshold": "15 (Wong & Wang)"}.get(name, "-"),
+                f"{options['n_paths']} paths x {options['n_starts']} starts",
             )
         )
     m, se = ddm["model"], ddm["se"]
@@ -189,6 +219,14 @@ def _rows(syn, circ, ddm) -> list[tuple[str, str, str, str]]:
                 "reference_values 7b (fit to these data)",
             )
         )
+    rows.append(
+        (
+            "summary NLL / AIC: circuit (fresh paths) vs DDM",
+            f"{fit.nll:.1f} / {fit.aic:.1f}",
+            f"{ddm['nll']:.1f} / {2 * 3 + 2 * ddm['nll']:.1f}",
+            "same likelihood: binomial accuracy + Gaussian mean RT",
+        )
+    )
     for name, r in circ["results"].items():
         if name == "control":
             continue
@@ -211,7 +249,7 @@ def _table(rows, header=("quantity", "multiscale", "reference", "source")) -> st
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
-def _markdown(rows, figures, circ, seconds: float) -> str:
+def _markdown(rows, figures, circ, seconds: float, fast: bool) -> str:
     head = "| quantity | multiscale | reference | source |\n|---|---|---|---|\n"
     body = "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
     figs = "\n".join(f"![{f}]({f})" for f in figures)
@@ -219,7 +257,13 @@ def _markdown(rows, figures, circ, seconds: float) -> str:
         "# multiscale demo report\n\n"
         "From NMDA receptor kinetics to the choices and reaction times of two monkeys "
         "(Roitman & Shadlen 2002, 6149 trials, carried in the package).\n\n"
-        f"Circuit trials per coherence: {circ['n_trials']}. Devices: {jax.devices()}. "
+        f"Circuit trials per coherence: {circ['n_trials']}"
+        + (
+            " (fast settings: fewer noise paths in the circuit fit, rougher estimates)"
+            if fast
+            else ""
+        )
+        + f". Devices: {jax.devices()}. "
         f"Wall time: {seconds:.0f} s.\n\n" + head + body + "\n" + figs + "\n"
     )
 
@@ -242,24 +286,33 @@ def run_demo(out: str = "multiscale-demo", fast: bool = False, seed: int = 0) ->
     start = time.perf_counter()
     from tqdm.auto import tqdm
 
-    steps = ["synapse: calcium STDP", "circuit: psychophysics", "fit: diffusion model", "figures"]
+    steps = [
+        "synapse: calcium STDP",
+        "fit: circuit",
+        "circuit: psychophysics",
+        "fit: diffusion model",
+        "figures",
+    ]
     bar = tqdm(total=len(steps), desc="demo", unit="step", file=sys.stderr)
     bar.set_postfix_str(steps[0])
     syn = _synapse_step(fast)
     bar.update()
     bar.set_postfix_str(steps[1])
-    circ = _circuit_step(300 if fast else 2000, jr.key(seed))
+    cfit = _circuit_fit_step(fast, jr.key(seed))
     bar.update()
     bar.set_postfix_str(steps[2])
-    ddm = _ddm_step()
+    circ = _circuit_step(300 if fast else 2000, jr.fold_in(jr.key(seed), 1), cfit[0].model)
     bar.update()
     bar.set_postfix_str(steps[3])
+    ddm = _ddm_step()
+    bar.update()
+    bar.set_postfix_str(steps[4])
     figures = _figures(out_dir, syn, circ, ddm)
     bar.update()
     bar.close()
-    rows = _rows(syn, circ, ddm)
+    rows = _rows(syn, circ, ddm, cfit)
     seconds = time.perf_counter() - start
-    (out_dir / "report.md").write_text(_markdown(rows, figures, circ, seconds))
+    (out_dir / "report.md").write_text(_markdown(rows, figures, circ, seconds, fast))
     print(_table(rows))
     print(f"\nfigures and report.md written to {out_dir.resolve()} ({seconds:.0f} s)")
     return 0

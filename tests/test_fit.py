@@ -165,8 +165,8 @@ def test_fit_command_csv(tmp_path, ddm_data):
     assert set(result["parameters"]) == {"k", "a", "t0"}
     np.testing.assert_allclose(result["aic"], 2 * 3 + 2 * result["nll"], rtol=1e-6)
     assert "PyDDM" in result["report"] and "NLL" in format_fit(result)
-    with pytest.raises(NotImplementedError, match="circuit"):
-        fit_command(path, model="circuit", condition="coherence")
+    with pytest.raises(ValueError, match="model must be"):
+        fit_command(path, model="lba", condition="coherence")
 
 
 @pytest.mark.slow

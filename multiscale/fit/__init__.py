@@ -9,6 +9,20 @@ from .._constraints import (
     to_constrained as to_constrained,
     to_unconstrained as to_unconstrained,
 )
+from ._circuit_fit import (
+    CircuitFit as CircuitFit,
+    SummaryData as SummaryData,
+    circuit_free_parameters as circuit_free_parameters,
+    default_circuit_behavior as default_circuit_behavior,
+    fit_circuit_summary as fit_circuit_summary,
+    summarize_trials as summarize_trials,
+)
+from ._circuit_likelihood import (
+    CircuitBehavior as CircuitBehavior,
+    CircuitSummary as CircuitSummary,
+    circuit_summary as circuit_summary,
+    circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
+)
 from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
 from ._hierarchical import (
     HierarchicalFit as HierarchicalFit,

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..behavior import ProportionalRateDDM, ddm_log_likelihood
 from ..data import load_trials
+from ._circuit_fit import fit_circuit_summary, summarize_trials
 from ._fit import fit
 from ._newton import newton
 from ._uncertainty import aic, bic, n_parameters, standard_errors
@@ -55,12 +56,48 @@ def fit_ddm_trials(trials, *, key, steps: int = 100):
     return fitted, standard_errors(fitted, _nll, trials, spec), spec, hist
 
 
+def _fit_circuit_command(trials, report, seed: int, options: dict | None):
+    """The ``--model circuit`` branch: summary per condition, then the circuit fit."""
+    options = dict(n_paths=64, steps=150, n_starts=4, n_paths_eval=256) | (options or {})
+    data = summarize_trials(trials)
+    r = fit_circuit_summary(data, key=jr.key(seed), **options)
+    m = r.model
+    params = {
+        "J_A_ext": (m.circuit.J_A_ext, "nA/Hz (stimulus gain; I = J_A_ext mu0 (1 +/- c))"),
+        "threshold": (m.readout.threshold, "Hz (hazard readout threshold)"),
+        "non_decision_time": (m.readout.non_decision_time, "s"),
+    }
+    note = f"; SE: {r.se_note}" if r.se_note else ""
+    return {
+        "model": (
+            "circuit (Wong-Wang 2006 appendix + hazard readout; summary likelihood: binomial "
+            "correct counts + Gaussian mean RT per |coherence|, "
+            f"{options['n_paths']} common-random-number paths per condition, NLL on "
+            f"{options['n_paths_eval']} fresh paths, lapse 0.001; subjects pooled; NLL not "
+            "comparable with the DDM branch's trial-level NLL)"
+        ),
+        "parameters": {
+            name: {"value": float(v), "se": float(r.se[name]), "unit": u}
+            for name, (v, u) in params.items()
+        },
+        "nll": r.nll,
+        "n_trials": trials.n_trials,
+        "n_parameters": r.n_parameters,
+        "aic": r.aic,
+        "bic": r.bic,
+        "converged": bool(r.history.converged),
+        "report": str(report) + note,
+    }
+
+
 def fit_command(
     path: str | os.PathLike,
     model: str = "ddm",
     condition: str | None = None,
     seed: int = 0,
     as_json: bool = False,
+    *,
+    circuit_options: dict | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -70,6 +107,10 @@ def fit_command(
         condition: column whose value scales the drift (e.g. coherence as a fraction).
         seed: PRNG seed.
         as_json: kept for the CLI; the result is always plain JSON types.
+        circuit_options: keyword arguments of :func:`~multiscale.fit.fit_circuit_summary`
+            for ``model="circuit"`` (default 64 paths, 150 steps, 4 starts, 256 fresh
+            paths); the condition must then be the coherence as a fraction (sign =
+            direction).
 
     Returns:
         dict with ``model``, ``parameters`` (name -> {value, se, unit}), ``nll`` (RT
@@ -77,13 +118,11 @@ def fit_command(
         data ``report`` (convention and filtered counts).
     """
     del as_json
-    if model == "circuit":
-        raise NotImplementedError(
-            "the circuit fit is not available from `multiscale fit` yet; use --model ddm"
-        )
-    if model != "ddm":
+    if model not in ("ddm", "circuit"):
         raise ValueError(f"model must be 'ddm' or 'circuit', got {model!r}")
     trials, report = load_trials(path, condition=condition)
+    if model == "circuit":
+        return _fit_circuit_command(trials, report, seed, circuit_options)
     fitted, se, spec, hist = fit_ddm_trials(trials, key=jr.key(seed))
     nll = float(_nll(fitted, trials))
     k = n_parameters(fitted, spec)
@@ -116,8 +155,9 @@ def format_fit(result: dict) -> str:
         se = "nan" if math.isnan(p["se"]) else f"{p['se']:.4g}"
         lines.append(f"{name:10s} {p['value']:>10.4g} {se:>10s}  {p['unit']}")
     lines.append("")
+    kind = "summary likelihood" if result["model"].startswith("circuit") else "RT density in 1/s"
     lines.append(
-        f"NLL {result['nll']:.3f} (RT density in 1/s), n = {result['n_trials']}, "
+        f"NLL {result['nll']:.3f} ({kind}), n = {result['n_trials']}, "
         f"AIC {result['aic']:.2f}, BIC {result['bic']:.2f}"
     )
     return "\n".join(lines)

@@ -1,0 +1,158 @@
+"""Fitting the Wong–Wang circuit to behavioral summaries (issue 5 (a)/(b), CLI circuit branch).
+
+Small settings throughout (short trials, few paths, few coherences) so that the file runs
+in well under a minute on two cores; the Roitman & Shadlen fit itself is a slow test.
+"""
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pandas as pd
+import pytest
+
+from multiscale.behavior import HazardReadout
+from multiscale.circuit import WongWang2006
+from multiscale.fit import (
+    CircuitBehavior,
+    SummaryData,
+    circuit_free_parameters,
+    circuit_summary,
+    circuit_summary_negative_log_likelihood,
+    fit_circuit_summary,
+)
+from multiscale.fit._command import fit_command, format_fit
+
+
+def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=1.6, dtype=jnp.float32):
+    f = lambda x: jnp.asarray(x, dtype)
+    return CircuitBehavior(
+        circuit=WongWang2006(J_A_ext=f(J)),
+        readout=HazardReadout(threshold=f(theta), non_decision_time=f(ndt)),
+        t1=t1,
+    )
+
+
+def test_gradient_matches_finite_differences(float64):
+    # With common random numbers the NLL is a smooth function of the parameters between
+    # path flips, and autodiff must give its exact derivative. High coherences: every path
+    # picks the same attractor, so no path flips within the finite-difference steps.
+    model = _model(t1=1.2, dtype=jnp.float64)
+    coh = jnp.array([0.256, 0.512])
+    data = (coh, jnp.array([500.0, 500.0]), jnp.array([495.0, 500.0]), jnp.array([0.55, 0.43]))
+    keys = jr.split(jr.key(2), 6)
+    where = lambda m: (m.circuit.J_A_ext, m.readout.threshold, m.readout.non_decision_time)
+
+    def nll(x):
+        m = eqx.tree_at(where, model, (x[0], x[1], x[2]))
+        return circuit_summary_negative_log_likelihood(m, *data, keys)
+
+    x = jnp.array([5.2e-4, 15.0, 0.3])
+    g = jax.jit(jax.grad(nll))(x)
+    f = jax.jit(nll)
+    for i, h in enumerate((1e-7, 1e-3, 1e-5)):
+        e = jnp.zeros(3).at[i].set(h)
+        fd = (f(x + e) - f(x - e)) / (2 * h)
+        np.testing.assert_allclose(g[i], fd, rtol=2e-3, err_msg=f"parameter {i}")
+        assert abs(float(g[i])) > 1.0
+
+
+def test_no_infinite_nll_for_perfect_or_outlying_conditions():
+    model = _model()
+    keys = jr.split(jr.key(1), 8)
+    coh = jnp.array([0.0, 0.512])
+    # 0 errors at 51.2 % (the model's P(correct) rounds to 1 without the contaminant), and
+    # a mean RT of 3 s, longer than any trial, at 0 %.
+    n = jnp.array([100.0, 100.0])
+
+    @eqx.filter_jit
+    @eqx.filter_value_and_grad
+    def nll(m, k, rt):
+        return circuit_summary_negative_log_likelihood(m, coh, n, k, rt, keys)
+
+    for k, rt in (([50.0, 100.0], [0.8, 0.43]), ([50.0, 0.0], [3.0, 0.43])):
+        nll_value, g = nll(model, jnp.array(k), jnp.array(rt))
+        assert np.isfinite(float(nll_value))
+        assert np.isfinite(float(g.circuit.J_A_ext)) and np.isfinite(float(g.readout.threshold))
+
+
+def test_zero_coherence_is_symmetric_and_errors_are_slower():
+    s = jax.jit(circuit_summary)(_model(), jnp.array([0.0, 0.064]), jr.split(jr.key(4), 32))
+    assert float(s.p_correct[0]) == pytest.approx(0.5)
+    assert 0.55 < float(s.p_correct[1]) < 0.99
+    assert float(s.mean_rt[1]) < float(s.mean_rt[0])
+
+
+def _recovery_data(paths):
+    # Data from known parameters on the fitting paths themselves (n = 2000 per condition),
+    # so that the minimum is at the truth up to the rounding of the counts. (With fresh
+    # data paths the Monte Carlo error of 16 paths, ~40 ms in mean RT, would swamp a
+    # 2000-trial data set; see the fit module.)
+    truth = _model(theta=17.0, ndt=0.35, t1=1.2)
+    coh = jnp.array([0.128, 0.256, 0.512])
+    s = jax.jit(circuit_summary)(truth, coh, paths)
+    n = np.full(3, 2000.0)
+    return SummaryData(
+        np.asarray(coh), n, np.round(np.asarray(s.p_correct) * n), np.asarray(s.mean_rt)
+    )
+
+
+def test_recovers_threshold_with_adam():
+    paths = jr.split(jr.key(7), 8)
+    start = _model(theta=15.0, ndt=0.35, t1=1.2)
+    spec = eqx.tree_at(lambda m: m.readout.threshold, jax.tree.map(lambda _: False, start), True)
+    r = fit_circuit_summary(
+        _recovery_data(paths), key=jr.key(8), model=start, filter_spec=spec, paths=paths,
+        steps=60, n_starts=1, n_paths_eval=8, learning_rate=0.02, newton_steps=0,
+    )  # fmt: skip
+    assert r.n_parameters == 1 and set(r.se) == {"threshold"}
+    assert abs(float(r.model.readout.threshold) - 17.0) < 0.3, r.model.readout.threshold
+    assert float(r.model.readout.non_decision_time) == pytest.approx(0.35)
+
+
+@pytest.mark.slow
+def test_recovers_threshold_and_non_decision_time_with_newton():
+    # θ and t_nd free (the stimulus gain fixed by the filter); they trade off along a
+    # valley in which Adam crawls, so the damped Newton stage does the work here.
+    paths = jr.split(jr.key(7), 16)
+    start = _model(theta=15.0, ndt=0.25, t1=1.2)
+    spec = eqx.tree_at(lambda m: m.circuit.J_A_ext, circuit_free_parameters(start), False)
+    r = fit_circuit_summary(
+        _recovery_data(paths), key=jr.key(8), model=start, filter_spec=spec, paths=paths,
+        steps=1, n_starts=1, n_paths_eval=16, newton_steps=10,
+    )  # fmt: skip
+    assert r.n_parameters == 2 and set(r.se) == {"threshold", "non_decision_time"}
+    assert abs(float(r.model.readout.threshold) - 17.0) < 0.1, r.model.readout.threshold
+    assert abs(float(r.model.readout.non_decision_time) - 0.35) < 0.003
+    assert float(r.model.circuit.J_A_ext) == pytest.approx(5.2e-4)
+    assert all(np.isfinite(v) and v > 0 for v in r.se.values()), r.se
+
+
+def test_fit_command_circuit_branch(tmp_path):
+    rng = np.random.default_rng(0)
+    coh = np.repeat([0.0, 0.128, -0.512], 40)
+    correct = rng.random(coh.size) < np.where(np.abs(coh) > 0.2, 0.99, 0.8)
+    # Signed coherence with HDDM coding: response 1 = the direction of positive coherence.
+    response = np.where(coh >= 0, correct, ~correct).astype(int)
+    rt = 0.4 + 0.5 * (1 - np.abs(coh)) + 0.05 * rng.random(coh.size)
+    path = tmp_path / "trials.csv"
+    pd.DataFrame(dict(rt=rt, response=response, coherence=coh)).to_csv(path, index=False)
+    result = fit_command(
+        path,
+        model="circuit",
+        condition="coherence",
+        circuit_options=dict(n_paths=8, steps=5, n_starts=1, newton_steps=0, n_paths_eval=16),
+    )
+    json.dumps(result)
+    assert set(result["parameters"]) == {"J_A_ext", "threshold", "non_decision_time"}
+    assert result["n_trials"] == coh.size and result["n_parameters"] == 3
+    np.testing.assert_allclose(result["aic"], 2 * 3 + 2 * result["nll"], rtol=1e-6)
+    assert np.isfinite(result["nll"]) and "circuit" in result["model"]
+    assert "NLL" in format_fit(result)
+    with pytest.raises(ValueError, match="fraction"):
+        bad = tmp_path / "bad.csv"
+        pd.DataFrame(dict(rt=rt, response=response, coherence=100 * coh)).to_csv(bad)
+        fit_command(bad, model="circuit", condition="coherence")
