@@ -1,6 +1,5 @@
 """Circuit scale: rate and spiking microcircuits as jitted fixed-step scans."""
 
-# --- Wong-Wang decision circuit ---
 from ._decision_simulation import (
     CircuitTrajectory as CircuitTrajectory,
     Stimulus as Stimulus,

@@ -1,14 +1,22 @@
 """Population scale: many trials, subjects and parameter sets at once (vmap)."""
 
-# --- batches of decision-circuit trials ---
 from ._batch import (
     TrialBatch as TrialBatch,
     run_trials as run_trials,
     stack_circuits as stack_circuits,
     vary_parameters as vary_parameters,
 )
-
-# --- training sessions: dopamine-gated learning across trials ---
+from ._critical_period import (
+    AbstractPlasticityGate as AbstractPlasticityGate,
+    CriticalPeriod as CriticalPeriod,
+)
+from ._offline import (
+    SleepPhase as SleepPhase,
+    SleepResult as SleepResult,
+    lesion_synapses as lesion_synapses,
+    sleep as sleep,
+    with_synapses as with_synapses,
+)
 from ._session import (
     Learner as Learner,
     RewardPrediction as RewardPrediction,

@@ -41,10 +41,11 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
 from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
-from ..synapse import AbstractThreeFactorRule, RewardModulatedHebb
+from ..synapse import AbstractThreeFactorRule, RewardModulatedHebb, apply_mask, check_mask
+from ._critical_period import AbstractPlasticityGate
 
 Param = Float[ArrayLike, ""]
 
@@ -142,6 +143,11 @@ class Learner(eqx.Module):
         critic: reward prediction and dopamine release.
         weights: initial weights, shape (units, 2), dimensionless (input rate to
             population i is $\\sum_j W_{ji} x_j$). Default: 0.5 everywhere (no preference).
+        gate: learning-rate factor by age, e.g. a
+            :class:`~multiscale.population.CriticalPeriod` (None: always 1). Each trial
+            the weights move by gate × the rule's change.
+        mask: existing synapses, boolean, shape (units, 2) (None: all); silent sites
+            are held at 0 (structural plasticity, :mod:`multiscale.synapse`).
     """
 
     circuit: WongWang2006 = WongWang2006()
@@ -149,16 +155,21 @@ class Learner(eqx.Module):
     rule: AbstractThreeFactorRule = RewardModulatedHebb()
     critic: RewardPrediction = RewardPrediction()
     weights: Float[Array, "units 2"] | None = None
+    gate: AbstractPlasticityGate | None = None
+    mask: Shaped[Array, "..."] | None = None
 
     def initial_weights(self) -> Float[Array, "units 2"]:
         if self.weights is None:
-            return jnp.full((self.sensory.n_units, 2), 0.5, jnp.result_type(float))
-        w = jnp.asarray(self.weights)
-        if w.shape != (self.sensory.n_units, 2):
-            raise ValueError(
-                f"Learner `weights` must have shape ({self.sensory.n_units}, 2), got {w.shape}"
-            )
-        return w
+            w = jnp.full((self.sensory.n_units, 2), 0.5, jnp.result_type(float))
+        else:
+            w = jnp.asarray(self.weights)
+            if w.shape != (self.sensory.n_units, 2):
+                raise ValueError(
+                    f"Learner `weights` must have shape ({self.sensory.n_units}, 2), got {w.shape}"
+                )
+        if self.mask is None:
+            return w
+        return apply_mask(w, check_mask(self.mask, w, "Learner `mask`"))
 
 
 class Task(eqx.Module):
@@ -231,7 +242,8 @@ def reversal_task(
         raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
     direction = jnp.where(jr.bernoulli(key, 0.5, (n_trials,)), 1.0, -1.0)
     trial = np.arange(n_trials)
-    mapping = np.where(reversal_at is not None and trial >= (reversal_at or 0), -1.0, 1.0)
+    reversed_ = np.zeros(n_trials, bool) if reversal_at is None else trial >= reversal_at
+    mapping = np.where(reversed_, -1.0, 1.0)
     scale = jnp.full((n_trials,), dopamine_scale)
     return Task(direction, coherence, jnp.asarray(mapping), scale)
 
@@ -281,6 +293,18 @@ def _decide(res, swap, u):
     )
 
 
+def _gate_and_mask(learner, state, w_before, index):
+    """Scale the trial's weight change by the gate; hold silent sites at 0."""
+    w = state.weights
+    if learner.gate is not None:
+        w = w_before + learner.gate(index).astype(w.dtype) * (w - w_before)
+    if learner.mask is not None:
+        w = apply_mask(w, learner.mask)
+    if learner.gate is None and learner.mask is None:
+        return state
+    return eqx.tree_at(lambda s: s.weights, state, w)
+
+
 def run_session(
     learner: Learner,
     task: Task,
@@ -326,7 +350,8 @@ def run_session(
 
     def trial(carry, inp):
         state, V = carry
-        direction, coherence, mapping, scale, k = inp
+        direction, coherence, mapping, scale, k, index = inp
+        w_before = state.weights
         k_sens, k_circ, k_choice = jr.split(k, 3)
         x = learner.sensory.rates(direction, coherence, key=k_sens)
         u = state.weights.T @ x
@@ -347,12 +372,14 @@ def run_session(
         state = rule.step(state, x, r_end, stim_epoch)
         state = rule.reward(rule.relax(state, reward_delay), d0)
         state = rule.relax(state, iti)
+        state = _gate_and_mask(learner, state, w_before, index)
         V = V + jnp.asarray(critic.alpha, dtype) * rpe
         out = (choice, reward, p_correct, rt, rpe, d0, state.weights, traj.result)
         return (state, V), out
 
     keys = jr.split(key, task.n_trials)
-    xs = (task.direction, task.coherence, task.mapping, task.dopamine_scale, keys)
+    trials = jnp.arange(task.n_trials)
+    xs = (task.direction, task.coherence, task.mapping, task.dopamine_scale, keys, trials)
     V0 = jnp.asarray(critic.v0, dtype)
     _, outs = jax.lax.scan(trial, (state0, V0), xs)
     return SessionResult(*outs)

@@ -100,6 +100,16 @@ from ._stdp import (
     pfister_visual_nearest_full as pfister_visual_nearest_full,
     simulate_stdp as simulate_stdp,
 )
+from ._structural import (
+    StructuralPlasticity as StructuralPlasticity,
+    StructuralState as StructuralState,
+    apply_mask as apply_mask,
+    check_mask as check_mask,
+    n_synapses as n_synapses,
+    prune_below as prune_below,
+    prune_weakest as prune_weakest,
+    synaptogenesis as synaptogenesis,
+)
 from ._tagging import (
     Induction as Induction,
     TaggingResult as TaggingResult,
