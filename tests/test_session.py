@@ -100,6 +100,26 @@ def test_session_gradient_matches_finite_differences(float64):
     np.testing.assert_allclose(float(g), float(fd), rtol=1e-4)
 
 
+def test_session_gradient_wrt_dopamine_gain_matches_finite_differences(float64):
+    """d(mean soft P(correct))/d(dopamine burst and dip gain), pathwise given the choices."""
+    task = mp.Task(jnp.array([1.0, -1.0, 1.0]), 0.3)
+    readout = mb.HazardReadout()
+
+    def score(gain):
+        learner = mp.Learner(critic=mp.RewardPrediction(burst_gain=gain, dip_gain=gain))
+        res = mp.run_session(
+            learner, task, key=jr.key(3), readout=readout, t_on=0.05, t1=0.4, iti=1.0
+        )
+        return jnp.mean(res.p_correct[1:])
+
+    f = jax.jit(score)
+    g = jax.jit(jax.grad(score))(50.0)
+    h = 1e-4
+    fd = (f(50.0 + h) - f(50.0 - h)) / (2 * h)
+    assert abs(float(fd)) > 0
+    np.testing.assert_allclose(float(g), float(fd), rtol=1e-4)
+
+
 def test_bad_input_raises():
     readout = mb.ThresholdReadout()
     with pytest.raises(ValueError, match="at least one trial"):
