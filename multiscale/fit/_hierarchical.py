@@ -9,7 +9,7 @@ Biol 7:e1002028, in computational psychiatry):
 
 1. **E-step.** For each subject (``vmap``), the posterior mode
    $\hat u_s = \arg\min_u\, \mathrm{NLL}_s(u) + \tfrac12 \lVert (u - \mu)/\sigma \rVert^2$
-   by damped Newton steps, and the Laplace posterior variances
+   by damped Newton steps (:func:`~multiscale.fit.newton`), and the Laplace posterior variances
    $V_s = \mathrm{diag}(H_s^{-1})$ from the Hessian $H_s$ at the mode.
 2. **M-step.** $\mu = \overline{\hat u_s}$, $\sigma^2 = \overline{(\hat u_s - \mu)^2 + V_s}$.
 
@@ -25,11 +25,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
 from .._constraints import to_constrained, to_unconstrained
 from ..behavior import Trials, ddm_log_density
+from ._newton import newton
 
 
 class SubjectTrials(eqx.Module):
@@ -92,23 +94,17 @@ def _ddm_nll(model, data: SubjectTrials):
     return -jnp.sum(data.weight * logp)
 
 
-def _newton_mode(objective, u0, steps):
-    """Damped Newton on a small d-vector: PD-projected Hessian, step length capped at 1."""
+def _posterior_mode(objective, u0, steps):
+    """Posterior mode by the package's damped Newton steps, and Laplace variances there."""
+    optimizer = newton()
 
-    def body(_, u):
-        g = jax.grad(objective)(u)
-        h = jax.hessian(objective)(u)
-        lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
-        step = -(q @ ((q.T @ g) / jnp.maximum(lam, 1e-3)))
-        norm = jnp.linalg.norm(step)
-        step = step * jnp.minimum(1.0, 1.0 / jnp.maximum(norm, 1e-12))
-        candidate = u + step
-        # Accept only steps that do not increase the objective (else half a gradient step).
-        better = objective(candidate) <= objective(u)
-        fallback = u - 0.1 * g / jnp.maximum(jnp.linalg.norm(g), 1.0)
-        return jnp.where(better, candidate, fallback)
+    def body(carry, _):
+        u, state = carry
+        value, g = jax.value_and_grad(objective)(u)
+        updates, state = optimizer.update(g, state, u, value=value, value_fn=objective)
+        return (optax.apply_updates(u, updates), state), None
 
-    u = jax.lax.fori_loop(0, steps, body, u0)
+    (u, _), _ = jax.lax.scan(body, (u0, optimizer.init(u0)), None, length=steps)
     h = jax.hessian(objective)(u)
     lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
     var = jnp.einsum("ij,j,ij->i", q, 1.0 / jnp.maximum(lam, 1e-8), q)
@@ -162,7 +158,7 @@ def fit_hierarchical(
     @jax.jit
     def e_step(us, mu, sd):
         def one(u, row):
-            return _newton_mode(lambda v: subject_objective(v, row, mu, sd), u, newton_steps)
+            return _posterior_mode(lambda v: subject_objective(v, row, mu, sd), u, newton_steps)
 
         return jax.vmap(one)(us, data)
 
