@@ -60,6 +60,7 @@ from ._protocols import (
 )
 from ._rate_rule import (
     AbstractBounds as AbstractBounds,
+    AbstractDriftRule as AbstractDriftRule,
     AbstractRateRule as AbstractRateRule,
     HardBounds as HardBounds,
     RateRuleState as RateRuleState,

@@ -12,6 +12,7 @@ from .._typing import ScalarLike
 from ._mg_block import _check_fields
 from ._rate_rule import (
     AbstractBounds,
+    AbstractDriftRule,
     AbstractRateRule,
     HardBounds,
     RateRuleState,
@@ -22,7 +23,7 @@ from ._rate_rule import (
 _INF = float("inf")
 
 
-class Hebb(AbstractRateRule):
+class Hebb(AbstractDriftRule):
     r"""Plain Hebbian rule $dw_{ij}/dt = \eta\, x_i y_j$ (Hebb 1949).
 
     Unstable on its own; use it with ``bounds`` (default ``HardBounds(0, 1)``).
@@ -38,21 +39,9 @@ class Hebb(AbstractRateRule):
     def __check_init__(self):
         _check_fields("Hebb", self, nonnegative=("eta",))
 
-    def init(self, weights: Float[Array, "pre post"]) -> RateRuleState:
-        return RateRuleState(weights=jnp.asarray(weights))
-
-    def step(
-        self,
-        state: RateRuleState,
-        pre_rate: Float[Array, " pre"],
-        post_rate: Float[Array, " post"],
-        duration: ScalarLike,
-    ) -> RateRuleState:
-        """Weights after ``duration`` (s) at constant rates (Hz): exact (constant drift)."""
-        w = state.weights
-        x, y = check_rates(w, pre_rate, post_rate)
-        T = check_duration(duration, w.dtype)
-        return RateRuleState(weights=self.bounds.flow(w, self.eta * x[:, None] * y[None, :], T))
+    def drift(self, pre_rate: Array, post_rate: Array) -> Array:
+        """$\\eta\\,x\\,y$ (weight unit per s)."""
+        return self.eta * pre_rate * post_rate
 
 
 class Oja(AbstractRateRule):

@@ -22,9 +22,9 @@ from .._typing import ScalarLike
 from ._mg_block import _check_fields
 from ._rate_rule import (
     AbstractBounds,
+    AbstractDriftRule,
     AbstractRateRule,
     HardBounds,
-    RateRuleState,
     check_duration,
     check_rates,
 )
@@ -109,7 +109,7 @@ class SynapticScaling(AbstractRateRule):
         return ScalingState(self.bounds.apply(w, scaled - w), y + (r0 - y) * jnp.exp(-T / tau_r))
 
 
-class InhibitorySTDP(AbstractRateRule):
+class InhibitorySTDP(AbstractDriftRule):
     r"""Symmetric inhibitory STDP of Vogels et al. 2011.
 
     Pre (inhibitory) spike: $w \leftarrow w + \eta(x_\mathrm{post} - \alpha)$; post spike:
@@ -147,22 +147,9 @@ class InhibitorySTDP(AbstractRateRule):
         """Depression offset $\\alpha = 2\\rho_0\\tau_\\mathrm{STDP}$ (0.12 at the defaults)."""
         return 2.0 * jnp.asarray(self.rho0) * jnp.asarray(self.tau_stdp)
 
-    def init(self, weights: Float[Array, "pre post"]) -> RateRuleState:
-        return RateRuleState(weights=jnp.asarray(weights))
-
-    def step(
-        self,
-        state: RateRuleState,
-        pre_rate: Float[Array, " pre"],
-        post_rate: Float[Array, " post"],
-        duration: ScalarLike,
-    ) -> RateRuleState:
-        """Weights after ``duration`` (s) of independent Poisson firing at the given rates."""
-        w = state.weights
-        x, y = check_rates(w, pre_rate, post_rate)
-        T = check_duration(duration, w.dtype)
-        drift = self.eta * x[:, None] * (2.0 * self.tau_stdp * y[None, :] - self.alpha)
-        return RateRuleState(weights=self.bounds.flow(w, drift, T))
+    def drift(self, pre_rate: Array, post_rate: Array) -> Array:
+        """Expected drift for independent Poisson firing: $\\eta x (2\\tau y - \\alpha)$."""
+        return self.eta * pre_rate * (2.0 * self.tau_stdp * post_rate - self.alpha)
 
 
 class ISTDPCellResult(eqx.Module):

@@ -174,3 +174,36 @@ def check_duration(duration: ScalarLike, dtype) -> Array:
     if d.ndim != 0:
         raise ValueError(f"`duration` must be a scalar (s), got shape {d.shape}")
     return eqx.error_if(d, d < 0, "`duration` (s) must be >= 0")
+
+
+class AbstractDriftRule(AbstractRateRule):
+    r"""A rate rule whose weight drift depends only on the rates: $\dot w = f(x, y)$.
+
+    With the rates constant over the step, the drift is constant, and the weights flow
+    through the rule's bounds exactly (:meth:`AbstractBounds.flow`). Concrete rules give
+    :meth:`drift` and a ``bounds`` field; ``init`` and ``step`` are shared.
+    """
+
+    bounds: eqx.AbstractVar[AbstractBounds]
+
+    @abc.abstractmethod
+    def drift(
+        self, pre_rate: Float[Array, "pre 1"], post_rate: Float[Array, "1 post"]
+    ) -> Float[Array, "pre post"]:
+        """$dw/dt$ (weight unit per s) for rates (Hz) broadcast to (pre, post)."""
+
+    def init(self, weights: Float[Array, "pre post"]) -> RateRuleState:
+        return RateRuleState(weights=jnp.asarray(weights))
+
+    def step(
+        self,
+        state: RateRuleState,
+        pre_rate: Float[Array, " pre"],
+        post_rate: Float[Array, " post"],
+        duration: ScalarLike,
+    ) -> RateRuleState:
+        """Weights after ``duration`` (s) at constant rates (Hz): exact (constant drift)."""
+        w = state.weights
+        x, y = check_rates(w, pre_rate, post_rate)
+        T = check_duration(duration, w.dtype)
+        return RateRuleState(weights=self.bounds.flow(w, self.drift(x[:, None], y[None, :]), T))

@@ -26,11 +26,8 @@ from ._mg_block import _check_fields
 from ._protocols import SpikeTrains
 from ._rate_rule import (
     AbstractBounds,
-    AbstractRateRule,
+    AbstractDriftRule,
     HardBounds,
-    RateRuleState,
-    check_duration,
-    check_rates,
 )
 from ._receptor_simulation import _check_spike_times
 
@@ -82,7 +79,7 @@ class NearestSpike(AbstractPairingScheme):
 # --------------------------------------------------------------------------- rules
 
 
-class AbstractSTDP(AbstractRateRule):
+class AbstractSTDP(AbstractDriftRule):
     """An STDP rule in trace form. Concrete rules provide :meth:`triplet_parameters`."""
 
     scheme: eqx.AbstractVar[AbstractPairingScheme]
@@ -91,9 +88,6 @@ class AbstractSTDP(AbstractRateRule):
     @abc.abstractmethod
     def triplet_parameters(self) -> tuple:
         """``(tau_plus, tau_minus, tau_x, tau_y, A2_plus, A3_plus, A2_minus, A3_minus)``."""
-
-    def init(self, weights: Float[Array, "pre post"]) -> RateRuleState:
-        return RateRuleState(weights=jnp.asarray(weights))
 
     def drift(self, pre_rate: Array, post_rate: Array) -> Array:
         r"""Expected $dw/dt$ (weight unit per s) for independent Poisson rates (Hz).
@@ -110,19 +104,6 @@ class AbstractSTDP(AbstractRateRule):
         ltp = post_rate * m(pre_rate, tp) * (a2p + a3p * m(post_rate, ty))
         ltd = pre_rate * m(post_rate, tm) * (a2m + a3m * m(pre_rate, tx))
         return ltp - ltd
-
-    def step(
-        self,
-        state: RateRuleState,
-        pre_rate: Float[Array, " pre"],
-        post_rate: Float[Array, " post"],
-        duration: ScalarLike,
-    ) -> RateRuleState:
-        """Weights after ``duration`` (s) of independent Poisson firing at the given rates (Hz)."""
-        w = state.weights
-        x, y = check_rates(w, pre_rate, post_rate)
-        T = check_duration(duration, w.dtype)
-        return RateRuleState(weights=self.bounds.flow(w, self.drift(x[:, None], y[None, :]), T))
 
 
 def _check_stdp(owner, rule, taus, amplitudes):
