@@ -180,19 +180,12 @@ class Grid(AbstractDesign):
         return np.stack([m.reshape(-1) for m in mesh], axis=-1)
 
 
-class RandomUniform(AbstractDesign):
-    r"""Independent uniform draws $\theta_j \sim U(\mathrm{low}_j, \mathrm{high}_j)$.
+class _AbstractSampledDesign(AbstractDesign):
+    """``n`` parameter sets drawn inside ``{accessor: (low, high)}`` bounds."""
 
-    Args:
-        bounds: ``{accessor: (low, high)}`` in the parameter's unit.
-        n: number of parameter sets.
-        key: PRNG key of the draw (the design is fixed by it).
-    """
-
-    def __init__(self, bounds: Mapping, n: int, *, key):
-        self.bounds = _check_bounds(bounds, "RandomUniform")
-        self.n = _check_n(n, "RandomUniform")
-        self.key = key
+    def __init__(self, bounds: Mapping, n: int):
+        self.bounds = _check_bounds(bounds, type(self).__name__)
+        self.n = _check_n(n, type(self).__name__)
 
     @property
     def accessors(self) -> tuple[Accessor, ...]:
@@ -202,12 +195,26 @@ class RandomUniform(AbstractDesign):
         ranges = ", ".join(f"{_describe(a, short=True)}: {b}" for a, b in self.bounds.items())
         return f"{type(self).__name__}({{{ranges}}}, n={self.n})"
 
+
+class RandomUniform(_AbstractSampledDesign):
+    r"""Independent uniform draws $\theta_j \sim U(\mathrm{low}_j, \mathrm{high}_j)$.
+
+    Args:
+        bounds: ``{accessor: (low, high)}`` in the parameter's unit.
+        n: number of parameter sets.
+        key: PRNG key of the draw (the design is fixed by it).
+    """
+
+    def __init__(self, bounds: Mapping, n: int, *, key):
+        super().__init__(bounds, n)
+        self.key = key
+
     def table(self) -> np.ndarray:
         u = np.asarray(jr.uniform(self.key, (self.n, len(self.bounds))), dtype=np.float64)
         return _scale(u, self.bounds)
 
 
-class LatinHypercube(AbstractDesign):
+class LatinHypercube(_AbstractSampledDesign):
     r"""A Latin hypercube: each parameter's range cut into $n$ equal strata, one member each.
 
     Column $j$ is $u_{ij} = (\pi_j(i) + v_{ij}) / n$ with an independent random permutation
@@ -224,17 +231,8 @@ class LatinHypercube(AbstractDesign):
     """
 
     def __init__(self, bounds: Mapping, n: int, *, key):
-        self.bounds = _check_bounds(bounds, "LatinHypercube")
-        self.n = _check_n(n, "LatinHypercube")
+        super().__init__(bounds, n)
         self.key = key
-
-    @property
-    def accessors(self) -> tuple[Accessor, ...]:
-        return tuple(self.bounds)
-
-    def __repr__(self) -> str:
-        ranges = ", ".join(f"{_describe(a, short=True)}: {b}" for a, b in self.bounds.items())
-        return f"{type(self).__name__}({{{ranges}}}, n={self.n})"
 
     def table(self) -> np.ndarray:
         d = len(self.bounds)
@@ -251,7 +249,7 @@ class LatinHypercube(AbstractDesign):
 _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71)
 
 
-class Halton(AbstractDesign):
+class Halton(_AbstractSampledDesign):
     r"""The Halton low-discrepancy sequence (quasi-random, deterministic).
 
     Member $i$ (counted from 1) has coordinate $j$ equal to the radical inverse of $i$ in
@@ -268,18 +266,9 @@ class Halton(AbstractDesign):
     """
 
     def __init__(self, bounds: Mapping, n: int):
-        self.bounds = _check_bounds(bounds, "Halton")
-        self.n = _check_n(n, "Halton")
+        super().__init__(bounds, n)
         if len(self.bounds) > len(_PRIMES):
             raise ValueError(f"Halton supports at most {len(_PRIMES)} parameters")
-
-    @property
-    def accessors(self) -> tuple[Accessor, ...]:
-        return tuple(self.bounds)
-
-    def __repr__(self) -> str:
-        ranges = ", ".join(f"{_describe(a, short=True)}: {b}" for a, b in self.bounds.items())
-        return f"{type(self).__name__}({{{ranges}}}, n={self.n})"
 
     def table(self) -> np.ndarray:
         index = np.arange(1, self.n + 1)
