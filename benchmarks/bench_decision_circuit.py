@@ -7,8 +7,8 @@ Batch sizes 1e3, 1e4, 1e5 (``--quick``: 1e3, 1e4).
 
 Engines:
 - ``multiscale``: ``jax.jit(jax.vmap(multiscale.circuit.simulate))`` with the online
-  ``ThresholdReadout`` (nothing stored), with the default threefry PRNG and with the
-  ``unsafe_rbg`` PRNG implementation (same code, a key made with ``impl="unsafe_rbg"``);
+  ``ThresholdReadout`` (nothing stored), with the default counter-based noise
+  (``CounterNoise``) and with ``jax.random``'s threefry (``ThreefryNoise``);
 - ``numpy``: the same equations vectorized over trials with NumPy (float32, PCG64 normals);
 - ``brian2``: the batch as independent units of one ``NeuronGroup`` (S1, S2, the OU noise
   written with ``xi`` and integrated by Euler–Maruyama), cpp_standalone with 2 OpenMP
@@ -41,11 +41,12 @@ import numpy as np
 NOTES = """Notes.
 - The machine is shared (2 cores, several other jobs running), so absolute rates are lower
   and noisier than on a quiet machine; ratios within one run are the meaningful numbers.
-- multiscale hands the readout a block of 100 steps at a time (block-wise boxcar by
-  cumulative sums) and draws each block's normals in one ``jr.normal`` call; an earlier
-  version that kept a per-step ring buffer in the scan carry was ~7x slower, because XLA
-  copied the buffer every step.
-- The ``unsafe_rbg`` PRNG is slower than threefry on this CPU; it is meant for accelerators.
+- multiscale generates each step's normals inside the step (``CounterNoise``: a keyed
+  hash of the step counter and the inverse error function), so no noise array is written
+  or read; the readout's 50 ms boxcar is a running sum plus the previous 50 ms segment's
+  running sums, carried between checkpointed segments (no per-step ring buffer, which XLA
+  copies every step). ``ThreefryNoise`` calls ``jax.random.normal(fold_in(key, k))`` each
+  step: the statistical reference, several times slower.
 - Brian2 time = one run of the compiled standalone binary (process start, 4000 steps,
   writing results; build excluded and reported as "compile"). Its readout sees a crossing
   only every 5 steps, so its RTs are late by up to 2 ms (about 1 ms on average); with ``xi``
@@ -66,7 +67,7 @@ def _coherences(batch):
     return np.repeat(COH, batch // len(COH))
 
 
-def run_multiscale(batch, impl, repeats):
+def run_multiscale(batch, noise_name, repeats):
     import jax
     import jax.random as jr
 
@@ -75,16 +76,17 @@ def run_multiscale(batch, impl, repeats):
 
     circuit = mc.WongWang2006()
     readout = mb.ThresholdReadout()
+    noise = {"counter": mc.CounterNoise(), "threefry": mc.ThreefryNoise()}[noise_name]
 
     def one(key, c):
         stim = mc.Stimulus(coherence=c, t_on=T_ON)
         return mc.simulate(
-            circuit, stim, key=key, dt=DT, t1=T1, readout=readout, save_every=0
+            circuit, stim, key=key, dt=DT, t1=T1, readout=readout, save_every=0, noise=noise
         ).readout
 
     f = jax.jit(jax.vmap(one))
     coh = jax.numpy.asarray(_coherences(batch))
-    key = jr.key(0, impl=impl) if impl else jr.key(0)
+    key = jr.key(0)
     keys = jr.split(key, coh.shape[0])
     t = time.perf_counter()
     compiled = f.lower(keys, coh).compile()
@@ -276,9 +278,9 @@ def main():
     for B in batches:
         reps = 3 if B <= 12000 else 2
         res = {}
-        for impl in (None, "unsafe_rbg"):
-            t, c, ch, dtm = run_multiscale(B, impl, reps)
-            name = f"multiscale ({impl or 'threefry'})"
+        for noise in ("counter", "threefry"):
+            t, c, ch, dtm = run_multiscale(B, noise, reps)
+            name = f"multiscale ({noise} noise)"
             res[name] = (ch, dtm)
             lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
             print(lines[-1], flush=True)

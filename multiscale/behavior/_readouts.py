@@ -1,9 +1,10 @@
 r"""Decision readouts of population rates: a hard threshold crossing and a soft hazard.
 
-Both smooth the rates with a causal boxcar of ``window`` seconds (block-wise cumulative sums) and
-ignore the pre-stimulus period. Both are :class:`~multiscale.circuit.AbstractOnlineReadout`
-``(init, step, finish)`` triples, so they run inside :func:`~multiscale.circuit.simulate`
-(no stored trajectory) or over a saved trajectory with :func:`apply_readout`.
+Both read the rates smoothed by a causal boxcar of ``window`` seconds (the simulation keeps
+the running sums and hands each step its window mean) and ignore the pre-stimulus period.
+Both are :class:`~multiscale.circuit.AbstractOnlineReadout` ``(init, step, finish)`` triples,
+so they run inside :func:`~multiscale.circuit.simulate` (no stored trajectory) or over a
+saved trajectory with :func:`apply_readout`.
 
 The soft readout replaces the first crossing by a first event of an inhomogeneous
 Poisson process with hazard $h_i(t) = \lambda\,\sigma((\bar r_i(t) - \theta)/T)$ per
@@ -28,19 +29,6 @@ from .._numerics import exprel
 from ..circuit import AbstractOnlineReadout
 
 Param = Float[Array, ""] | float
-
-
-def _boxcar(tail: Float[Array, "window 2"], r: Float[Array, "steps 2"]):
-    """Boxcar means of the last ``window`` rates at each new step, and the new tail.
-
-    ``tail`` holds the ``window`` rates before the block. Window sums come from one
-    cumulative sum over ``[tail, r]``, so a whole block is smoothed at once.
-    """
-    n, m = tail.shape[0], r.shape[0]
-    ext = jnp.concatenate([tail, r])
-    cs = jnp.concatenate([jnp.zeros((1, 2), r.dtype), jnp.cumsum(ext, axis=0)])
-    sums = cs[n + 1 : n + 1 + m] - cs[1 : 1 + m]
-    return ext[m:], sums / n
 
 
 def _window_steps(window: float, dt: float) -> int:
@@ -73,7 +61,6 @@ class Decision(eqx.Module):
 
 
 class _HardState(NamedTuple):
-    tail: Float[Array, "window 2"]
     t_on: Float[Array, ""]
     choice: Int[Array, ""]
     t_cross: Float[Array, ""]
@@ -101,21 +88,21 @@ class ThresholdReadout(AbstractOnlineReadout):
         if isinstance(self.non_decision_time, float) and self.non_decision_time < 0:
             raise ValueError("ThresholdReadout `non_decision_time` must be >= 0 s")
 
+    def window_steps(self, dt: float) -> int:
+        return _window_steps(self.window, dt)
+
     def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _HardState:
-        tail = jnp.broadcast_to(r0, (_window_steps(self.window, dt), 2))
-        return _HardState(tail, t_on, jnp.asarray(-1), jnp.full((), jnp.nan, r0.dtype))
+        del dt
+        return _HardState(t_on, jnp.asarray(-1), jnp.full((), jnp.nan, r0.dtype))
 
     def step(
-        self, state: _HardState, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
-    ) -> tuple[_HardState, Bool[Array, " steps"]]:
-        tail, r_bar = _boxcar(state.tail, r)
-        crossed = (ts >= state.t_on) & jnp.any(r_bar >= self.threshold, axis=-1)
-        first = jnp.argmax(crossed)
-        new = crossed[first] & (state.choice < 0)
-        choice = jnp.where(new, jnp.argmax(r_bar[first]).astype(state.choice.dtype), state.choice)
-        t_cross = jnp.where(new, ts[first] - state.t_on, state.t_cross)
-        at = new & (jnp.arange(ts.shape[0]) == first)
-        return _HardState(tail, state.t_on, choice, t_cross), at
+        self, state: _HardState, t: Float[Array, ""], r_bar: Float[Array, "2"]
+    ) -> tuple[_HardState, Bool[Array, ""]]:
+        crossed = (t >= state.t_on) & jnp.any(r_bar >= self.threshold)
+        new = crossed & (state.choice < 0)
+        choice = jnp.where(new, jnp.argmax(r_bar).astype(state.choice.dtype), state.choice)
+        t_cross = jnp.where(new, t - state.t_on, state.t_cross)
+        return _HardState(state.t_on, choice, t_cross), new
 
     def finish(self, state: _HardState) -> Decision:
         rt = state.t_cross + jnp.asarray(self.non_decision_time, state.t_cross.dtype)
@@ -151,7 +138,6 @@ class SoftDecision(eqx.Module):
 
 
 class _SoftState(NamedTuple):
-    tail: Float[Array, "window 2"]
     t_on: Float[Array, ""]
     dt: Float[Array, ""]
     survival: Float[Array, ""]
@@ -186,34 +172,29 @@ class HazardReadout(AbstractOnlineReadout):
         if not self.window >= 0:
             raise ValueError(f"HazardReadout `window` must be >= 0 s, got {self.window}")
 
+    def window_steps(self, dt: float) -> int:
+        return _window_steps(self.window, dt)
+
     def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _SoftState:
-        tail = jnp.broadcast_to(r0, (_window_steps(self.window, dt), 2))
         zeros = jnp.zeros((2,), r0.dtype)
-        return _SoftState(
-            tail, t_on, jnp.asarray(dt, r0.dtype), jnp.ones((), r0.dtype), zeros, zeros
-        )
+        return _SoftState(t_on, jnp.asarray(dt, r0.dtype), jnp.ones((), r0.dtype), zeros, zeros)
 
     def step(
-        self, state: _SoftState, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
-    ) -> tuple[_SoftState, Float[Array, "steps 2"]]:
-        tail, r_bar = _boxcar(state.tail, r)
+        self, state: _SoftState, t: Float[Array, ""], r_bar: Float[Array, "2"]
+    ) -> tuple[_SoftState, Float[Array, "2"]]:
         h = jnp.asarray(self.rate) * jax.nn.sigmoid((r_bar - self.threshold) / self.temperature)
-        h = jnp.where((ts >= state.t_on)[:, None], h, jnp.zeros_like(h))
-        step = state.dt
-        H = jnp.sum(h, axis=-1) * step
-        before = jnp.cumsum(H) - H  # integrated hazard before each step of the block
-        survival = state.survival * jnp.exp(-before)
-        # Exact mass of the first event in a step: P * h_i * (1 - e^{-H dt}) / H, written
+        h = jnp.where(t >= state.t_on, h, jnp.zeros_like(h))
+        H = jnp.sum(h) * state.dt
+        # Exact mass of the first event in the step: P * h_i * (1 - e^{-H dt}) / H, written
         # with exprel so that it is finite (= P h_i dt) at H = 0.
-        mass = survival[:, None] * h * step / exprel(H)[:, None]
-        t_mid = ts - 0.5 * step - state.t_on
+        mass = state.survival * h * state.dt / exprel(H)
+        t_mid = t - 0.5 * state.dt - state.t_on
         new = _SoftState(
-            tail,
             state.t_on,
             state.dt,
-            state.survival * jnp.exp(-jnp.sum(H)),
-            state.mass + jnp.sum(mass, axis=0),
-            state.moment + jnp.sum(mass * t_mid[:, None], axis=0),
+            state.survival * jnp.exp(-H),
+            state.mass + mass,
+            state.moment + mass * t_mid,
         )
         return new, mass
 
@@ -247,30 +228,50 @@ def apply_readout(
     *,
     dt: float,
     t_on: float,
-    block: int = 100,
 ) -> ReadoutTrace:
     """Run an online readout over saved rates ``r`` (Hz) at times ``ts`` (s), ``dt`` (s) apart.
 
     ``ts`` are the times at which the rates were saved (``save_every=1``), so each
-    step ends at ``ts[k] + dt``. Gives the same result as running the readout inside
-    :func:`~multiscale.circuit.simulate` (steps are handed to the readout in blocks of
-    ``block``, as there).
+    step ends at ``ts[k] + dt``. The boxcar takes ``r[0]`` as the history before the
+    first step, as :func:`~multiscale.circuit.simulate` does, so the result is the same
+    as running the readout inside the simulation.
     """
     if r.shape != ts.shape + (2,):
         raise ValueError(
             f"`r` must have shape (time, 2) matching `ts`, got {r.shape} and {ts.shape}"
         )
+    window = readout.window_steps(dt)
     state = readout.init(r[0], dt=dt, t_on=jnp.asarray(t_on, r.dtype))
     ends = ts + jnp.asarray(dt, ts.dtype)
-    n_full, rem = divmod(ts.shape[0], block)
+
+    # The same running sums, in the same order, as inside the simulation's loop, so that
+    # both give bit-identical decisions.
+    def step(carry, inp):
+        run, ro = carry
+        t, r_k, tail = inp
+        run = run + r_k
+        ro, out = readout.step(ro, t, (run + tail) / window)
+        return (run, ro), (run, out)
+
+    def segment(carry, inp):
+        prev, ro = carry
+        t, r_seg = inp
+        size = r_seg.shape[0]
+        init = (jnp.zeros((2,), r.dtype), ro)
+        tail = (prev[-1:] - prev)[:size]
+        (_, ro), (runs, out) = jax.lax.scan(step, init, (t, r_seg, tail))
+        return (runs if size == window else prev, ro), out
+
+    n_full, rem = divmod(ts.shape[0], window)
+    carry = (jnp.cumsum(jnp.broadcast_to(r[0], (window, 2)), axis=0), state)
     outs = []
     if n_full:
-        split = lambda a: a[: n_full * block].reshape((n_full, block) + a.shape[1:])
-        state, out = jax.lax.scan(
-            lambda s_, inp: readout.step(s_, *inp), state, (split(ends), split(r))
-        )
-        outs.append(out.reshape((n_full * block,) + out.shape[2:]))
+        split = lambda a: a[: n_full * window].reshape((n_full, window) + a.shape[1:])
+        carry, out = jax.lax.scan(segment, carry, (split(ends), split(r)))
+        outs.append(jax.tree.map(lambda a: a.reshape((n_full * window,) + a.shape[2:]), out))
     if rem:
-        state, out = readout.step(state, ends[n_full * block :], r[n_full * block :])
+        carry, out = segment(carry, (ends[n_full * window :], r[n_full * window :]))
         outs.append(out)
-    return ReadoutTrace(readout.finish(state), ends, jnp.concatenate(outs))
+    state = carry[1]
+    per_step = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
+    return ReadoutTrace(readout.finish(state), ends, per_step)

@@ -6,6 +6,12 @@ from ._decision_simulation import (
     simulate as simulate,
     simulate_with_normals as simulate_with_normals,
 )
+from ._noise import (
+    AbstractCircuitNoise as AbstractCircuitNoise,
+    CounterNoise as CounterNoise,
+    GivenNormals as GivenNormals,
+    ThreefryNoise as ThreefryNoise,
+)
 from ._online_readout import AbstractOnlineReadout as AbstractOnlineReadout, NoReadout as NoReadout
 from ._phase_plane import (
     FixedPoint as FixedPoint,

@@ -11,14 +11,19 @@ with $\xi \sim N(0, 1)$ per step and population. The OU update has no step-size
 restriction; the Euler step of $S$ holds the noise constant over the step, so $\Delta t$
 must resolve $\tau_\mathrm{AMPA}$ (we require $\Delta t \le \tau_\mathrm{AMPA}/2$).
 
-Memory and speed. Steps are grouped into blocks of ``block`` steps. The normals of a
-block are drawn in one ``jr.normal`` call (one key per block), which is much cheaper
-than splitting a key every step, and each block is wrapped in ``jax.checkpoint``: under
-``grad`` only the state at block boundaries is stored and each block is recomputed
-in the backward pass, so memory grows with ``n_steps/block + block`` instead of
-``n_steps``. A different ``block`` gives a different (equally valid) noise
-realisation for the same key. With ``save_every=0`` nothing but the final state and
-the online readout's state is kept, so large batches fit in memory.
+Noise. The normals $\xi$ come from a noise source object (:mod:`._noise`):
+:class:`CounterNoise` by default, generated inside the step from a hash of the step
+counter, so nothing is drawn ahead or stored; :class:`ThreefryNoise` is the slower
+``jax.random`` reference.
+
+Memory and speed. Steps are grouped into segments of ``block`` steps, each wrapped in
+``jax.checkpoint``: under ``grad`` only the state at segment boundaries is stored and each
+segment is recomputed in the backward pass, so memory grows with
+``n_steps/block + block`` instead of ``n_steps``. A readout that smooths the rates with a
+boxcar of $W$ steps sets the segment to $W$ steps: each step's window sum is then its
+segment's running sum plus the tail of the previous segment's running sums, which the
+loop carries (no ring buffer is copied per step). With ``save_every=0`` nothing but the
+final state and the readout's state is kept, so large batches fit in memory.
 """
 
 import math
@@ -26,15 +31,16 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
+from ._noise import AbstractCircuitNoise, CounterNoise, GivenNormals
 from ._online_readout import AbstractOnlineReadout, NoReadout
 from ._wong_wang import WongWang2006
 
 Param = Float[ArrayLike, ""]
 
 _NO_READOUT = NoReadout()
+_COUNTER = CounterNoise()
 
 SUCCESS = 0
 NONFINITE = 1
@@ -73,15 +79,22 @@ class Stimulus(eqx.Module):
             if isinstance(value, int | float) and not value >= 0:
                 raise ValueError(f"Stimulus `{name}` must be >= 0, got {value}")
 
-    def currents(self, circuit: WongWang2006, t: Float[ArrayLike, ""]) -> Float[Array, "2"]:
-        """Stimulus currents $(I_1, I_2)$, nA, at time ``t`` (s)."""
+    def is_on(self, t: Float[ArrayLike, ""]) -> Array:
+        """True while the stimulus is on at time ``t`` (s)."""
         t = jnp.asarray(t)
         t_on = jnp.asarray(self.t_on)
-        on = (t >= t_on) & (t < t_on + jnp.asarray(self.duration))
+        return (t >= t_on) & (t < t_on + jnp.asarray(self.duration))
+
+    def on_currents(self, circuit: WongWang2006) -> Float[Array, "2"]:
+        """Stimulus currents $(I_1, I_2)$, nA, while the stimulus is on."""
         c = jnp.asarray(self.coherence)
         level = jnp.asarray(circuit.J_A_ext) * jnp.asarray(self.mu0)
-        currents = level * jnp.stack([1.0 + c, 1.0 - c])
-        return jnp.where(on, currents, jnp.zeros_like(currents))
+        return level * jnp.stack([1.0 + c, 1.0 - c])
+
+    def currents(self, circuit: WongWang2006, t: Float[ArrayLike, ""]) -> Float[Array, "2"]:
+        """Stimulus currents $(I_1, I_2)$, nA, at time ``t`` (s)."""
+        currents = self.on_currents(circuit)
+        return jnp.where(self.is_on(t), currents, jnp.zeros_like(currents))
 
 
 class CircuitTrajectory(eqx.Module):
@@ -140,6 +153,7 @@ def simulate(
     readout: AbstractOnlineReadout = _NO_READOUT,
     save_every: int = 1,
     block: int = 100,
+    noise: AbstractCircuitNoise = _COUNTER,
 ) -> CircuitTrajectory:
     r"""Simulate one trial from $t = 0$ to ``t1`` with fixed steps (see the module docstring).
 
@@ -152,83 +166,103 @@ def simulate(
         S0: initial gating of both populations (0.1); the noise starts at 0 nA.
         readout: online readout run inside the loop (e.g. ``ThresholdReadout``).
         save_every: store every ``save_every``-th step; 0 stores only the final state.
-        block: steps per noise draw and per ``jax.checkpoint`` segment.
+        block: steps per ``jax.checkpoint`` segment when the readout does not smooth the
+            rates; a smoothing readout uses its window (``readout.window_steps(dt)``).
+        noise: the source of the normals (:class:`CounterNoise`; :class:`ThreefryNoise`
+            for ``jax.random``'s generator). Same key and source: same trial.
 
     Returns:
         A :class:`CircuitTrajectory`.
     """
     check_step(circuit, dt)
-    if not (isinstance(save_every, int) and save_every >= 0):
-        raise ValueError(f"`save_every` must be an int >= 0, got {save_every!r}")
     if not (isinstance(block, int) and block >= 1):
         raise ValueError(f"`block` must be an int >= 1, got {block!r}")
+    if not isinstance(noise, AbstractCircuitNoise):
+        raise TypeError(
+            f"`noise` must be an AbstractCircuitNoise (e.g. CounterNoise()), got {noise!r}"
+        )
     n_steps = max(1, round(t1 / dt))
-    block = min(block, n_steps)
-    keys = jr.split(key, -(-n_steps // block))
-
-    def normals(i, k):
-        del i
-        return jr.normal(k, (block, 2), dtype=jnp.result_type(float))
-
-    return _integrate(circuit, stimulus, normals, keys, dt, n_steps, block, S0, readout, save_every)
+    return _integrate(
+        circuit, stimulus, noise, noise.init(key), dt, n_steps, block, S0, readout, save_every
+    )
 
 
-def _integrate(circuit, stimulus, normals, xs, dt, n_steps, block, S0, readout, save_every):
-    """The scan. ``normals(i, x)`` gives block ``i``'s (block, 2) normals from ``xs[i]``."""
+def _integrate(circuit, stimulus, noise, noise_state, dt, n_steps, block, S0, readout, save_every):
+    """The scan over segments of steps, each an inner scan over its steps."""
+    if not (isinstance(save_every, int) and save_every >= 0):
+        raise ValueError(f"`save_every` must be an int >= 0, got {save_every!r}")
     c = eqx.error_if(
         jnp.asarray(stimulus.coherence),
         (jnp.asarray(stimulus.coherence) < 0) | (jnp.asarray(stimulus.coherence) > 1),
         "Stimulus `coherence` must be a fraction in [0, 1]",
     )
     stimulus = eqx.tree_at(lambda s: s.coherence, stimulus, c)
-    if save_every and block % save_every:
-        raise ValueError(f"`block` ({block}) must be a multiple of `save_every` ({save_every})")
-    n_full, rem = divmod(n_steps, block)
+    window = readout.window_steps(dt)
+    if not (isinstance(window, int) and window >= 1):
+        raise ValueError(f"`readout.window_steps(dt)` must be an int >= 1, got {window!r}")
+    smooth = window > 1
+    seg = window if smooth else min(block, n_steps)
+    if save_every and seg % save_every:
+        what = "the readout's window (in steps)" if smooth else "`block`"
+        raise ValueError(f"{what} ({seg}) must be a multiple of `save_every` ({save_every})")
+    n_full, rem = divmod(n_steps, seg)
     dtype = jnp.result_type(float)
     dt_ = jnp.asarray(dt, dtype)
     decay = jnp.exp(-dt_ / jnp.asarray(circuit.tau_AMPA))
     noise_sd = jnp.asarray(circuit.sigma_noise) / jnp.sqrt(2.0) * jnp.sqrt(1.0 - decay**2)
+    level = stimulus.on_currents(circuit)
+    zero_current = jnp.zeros_like(level)
 
     S_init = jnp.full((2,), S0, dtype)
     I_init = jnp.zeros((2,), dtype)
     _, r_init = circuit.vector_field(S_init, stimulus.currents(circuit, 0.0) + I_init)
     ro_init = readout.init(r_init, dt=dt, t_on=jnp.asarray(stimulus.t_on, dtype))
+    # Running sums of the previous segment (the rates at t = 0 stand for the history).
+    prev_init = jnp.cumsum(jnp.broadcast_to(r_init, (seg, 2)), axis=0) if smooth else None
 
     def step(carry, inp):
-        S, I_noise = carry
-        k, xi = inp
+        S, I_noise, run, ro = carry
+        k, prev = inp
         t = k.astype(dtype) * dt_
-        dS, r = circuit.vector_field(S, stimulus.currents(circuit, t) + I_noise)
-        return (S + dt_ * dS, I_noise * decay + noise_sd * xi), (t, S, r)
+        stim = jnp.where(stimulus.is_on(t), level, zero_current)
+        dS, r = circuit.vector_field(S, stim + I_noise)
+        if smooth:
+            run = run + r
+            r_bar = (run + prev) / window
+        else:
+            r_bar = r
+        ro, _ = readout.step(ro, t + dt_, r_bar)
+        xi = noise.normals(noise_state, k)
+        saved = (t, S, r) if save_every else None
+        return (S + dt_ * dS, I_noise * decay + noise_sd * xi, run, ro), (run, saved)
 
-    def run_block(carry, inp, size):
-        # The readout sees the block's rates at once (vectorized over the block), so the
-        # per-step loop carries only (S, I_noise): a per-step readout buffer in the carry
-        # is copied every step by XLA and costs more than the dynamics.
-        S, I_noise, ro = carry
-        i, x = inp
-        ks = i * block + jnp.arange(size)
-        (S, I_noise), (t, S_seen, r) = jax.lax.scan(step, (S, I_noise), (ks, normals(i, x)[:size]))
-        ro, _ = readout.step(ro, t + dt_, r)
-        out = jax.tree.map(lambda a: a[::save_every], (t, S_seen, r)) if save_every else None
-        return (S, I_noise, ro), out
+    def run_segment(carry, i, size):
+        S, I_noise, prev, ro = carry
+        ks = i * seg + jnp.arange(size)
+        # The window sum at step j adds the previous segment's steps j+1.. to this one's.
+        tail = (prev[-1:] - prev)[:size] if smooth else jnp.zeros((size, 0), dtype)
+        run0 = jnp.zeros((2,), dtype) if smooth else None
+        (S, I_noise, _, ro), (runs, saved) = jax.lax.scan(step, (S, I_noise, run0, ro), (ks, tail))
+        if smooth:
+            # A short last segment leaves the older part of the window in `prev`.
+            prev = runs if size == seg else prev
+        out = jax.tree.map(lambda a: a[::save_every], saved) if save_every else None
+        return (S, I_noise, prev, ro), out
 
-    carry = (S_init, I_init, ro_init)
+    carry = (S_init, I_init, prev_init, ro_init)
     outs = []
     if n_full:
-        full = jax.checkpoint(lambda c_, inp: run_block(c_, inp, block))
-        xs_full = jax.tree.map(lambda a: a[:n_full], xs)
-        carry, out = jax.lax.scan(full, carry, (jnp.arange(n_full), xs_full))
+        full = jax.checkpoint(lambda c_, i: run_segment(c_, i, seg))
+        carry, out = jax.lax.scan(full, carry, jnp.arange(n_full))
         if save_every:
             outs.append(jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out))
     if rem:
-        last = jax.tree.map(lambda a: a[n_full], xs)
-        carry, out = jax.checkpoint(lambda c_, inp: run_block(c_, inp, rem))(
-            carry, (jnp.asarray(n_full), last)
+        carry, out = jax.checkpoint(lambda c_, i: run_segment(c_, i, rem))(
+            carry, jnp.asarray(n_full)
         )
         if save_every:
             outs.append(out)
-    S_end, I_end, ro_end = carry
+    S_end, I_end, _, ro_end = carry
     if save_every:
         ts, S, r = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
     else:
@@ -255,11 +289,6 @@ def simulate_with_normals(
     ($\\xi_k = \\Delta W_k / \\sqrt{\\Delta t}$), e.g. to compare with the diffrax reference.
     """
     check_step(circuit, dt)
-    n_steps = normals.shape[0]
-    blocks = normals.reshape(n_steps, 1, 2)
-
-    def take(i, x):
-        del i
-        return x
-
-    return _integrate(circuit, stimulus, take, blocks, dt, n_steps, 1, S0, readout, save_every)
+    noise = GivenNormals(jnp.asarray(normals))
+    n_steps = noise.xi.shape[0]
+    return _integrate(circuit, stimulus, noise, noise.xi, dt, n_steps, 100, S0, readout, save_every)

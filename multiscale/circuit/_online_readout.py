@@ -17,25 +17,28 @@ from jaxtyping import Array, Float
 class AbstractOnlineReadout(eqx.Module):
     """A readout of population rates, applied step by step: ``init``, ``step``, ``finish``.
 
-    ``step`` returns ``(state, output)`` like an optax transformation: the per-step
-    output (e.g. the probability mass of deciding in that step) is stored only when
-    the readout is applied to a saved trajectory, never inside :func:`simulate`.
+    The simulation smooths the rates with a causal boxcar of
+    :meth:`window_steps` steps before handing them to ``step`` (it keeps the running
+    sums; the readout keeps only its own small state). ``step`` returns
+    ``(state, output)`` like an optax transformation: the per-step output (e.g. the
+    probability mass of deciding in that step) is stored only when the readout is
+    applied to a saved trajectory, never inside :func:`simulate`.
     """
+
+    @abc.abstractmethod
+    def window_steps(self, dt: float) -> int:
+        """Length of the boxcar applied to the rates, in steps of ``dt`` (1: no smoothing)."""
 
     @abc.abstractmethod
     def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> Any:
         """Initial state from the rates at time 0 (Hz), the step ``dt`` and stimulus onset (s)."""
 
     @abc.abstractmethod
-    def step(
-        self, state: Any, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
-    ) -> tuple[Any, Any]:
-        """Advance over consecutive steps of length ``dt`` ending at times ``ts`` (s).
+    def step(self, state: Any, t: Float[Array, ""], r_bar: Float[Array, "2"]) -> tuple[Any, Any]:
+        """Advance over one step of length ``dt`` ending at time ``t`` (s).
 
-        ``r[j]`` (Hz) are the rates during step ``j``. The simulation calls this once per
-        block of steps, so the readout is vectorized over the block (see
-        :func:`~multiscale.circuit.simulate`); the result must not depend on how the
-        steps are grouped.
+        ``r_bar`` (Hz) is the mean of the rates over the last ``window_steps`` steps,
+        this one included (before the trial, the rates at time 0 count as history).
         """
 
     @abc.abstractmethod
@@ -46,14 +49,16 @@ class AbstractOnlineReadout(eqx.Module):
 class NoReadout(AbstractOnlineReadout):
     """The trivial readout: keeps nothing, returns an empty Module."""
 
+    def window_steps(self, dt: float) -> int:
+        del dt
+        return 1
+
     def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> None:
         del r0, dt, t_on
         return None
 
-    def step(
-        self, state: None, ts: Float[Array, " steps"], r: Float[Array, "steps 2"]
-    ) -> tuple[None, None]:
-        del ts, r
+    def step(self, state: None, t: Float[Array, ""], r_bar: Float[Array, "2"]) -> tuple[None, None]:
+        del t, r_bar
         return state, None
 
     def finish(self, state: None) -> eqx.Module:

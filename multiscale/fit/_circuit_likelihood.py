@@ -68,11 +68,14 @@ class _MomentReadout(AbstractOnlineReadout):
 
     hazard: HazardReadout
 
+    def window_steps(self, dt):
+        return self.hazard.window_steps(dt)
+
     def init(self, r0, *, dt, t_on):
         return self.hazard.init(r0, dt=dt, t_on=t_on)
 
-    def step(self, state, ts, r):
-        return self.hazard.step(state, ts, r)
+    def step(self, state, t, r_bar):
+        return self.hazard.step(state, t, r_bar)
 
     def finish(self, state) -> _Moments:
         return _Moments(state.mass, state.moment, state.survival)

@@ -1,0 +1,114 @@
+"""The circuit's noise sources: the counter-based generator is statistically sound.
+
+The default :class:`CounterNoise` replaces ``jax.random`` inside the time loop for speed,
+so it must give N(0, 1) draws without detectable dependence, and the circuit's behavior
+must not depend on which generator is used.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import multiscale.behavior as mb
+import multiscale.circuit as mc
+
+
+def _draws(noise, key, trials, steps):
+    def one(k):
+        state = noise.init(k)
+        return jax.vmap(lambda i: noise.normals(state, i))(jnp.arange(steps))
+
+    return np.asarray(jax.jit(jax.vmap(one))(jr.split(key, trials)))  # (trials, steps, 2)
+
+
+def test_counter_noise_is_standard_normal(key):
+    z = _draws(mc.CounterNoise(), key, 500, 2000)
+    flat = z.ravel()
+    n = flat.size  # 2e6 draws
+    assert abs(flat.mean()) < 5 / np.sqrt(n)
+    assert abs(flat.var() - 1.0) < 5 * np.sqrt(2 / n)
+    assert abs(st.skew(flat)) < 5 * np.sqrt(6 / n)
+    assert abs(st.kurtosis(flat)) < 5 * np.sqrt(24 / n)
+    assert st.kstest(flat, "norm").pvalue > 1e-4
+    # Tails: P(|z| > 3) = 0.0027 within 5 binomial SE.
+    p3 = 2 * st.norm.sf(3)
+    assert abs(np.mean(np.abs(flat) > 3) - p3) < 5 * np.sqrt(p3 / n)
+
+
+def test_counter_noise_has_no_detectable_correlations(key):
+    z = _draws(mc.CounterNoise(), key, 400, 1000)
+    se = 5 / np.sqrt(z[..., 0].size)
+    for lag in (1, 2, 3, 7, 100):  # within a trial
+        r = np.mean(z[:, lag:, 0] * z[:, :-lag, 0])
+        assert abs(r) < se, (lag, r)
+    assert abs(np.mean(z[..., 0] * z[..., 1])) < se  # between the two populations
+    assert abs(np.mean(z[1:] * z[:-1])) < se  # between trials of neighbouring keys
+    assert abs(np.mean(z[:, 1:, 0] * z[:, :-1, 1])) < se  # across populations and steps
+
+
+def test_noise_is_deterministic_per_key(key):
+    noise = mc.CounterNoise()
+    a = _draws(noise, key, 3, 50)
+    np.testing.assert_array_equal(a, _draws(noise, key, 3, 50))
+    assert not np.allclose(a, _draws(noise, jr.fold_in(key, 1), 3, 50))
+    c, stim = mc.WongWang2006(), mc.Stimulus(coherence=0.1)
+    one = mc.simulate(c, stim, key=key, t1=0.2, save_every=0)
+    again = mc.simulate(c, stim, key=key, t1=0.2, save_every=0)
+    np.testing.assert_array_equal(np.asarray(one.S), np.asarray(again.S))
+
+
+def test_behavior_does_not_depend_on_the_generator(key):
+    """Accuracy and mean decision time agree between CounterNoise and ThreefryNoise."""
+    circuit, ro = mc.WongWang2006(), mb.ThresholdReadout(window=0.02)
+    stim = mc.Stimulus(coherence=0.064, t_on=0.1)
+    n = 3000
+
+    def batch(noise, k):
+        run = lambda k_: (
+            mc.simulate(
+                circuit, stim, key=k_, dt=1e-3, t1=1.6, readout=ro, save_every=0, noise=noise
+            ).readout
+        )
+        return jax.jit(jax.vmap(run))(jr.split(k, n))
+
+    fast = batch(mc.CounterNoise(), key)
+    ref = batch(mc.ThreefryNoise(), jr.fold_in(key, 1))
+    for d in (fast, ref):
+        assert np.mean(np.asarray(d.choice) >= 0) > 0.95
+    acc = [np.mean(np.asarray(d.choice)[np.asarray(d.choice) >= 0] == 0) for d in (fast, ref)]
+    se = np.sqrt(sum(a * (1 - a) / n for a in acc))
+    assert abs(acc[0] - acc[1]) < 4 * se, acc
+    dts = [np.asarray(d.decision_time)[np.asarray(d.choice) >= 0] for d in (fast, ref)]
+    se = np.sqrt(sum(x.var() / x.size for x in dts))
+    assert abs(dts[0].mean() - dts[1].mean()) < 4 * se, [x.mean() for x in dts]
+
+
+def test_given_normals_reproduce_simulate_with_normals(key):
+    c, stim = mc.WongWang2006(), mc.Stimulus(coherence=0.2)
+    xi = jr.normal(key, (400, 2))
+    a = mc.simulate_with_normals(c, stim, xi, dt=5e-4, save_every=0)
+    b = mc.simulate(c, stim, key=key, t1=0.2, save_every=0, noise=mc.GivenNormals(xi))
+    np.testing.assert_array_equal(np.asarray(a.S), np.asarray(b.S))
+
+
+def test_bad_noise_object_is_rejected(key):
+    with pytest.raises(TypeError, match="AbstractCircuitNoise"):
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, t1=0.1, noise="counter")
+
+
+def test_extreme_words_give_finite_normals_under_jit():
+    """The first and last 512 words map to -5.29 and +5.29, also when XLA fuses the map.
+
+    A float formula (2u - 3 + 2^-23) was reassociated by XLA inside the circuit's loop to
+    2u - 3, sending the lowest words to erfinv(-1) = -inf and a trial to NaN.
+    """
+    from multiscale.circuit._noise import _bits_to_normal
+
+    words = jnp.array([0, 511, 512, 2**31, 2**32 - 513, 2**32 - 1], dtype=jnp.uint32)
+    z = np.asarray(jax.jit(lambda b: _bits_to_normal(b, jnp.float32) * 1.0 + 0.0)(words))
+    assert np.all(np.isfinite(z))
+    np.testing.assert_allclose(z[[0, 1, 5]], [-5.2947, -5.2947, 5.2947], atol=1e-3)
+    assert abs(z[3]) < 1e-3 and -5.29 < z[2] < -5.0 and 5.0 < z[4] < 5.29
