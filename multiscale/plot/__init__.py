@@ -4,6 +4,7 @@ Every function takes data or a result Module and an optional ``ax``, draws on it
 returns the ``Axes``; none calls ``plt.show()``.
 """
 
+from ._cascade import plot_cascade_memory as plot_cascade_memory
 from ._ddm import (
     ddm_chronometric as ddm_chronometric,
     ddm_psychometric as ddm_psychometric,

@@ -8,6 +8,18 @@ from ._bcm import (
     BCMState as BCMState,
     bcm_frequency_response as bcm_frequency_response,
 )
+from ._cascade import (
+    AbstractMemorySynapse as AbstractMemorySynapse,
+    BinaryMemorySynapse as BinaryMemorySynapse,
+    CascadeSynapse as CascadeSynapse,
+    MemorySimulation as MemorySimulation,
+    memory_equilibrium as memory_equilibrium,
+    memory_lifetime as memory_lifetime,
+    memory_signal as memory_signal,
+    memory_snr as memory_snr,
+    memory_transition_matrices as memory_transition_matrices,
+    simulate_memory as simulate_memory,
+)
 from ._graupner_brunel import (
     GraupnerBrunel as GraupnerBrunel,
     gb2012_cortical as gb2012_cortical,
@@ -65,6 +77,7 @@ from ._rate_rule import (
     HardBounds as HardBounds,
     RateRuleState as RateRuleState,
     SoftBounds as SoftBounds,
+    with_weights as with_weights,
 )
 from ._receptor_simulation import (
     ReceptorTrajectory as ReceptorTrajectory,
