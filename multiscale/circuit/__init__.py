@@ -6,6 +6,7 @@ from ._decision_simulation import (
     simulate as simulate,
     simulate_with_normals as simulate_with_normals,
 )
+from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
     AbstractCircuitNoise as AbstractCircuitNoise,
     CounterNoise as CounterNoise,

@@ -44,7 +44,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
 from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
-from ..synapse import AbstractThreeFactorRule, RewardModulatedHebb, apply_mask, check_mask
+from ..synapse import (
+    AbstractThreeFactorRule,
+    RewardModulatedHebb,
+    apply_mask,
+    check_mask,
+    with_weights,
+)
 from ._critical_period import AbstractPlasticityGate
 
 Param = Float[ArrayLike, ""]
@@ -302,7 +308,7 @@ def _gate_and_mask(learner, state, w_before, index):
         w = apply_mask(w, learner.mask)
     if learner.gate is None and learner.mask is None:
         return state
-    return eqx.tree_at(lambda s: s.weights, state, w)
+    return with_weights(state, w)
 
 
 def run_session(

@@ -63,6 +63,15 @@ from ._kinetic_receptors import (
     nmda as nmda,
 )
 from ._mg_block import MgBlock as MgBlock, mg_block as mg_block
+from ._neuromodulators import (
+    AbstractNeuromodulator as AbstractNeuromodulator,
+    Acetylcholine as Acetylcholine,
+    Modulated as Modulated,
+    ModulatedState as ModulatedState,
+    ModulatoryEffect as ModulatoryEffect,
+    Noradrenaline as Noradrenaline,
+    Serotonin as Serotonin,
+)
 from ._protocols import (
     SpikeTrains as SpikeTrains,
     pairing as pairing,

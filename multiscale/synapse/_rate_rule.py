@@ -207,3 +207,16 @@ class AbstractDriftRule(AbstractRateRule):
         x, y = check_rates(w, pre_rate, post_rate)
         T = check_duration(duration, w.dtype)
         return RateRuleState(weights=self.bounds.flow(w, self.drift(x[:, None], y[None, :]), T))
+
+
+def with_weights(state: eqx.Module, weights: Float[Array, "pre post"]) -> eqx.Module:
+    """A rule's state with its weights replaced, looking through wrapper states.
+
+    A wrapper rule (e.g. :class:`~multiscale.synapse.Modulated`) keeps the wrapped rule's
+    state in a ``base`` field and exposes its weights as a read-only property, so the
+    replacement goes to the innermost state.
+    """
+    base = getattr(state, "base", None)
+    if isinstance(base, eqx.Module):
+        return eqx.tree_at(lambda s: s.base, state, with_weights(base, weights))
+    return eqx.tree_at(lambda s: s.weights, state, weights)
