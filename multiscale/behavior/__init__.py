@@ -32,6 +32,15 @@ from ._experiment import (
     Psychophysics as Psychophysics,
     psychophysics as psychophysics,
 )
+from ._matching import (
+    MatchingCounts as MatchingCounts,
+    MatchingFit as MatchingFit,
+    block_counts as block_counts,
+    fit_matching as fit_matching,
+    local_counts as local_counts,
+    matching_probability as matching_probability,
+    mean_field_choice as mean_field_choice,
+)
 from ._quantile_stats import (
     QuantileBins as QuantileBins,
     chi_squared as chi_squared,

@@ -18,6 +18,7 @@ from ._decision import (
     quantile_probability as quantile_probability,
     rt_distributions as rt_distributions,
 )
+from ._foraging import foraging_session as foraging_session, matching_law as matching_law
 from ._kinetics import (
     mg_block_curve as mg_block_curve,
     receptor_response as receptor_response,

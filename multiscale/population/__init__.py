@@ -10,6 +10,21 @@ from ._critical_period import (
     AbstractPlasticityGate as AbstractPlasticityGate,
     CriticalPeriod as CriticalPeriod,
 )
+from ._foraging import (
+    SUGRUE_RATIOS as SUGRUE_RATIOS,
+    AbstractChoice as AbstractChoice,
+    CircuitChoice as CircuitChoice,
+    FixedChoice as FixedChoice,
+    Forager as Forager,
+    ForagingResult as ForagingResult,
+    ForagingTask as ForagingTask,
+    ReducedChoice as ReducedChoice,
+    TrialChoice as TrialChoice,
+    baited_return as baited_return,
+    block_task as block_task,
+    run_foraging as run_foraging,
+    sugrue_task as sugrue_task,
+)
 from ._offline import (
     SleepPhase as SleepPhase,
     SleepResult as SleepResult,

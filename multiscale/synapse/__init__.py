@@ -8,6 +8,10 @@ from ._bcm import (
     BCMState as BCMState,
     bcm_frequency_response as bcm_frequency_response,
 )
+from ._binary_synapses import (
+    BinarySynapseState as BinarySynapseState,
+    StochasticBinarySynapses as StochasticBinarySynapses,
+)
 from ._cascade import (
     AbstractMemorySynapse as AbstractMemorySynapse,
     BinaryMemorySynapse as BinaryMemorySynapse,
