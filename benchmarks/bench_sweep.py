@@ -296,9 +296,6 @@ def main(quick: bool) -> str:
     scale_n = sizes[-1]
     two = [_spawn(scale_n, d, forced=2) for d in (1, 2)]
     circuit_sizes = [1_000, 10_000] if quick else [1_000, 10_000, 30_000]
-    circuit = [_spawn(n, 1, circuit=True) for n in circuit_sizes]
-    circuit_peers = [(n, peer, _spawn_peer(n, peer)) for n in circuit_sizes
-                     for peer in ("brian2", "brainpy")]  # fmt: skip
     import jax
 
     lines = [
@@ -350,7 +347,16 @@ def main(quick: bool) -> str:
         f"Forced host devices (`--xla_force_host_platform_device_count=2`), {scale_n:.0e} sets: "
         f"1 device {two[0]['sweep_s']:.2f} s, 2 devices {two[1]['sweep_s']:.2f} s "
         f"(speed-up {two[0]['sweep_s'] / two[1]['sweep_s']:.2f}x on 2 shared cores).",
-        "",
+    ]
+    return "\n".join(lines + circuit_section(circuit_sizes, circuit_sizes))
+
+
+def circuit_section(sizes: list[int], peer_sizes: list[int]) -> list[str]:
+    """Decision-circuit sweeps at ``sizes`` and the Brian2/BrainPy peers at ``peer_sizes``."""
+    circuit = [_spawn(n, 1, circuit=True) for n in sizes]
+    circuit_peers = [(n, peer, _spawn_peer(n, peer)) for n in peer_sizes
+                     for peer in ("brian2", "brainpy")]  # fmt: skip
+    lines = [
         "### Decision circuit (Wong & Wang 2006)",
         "",
         f"Per parameter set: {CIRCUIT_TRIALS} trials of 2.5 s at dt = 0.5 ms (5000 steps) at "
@@ -411,13 +417,11 @@ def main(quick: bool) -> str:
         "Euler–Maruyama OU noise has a ~7 % larger SD than the exact OU step used by "
         "multiscale and BrainPy; both bias its accuracy/RT slightly.",
         "",
-        f"Not run here: 1e5 and 1e6 circuit sets (at {1e3 * big['sweep_s'] / big['n']:.2f} ms "
-        f"/ set, about {1e6 * big['sweep_s'] / big['n'] / 60:.0f} min for 1e6 on these 2 shared "
-        "cores). Timings on this shared machine vary by up to 2x between runs (other jobs run "
-        "on the same cores).",
+        f"At {1e3 * big['sweep_s'] / big['n']:.2f} ms / set, 1e6 sets would take about "
+        f"{1e6 * big['sweep_s'] / big['n'] / 60:.0f} min on these 2 cores.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":
@@ -426,6 +430,15 @@ if __name__ == "__main__":
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--circuit", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--circuit-peer", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--circuit-only",
+        metavar="SIZES",
+        help="only the decision-circuit section, at these comma-separated sizes (e.g. "
+        "10000,100000); writes results/sweep_circuit.md",
+    )
+    parser.add_argument(
+        "--peer-sizes", metavar="SIZES", default="", help="with --circuit-only: peer sizes"
+    )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(*args.worker)))
@@ -433,6 +446,12 @@ if __name__ == "__main__":
         print(json.dumps(circuit_peer_worker(int(args.circuit_peer[0]), args.circuit_peer[1])))
     elif args.circuit:
         print(json.dumps(circuit_worker(args.circuit[0])))
+    elif args.circuit_only:
+        sizes = [int(float(x)) for x in args.circuit_only.split(",")]
+        peer_sizes = [int(float(x)) for x in args.peer_sizes.split(",") if x]
+        text = "\n".join(circuit_section(sizes, peer_sizes))
+        (pathlib.Path(__file__).parent / "results" / "sweep_circuit.md").write_text(text)
+        print(text)
     else:
         text = main(args.quick)
         path = pathlib.Path(__file__).parent / "results" / "sweep.md"
