@@ -31,6 +31,19 @@ from ._hierarchical import (
     subject_trials as subject_trials,
 )
 from ._newton import NewtonState as NewtonState, newton as newton
+from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials
+from ._trial_likelihood import (
+    NDT_SD_MIN as NDT_SD_MIN,
+    CircuitTrials as CircuitTrials,
+    FirstPassage as FirstPassage,
+    RTDensity as RTDensity,
+    circuit_trials as circuit_trials,
+    first_passage_density as first_passage_density,
+    ndt_kernel as ndt_kernel,
+    rt_density as rt_density,
+    sample_circuit_trials as sample_circuit_trials,
+    trial_log_likelihood as trial_log_likelihood,
+)
 from ._uncertainty import (
     aic as aic,
     bic as bic,

@@ -1,0 +1,453 @@
+r"""A trial-level likelihood of (choice, RT) under the Wong–Wang circuit.
+
+**First passage.** For each coherence $c$ the circuit runs over $M$ fixed noise paths
+(common random numbers: the same keys at every parameter value) and the soft
+:class:`~multiscale.behavior.HazardReadout` gives, per path $m$ and step $k$, the exact
+probability $q_{m,k,i}$ that the first decision event falls in step $k$ for population
+$i$ (:func:`~multiscale.behavior.apply_readout`). The path average
+
+$$m_{c,k,i} = \frac1M \sum_m q_{m,k,i}, \qquad
+  U_c = \frac1M \sum_m \Big(1 - \sum_{k,i} q_{m,k,i}\Big)$$
+
+is the defective first-passage mass of the decision time in bin
+$(k\Delta t, (k+1)\Delta t]$ after stimulus onset, and $U_c$ the mass left undecided at
+``t1``. At $c = 0$ the circuit is symmetric under exchanging the populations, so each
+path's mirror image (same times, choices swapped) is equally likely and the masses are
+replaced by their antithetic average $(m_{k,1} + m_{k,2})/2$ (free; it halves the Monte
+Carlo variance there).
+
+**Non-decision time.** RT = DT + NDT with NDT $\sim \mathcal N(t_\mathrm{nd}, s^2)$
+independent of DT, $s = \sqrt{s_\mathrm{nd}^2 + s_\mathrm{min}^2}$
+(``model.ndt_sd`` and the floor ``ndt_sd_min``). Each bin's mass is spread uniformly over
+its bin, which makes the RT density on the grid $t_j = j\Delta t$ an exact discrete
+convolution,
+
+$$g_{c,i}(t_j) = \sum_k m_{c,k,i}\, w_{j-k}, \qquad
+  w_l = \frac{\Phi\big((l\Delta t - t_\mathrm{nd})/s\big)
+  - \Phi\big(((l-1)\Delta t - t_\mathrm{nd})/s\big)}{\Delta t},$$
+
+smooth in $t_\mathrm{nd}$ and $s$ (a hard shift would make the likelihood jump whenever
+$t_\mathrm{nd}$ crosses an observed RT). The floor is not only physiology: each path's
+mass is a spike of ~1 ms (the hazard rate $\lambda$ = 1000/s), so the path average is a
+comb of $M$ spikes and the NDT kernel is also the bandwidth of its kernel density
+estimate: the floor trades RT resolution for Monte Carlo noise. Measured roughness of
+the common-random-number NLL (largest second difference along a 25-point line through
+parameter space, 300 trials per coherence, at 3.2 % / 12.8 %): 23.5 / 2.2 nats with
+$M$ = 256 paths and $s$ = 20 ms, 9.4 / 4.0 with 256 and 50 ms, 6.5 / 7.3 with 1024 and
+20 ms, 1.9 / 5.4 with 1024 and 50 ms; at 51.2 % at most 0.5.
+The default floor (20 ms) assumes the recommended $M \ge 2000$; fewer paths need a wider
+one. NDT mass below 0 or beyond ``rt_max`` is dropped ($\Phi(-t_\mathrm{nd}/s) <
+10^{-9}$ for $t_\mathrm{nd} > 6 s$).
+
+**Likelihood.** The density at an observed RT is the linear interpolation of $g$ between
+grid points. The data hold decided trials only, so the circuit's density is conditioned
+on a decision, $g / D_c$ with $D_c = \sum_{k,i} m_{c,k,i} = 1 - U_c$ (floored at
+$10^{-6}$ so that a circuit that never decides gives the contaminant's likelihood, not
+0/0), and mixed with a contaminant of weight $\epsilon$ (``model.lapse``: a guess, RT
+uniform on $[0, \mathrm{rt\_max}]$, either choice with probability 1/2):
+
+$$p(i, t \mid c) = (1 - \epsilon)\,\frac{g_{c,i}(t)}{D_c}
+  + \frac{\epsilon}{2\,\mathrm{rt\_max}},$$
+
+so no trial can give $-\infty$.
+
+**Bias.** The log of an $M$-path average underestimates the log-likelihood (Jensen:
+$E[\log \hat p] \le \log E[\hat p]$, by about half the squared relative Monte Carlo
+error of $\hat p$ per trial), so the NLL is biased upward, the more so the fewer the
+paths and the noisier the density estimate at the observed RTs. On the paths the
+parameters were fitted to, selection biases it the other way. Fit with $M \ge 2000$
+paths per condition and report the NLL on fresh paths with $M \ge 5000$
+(:func:`~multiscale.fit.fit_circuit_trials`).
+
+References:
+    Wong KF, Wang XJ (2006) J Neurosci 26:1314 (circuit; RT = DT + non-decision time).
+    Ratcliff R, Tuerlinckx F (2002) Psychon Bull Rev 9:438 (contaminant mixture).
+    Glasserman P (2004) Monte Carlo Methods in Financial Engineering, ch. 4 and 7
+    (common random numbers, antithetic variates).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax.scipy.special import ndtr
+from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key, PRNGKeyArray
+
+from ..behavior import Trials, apply_readout
+from ..circuit import Stimulus, simulate
+from ._circuit_likelihood import CircuitBehavior
+
+NDT_SD_MIN = 0.02
+"""Default floor on the SD of the non-decision time, s (see the module docstring)."""
+
+_DECIDED_FLOOR = 1e-6
+
+
+class CircuitTrials(eqx.Module):
+    """Trials for the circuit likelihood: one row per trial, conditions by index.
+
+    Attributes:
+        coherence: coherence of each condition as a fraction in [0, 1], ``(conditions,)``.
+        condition: index into ``coherence`` of each trial, ``(trials,)``.
+        correct: True where population 1 (the stimulus-favoured one) was chosen; at
+            $c = 0$ an arbitrary but fixed side, ``(trials,)``.
+        rt: reaction time, s, ``(trials,)``; finite and > 0.
+
+    Example:
+        >>> import multiscale as ms
+        >>> t = ms.fit.CircuitTrials([0.0, 0.512], condition=[0, 1, 1],
+        ...                          correct=[True, True, False], rt=[0.8, 0.45, 0.5])
+        >>> t.n_trials
+        3
+    """
+
+    coherence: Float[Array, " conditions"]
+    condition: Int[Array, " trials"]
+    correct: Bool[Array, " trials"]
+    rt: Float[Array, " trials"]
+
+    def __init__(self, coherence, condition, correct, rt):
+        dtype = jnp.result_type(float)
+        self.coherence = jnp.asarray(coherence, dtype)
+        condition = np.asarray(condition) if not isinstance(condition, jax.Array) else condition
+        if not jnp.issubdtype(condition.dtype, jnp.integer):
+            raise ValueError(
+                f"CircuitTrials `condition` must hold integer indices into `coherence`, got "
+                f"dtype {condition.dtype}"
+            )
+        self.condition = jnp.asarray(condition, jnp.int32)
+        correct = correct if isinstance(correct, jax.Array) else np.asarray(correct)
+        if correct.dtype != bool:
+            try:
+                values = np.asarray(correct)
+            except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+                values = np.zeros(0)  # built inside jit/vmap: values are not known here
+            if not np.all((values == 0) | (values == 1)):
+                raise ValueError("CircuitTrials `correct` must be True/False or 1/0")
+        self.correct = jnp.asarray(correct).astype(bool)
+        self.rt = jnp.asarray(rt, dtype)
+
+    def __check_init__(self):
+        if self.coherence.ndim != 1 or self.coherence.shape[0] < 1:
+            raise ValueError(
+                f"CircuitTrials `coherence` must be 1-d, got shape {self.coherence.shape}"
+            )
+        shapes = {f: getattr(self, f).shape for f in ("condition", "correct", "rt")}
+        if len(set(shapes.values())) != 1 or len(self.rt.shape) != 1:
+            raise ValueError(
+                f"CircuitTrials `condition`, `correct` and `rt` must have one shape "
+                f"(trials,), got {shapes}"
+            )
+        try:
+            coh, cond, rt = map(np.asarray, (self.coherence, self.condition, self.rt))
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            return  # built inside jit/vmap: values are not known here
+        if not np.all((coh >= 0) & (coh <= 1)):
+            raise ValueError(
+                "CircuitTrials `coherence` must be fractions in [0, 1] (51.2 % is 0.512)"
+            )
+        bad = (cond < 0) | (cond >= coh.shape[0])
+        if np.any(bad):
+            raise ValueError(
+                f"CircuitTrials `condition` has indices outside 0..{coh.shape[0] - 1} "
+                f"(e.g. {cond[bad][0]}); it indexes `coherence`"
+            )
+        if not np.all(np.isfinite(rt)) or np.any(rt <= 0):
+            raise ValueError("CircuitTrials `rt` must be finite and > 0 seconds")
+
+    @property
+    def n_trials(self) -> int:
+        """Number of trials."""
+        return int(self.rt.shape[0])
+
+
+def circuit_trials(trials: Trials) -> CircuitTrials:
+    """:class:`CircuitTrials` from :class:`~multiscale.behavior.Trials` with signed coherence.
+
+    As :func:`~multiscale.fit.summarize_trials`: the condition is the coherence as a
+    fraction (negative: the other direction), trials are pooled by $|c|$, and a trial is
+    correct when its choice (1 = upper) matches the sign of $c$ (upper at $c = 0$).
+    """
+    c = np.asarray(trials.condition, float)
+    if np.any(np.abs(c) > 1.0):
+        raise ValueError(
+            "the condition must be the coherence as a fraction in [-1, 1] for the circuit "
+            f"(51.2 % is 0.512); got values up to {np.max(np.abs(c)):g}"
+        )
+    levels, index = np.unique(np.abs(c), return_inverse=True)
+    choice = np.asarray(trials.choice) == 1
+    correct = np.where(c >= 0, choice, ~choice)
+    return CircuitTrials(levels, index.astype(np.int32), correct, np.asarray(trials.rt))
+
+
+class FirstPassage(eqx.Module):
+    """Path-averaged defective first-passage masses of the decision time.
+
+    Attributes:
+        decision_time: centre of each bin $(k\\Delta t, (k+1)\\Delta t]$ after onset, s.
+        mass: probability of deciding in each bin for population 1 (correct) and 2,
+            shape ``(conditions, time, 2)`` (the density times $\\Delta t$).
+        undecided: probability of no decision before ``t1``, ``(conditions,)``.
+    """
+
+    decision_time: Float[Array, " time"]
+    mass: Float[Array, "conditions time 2"]
+    undecided: Float[Array, " conditions"]
+
+
+def _one_path(model: CircuitBehavior, c, key):
+    """Per-step first-event masses ``(steps, 2)`` and survival of one noise path."""
+    stim = Stimulus(coherence=c, mu0=model.mu0, t_on=model.t_on)
+    traj = simulate(
+        model.circuit, stim, key=key, dt=model.dt, t1=model.t1, save_every=1, block=model.block
+    )
+    trace = apply_readout(model.readout, traj.ts, traj.r, dt=model.dt, t_on=model.t_on)
+    return trace.per_step, trace.result.p_undecided
+
+
+def _path_masses(model: CircuitBehavior, coherence, keys):
+    """Per-step masses ``(conditions, paths, steps, 2)`` and survivals of a chunk of paths."""
+    return jax.vmap(lambda c: jax.vmap(lambda k: _one_path(model, c, k))(keys))(coherence)
+
+
+def first_passage_density(
+    model: CircuitBehavior,
+    coherence: Float[ArrayLike, " conditions"],
+    keys: Key[Array, " paths"],
+    *,
+    chunk: int = 256,
+) -> FirstPassage:
+    r"""Path-averaged first-passage masses per condition (see the module docstring).
+
+    Paths run in chunks of ``chunk`` (all conditions at once) inside a ``lax.scan`` whose
+    body is checkpointed: memory is that of one chunk, forward and under ``grad``.
+
+    Args:
+        model: the circuit with its readout and noise model.
+        coherence: fractions in [0, 1], shape ``(conditions,)``.
+        keys: one PRNG key per noise path, ``(paths,)``; the same for every condition and
+            parameter value (common random numbers).
+        chunk: paths simulated at once (static).
+
+    Returns:
+        A :class:`FirstPassage`; masses and ``undecided`` sum to 1 per condition.
+    """
+    if keys.ndim != 1 or keys.shape[0] < 1:
+        raise ValueError(f"`keys` must be a 1-d array of PRNG keys, got shape {keys.shape}")
+    if not (isinstance(chunk, int) and chunk >= 1):
+        raise ValueError(f"`chunk` must be an int >= 1, got {chunk!r}")
+    dtype = jnp.result_type(float)
+    coherence = jnp.asarray(coherence, dtype)
+    if coherence.ndim != 1:
+        raise ValueError(f"`coherence` must be 1-d (conditions,), got shape {coherence.shape}")
+    n = keys.shape[0]
+    chunk = min(chunk, n)
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    # Pad the last chunk with repeated keys of weight 0.
+    keys = jnp.concatenate([keys, keys[:pad]]).reshape(n_chunks, chunk)
+    weights = (jnp.arange(n_chunks * chunk) < n).astype(dtype).reshape(n_chunks, chunk)
+    n_steps = max(1, round(model.t1 / model.dt))
+    n_on = round(model.t_on / model.dt)
+    if not 0 <= n_on < n_steps:
+        raise ValueError(f"CircuitBehavior needs 0 <= t_on < t1, got {model.t_on}, {model.t1}")
+
+    @jax.checkpoint
+    def body(carry, inp):
+        k, w = inp
+        q, survival = _path_masses(model, coherence, k)
+        return (
+            carry[0] + jnp.einsum("p,cpki->cki", w, q),
+            carry[1] + jnp.einsum("p,cp->c", w, survival),
+        ), None
+
+    init = (
+        jnp.zeros((coherence.shape[0], n_steps, 2), dtype),
+        jnp.zeros(coherence.shape, dtype),
+    )
+    (q, survival), _ = jax.lax.scan(body, init, (keys, weights))
+    q, survival = q / n, survival / n
+    # The step that ends at onset can already carry (negligible) mass: fold it and any
+    # earlier step into the first bin, so that masses and `undecided` still sum to 1.
+    mass = q[:, n_on:].at[:, 0].add(jnp.sum(q[:, :n_on], axis=1))
+    mirrored = 0.5 * (mass + mass[..., ::-1])
+    mass = jnp.where((coherence == 0)[:, None, None], mirrored, mass)
+    centres = (jnp.arange(n_steps - n_on, dtype=dtype) + 0.5) * jnp.asarray(model.dt, dtype)
+    return FirstPassage(decision_time=centres, mass=mass, undecided=survival)
+
+
+def ndt_kernel(
+    model: CircuitBehavior, n: int, *, ndt_sd_min: float = NDT_SD_MIN
+) -> Float[Array, " n"]:
+    r"""Discretised normal non-decision-time density $w_l$, $l = 0..n-1$, in 1/s.
+
+    $w_l$ is the NDT probability in $((l-1)\Delta t, l\Delta t]$ divided by $\Delta t$,
+    with mean ``model.readout.non_decision_time`` and SD
+    $\sqrt{s_\mathrm{nd}^2 + s_\mathrm{min}^2}$ (see the module docstring).
+    """
+    dtype = jnp.result_type(float)
+    dt = jnp.asarray(model.dt, dtype)
+    mu = jnp.asarray(model.readout.non_decision_time, dtype)
+    sd = jnp.sqrt(jnp.asarray(model.ndt_sd, dtype) ** 2 + jnp.asarray(ndt_sd_min, dtype) ** 2)
+    edges = jnp.arange(-1, n, dtype=dtype) * dt
+    return jnp.diff(ndtr((edges - mu) / sd)) / dt
+
+
+class RTDensity(eqx.Module):
+    """Defective joint density of (choice, RT) on the grid $t_j = j\\Delta t$.
+
+    Attributes:
+        rt: grid, s, from 0 to ``rt_max``.
+        density: density of RT and choice (population 1 = correct, 2), 1/s,
+            ``(conditions, grid, 2)``; it integrates to at most ``p_decided``.
+        p_decided: probability of a decision before ``t1``, ``(conditions,)``.
+    """
+
+    rt: Float[Array, " grid"]
+    density: Float[Array, "conditions grid 2"]
+    p_decided: Float[Array, " conditions"]
+
+
+def rt_density(
+    model: CircuitBehavior, first_passage: FirstPassage, *, ndt_sd_min: float = NDT_SD_MIN
+) -> RTDensity:
+    """Convolve the first-passage masses with the NDT kernel on the grid up to ``rt_max``."""
+    dtype = first_passage.mass.dtype
+    n_grid = round(_static_rt_max(model) / model.dt) + 1
+    w = ndt_kernel(model, n_grid, ndt_sd_min=ndt_sd_min)
+    m = first_passage.mass[:, :n_grid]  # bins past rt_max cannot reach the grid
+    conv = lambda x: jnp.convolve(x, w, precision=jax.lax.Precision.HIGHEST)[:n_grid]
+    density = jax.vmap(jax.vmap(conv, in_axes=1, out_axes=1))(m)
+    grid = jnp.arange(n_grid, dtype=dtype) * jnp.asarray(model.dt, dtype)
+    return RTDensity(rt=grid, density=density, p_decided=jnp.sum(first_passage.mass, axis=(1, 2)))
+
+
+def _static_rt_max(model: CircuitBehavior) -> float:
+    try:
+        return float(model.rt_max)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        raise ValueError(
+            "model.rt_max fixes the RT grid and must be a Python number, not a traced array "
+            "(use eqx.filter_jit, or close over the model)"
+        ) from None
+
+
+def _check_trials(model: CircuitBehavior, trials: CircuitTrials) -> None:
+    if not isinstance(trials, CircuitTrials):
+        raise TypeError(f"`trials` must be CircuitTrials, got {type(trials).__name__}")
+    rt_max = _static_rt_max(model)
+    try:
+        rt = np.asarray(trials.rt)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return
+    if np.any(rt > rt_max):
+        raise ValueError(
+            f"`trials.rt` has values up to {rt.max():g} s, above model.rt_max = {rt_max:g} s; "
+            "raise rt_max (the contaminant's RT range must cover every trial)"
+        )
+
+
+def trial_log_likelihood(
+    model: CircuitBehavior,
+    trials: CircuitTrials,
+    keys: Key[Array, " paths"],
+    *,
+    ndt_sd_min: float = NDT_SD_MIN,
+    chunk: int = 256,
+) -> Float[Array, " trials"]:
+    r"""Log-likelihood of each trial's (choice, RT) under the circuit, in log(1/s).
+
+    $\log p(i, t \mid c)$ of the module docstring: the path-averaged first-passage
+    density, convolved with the NDT distribution, conditioned on a decision and mixed with
+    the contaminant. Finite for every trial.
+
+    Args:
+        model: :class:`~multiscale.fit.CircuitBehavior`.
+        trials: :class:`CircuitTrials` (RTs in s, at most ``model.rt_max``).
+        keys: noise-path keys ``(paths,)`` (common random numbers).
+        ndt_sd_min: floor on the SD of the non-decision time, s.
+        chunk: paths simulated at once (memory).
+
+    Returns:
+        The log-likelihood per trial, ``(trials,)``; the NLL is ``-sum``.
+    """
+    _check_trials(model, trials)
+    fp = first_passage_density(model, trials.coherence, keys, chunk=chunk)
+    rd = rt_density(model, fp, ndt_sd_min=ndt_sd_min)
+    dtype = rd.density.dtype
+    dt = jnp.asarray(model.dt, dtype)
+    n_grid = rd.rt.shape[0]
+    # Linear interpolation in RT between grid points.
+    x = jnp.asarray(trials.rt, dtype) / dt
+    j = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, n_grid - 2)
+    frac = jnp.clip(x - j.astype(dtype), 0.0, 1.0)
+    side = jnp.where(trials.correct, 0, 1)
+    g = (1 - frac) * rd.density[trials.condition, j, side]
+    g = g + frac * rd.density[trials.condition, j + 1, side]
+    decided = jnp.maximum(rd.p_decided, _DECIDED_FLOOR)[trials.condition]
+    eps = jnp.asarray(model.lapse, dtype)
+    contaminant = eps * 0.5 / jnp.asarray(model.rt_max, dtype)
+    return jnp.log((1 - eps) * g / decided + contaminant)
+
+
+@eqx.filter_jit
+def _draw_events(model: CircuitBehavior, inputs, batch_size: int):
+    """Index of each trial's first event in its path's masses (steps x 2, time order)."""
+
+    def draw(args):
+        c, k, u = args
+        q, _ = _one_path(model, c, k)
+        # u beyond the path's decided mass (searchsorted returns 2 * steps) is undecided.
+        return jnp.searchsorted(jnp.cumsum(q.reshape(-1)), u)
+
+    return jax.lax.map(draw, inputs, batch_size=batch_size)
+
+
+def sample_circuit_trials(
+    model: CircuitBehavior,
+    coherence: Float[ArrayLike, " conditions"],
+    n_per_condition: int,
+    *,
+    key: PRNGKeyArray,
+    ndt_sd_min: float = NDT_SD_MIN,
+    chunk: int = 256,
+) -> CircuitTrials:
+    r"""Draw trials from the generative model of :func:`trial_log_likelihood`.
+
+    Each trial has its own noise path; its decision step and side are drawn from the
+    path's first-event masses, the decision time uniformly within the step, the NDT from
+    the normal of :func:`ndt_kernel` truncated at 0, and with probability ``model.lapse``
+    the trial is replaced by a contaminant. Trials whose path is undecided and RTs above
+    ``rt_max`` are dropped, as an experiment without a response would drop them (the
+    likelihood's density is defective above ``rt_max``; keep ``rt_max`` above
+    ``t1 - t_on`` plus the non-decision time when that matters).
+    """
+    k_path, k_u, k_v, k_ndt, k_lapse, k_rt, k_side = jr.split(key, 7)
+    dtype = jnp.result_type(float)
+    coherence = jnp.asarray(coherence, dtype)
+    n_total = coherence.shape[0] * n_per_condition
+    condition = jnp.repeat(jnp.arange(coherence.shape[0], dtype=jnp.int32), n_per_condition)
+    n_on = round(model.t_on / model.dt)
+    n_flat = 2 * max(1, round(model.t1 / model.dt))
+    inputs = (coherence[condition], jr.split(k_path, n_total), jr.uniform(k_u, (n_total,), dtype))
+    idx = _draw_events(model, inputs, min(chunk, n_total))
+    step, side = idx // 2, idx % 2
+    dt = jnp.asarray(model.dt, dtype)
+    bins = jnp.maximum(step - n_on, 0).astype(dtype)  # pre-onset steps: first bin
+    decision_time = (bins + jr.uniform(k_v, (n_total,), dtype)) * dt
+    mu = jnp.asarray(model.readout.non_decision_time, dtype)
+    sd = jnp.sqrt(jnp.asarray(model.ndt_sd, dtype) ** 2 + jnp.asarray(ndt_sd_min, dtype) ** 2)
+    z = jr.truncated_normal(k_ndt, -mu / sd, jnp.asarray(jnp.inf, dtype), (n_total,), dtype)
+    rt = decision_time + mu + sd * z
+    lapse = jr.uniform(k_lapse, (n_total,), dtype) < jnp.asarray(model.lapse, dtype)
+    rt_max = jnp.asarray(model.rt_max, dtype)
+    guess_rt = jnp.maximum(jr.uniform(k_rt, (n_total,), dtype) * rt_max, 1e-3 * dt)
+    rt = jnp.where(lapse, guess_rt, rt)
+    correct = jnp.where(lapse, jr.bernoulli(k_side, 0.5, (n_total,)), side == 0)
+    # A trial whose path is undecided is dropped whether or not it lapses, so that among
+    # the trials kept the contaminant's share is exactly the lapse probability.
+    keep = np.asarray((idx < n_flat) & (rt <= rt_max) & (rt > 0))
+    return CircuitTrials(
+        coherence, np.asarray(condition)[keep], np.asarray(correct)[keep], np.asarray(rt)[keep]
+    )
