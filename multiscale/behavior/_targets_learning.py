@@ -45,6 +45,12 @@ def _sessions():
         "31:4290 (DA depletion impairs reversal); reference_values 8 (ordinal)"
     ),
     slow=True,
+    known_gap=(
+        "with the counter-based circuit noise (2026-11-29) the intact learner's accuracy over "
+        "the last 40 trials after the reversal is 0.74 for these 8 subjects and 0.75 +/- 0.03 "
+        "for 32: the model's recovery sits at the 0.75 criterion, not above it (the earlier "
+        "threefry noise realisation passed)"
+    ),
 )
 def _session():
     intact, blunted = _sessions()

@@ -166,7 +166,17 @@ def sleep_summary(e: dict) -> dict:
     }
 
 
-@target(name="sleep_downscaling_and_pruning", scale="behavior", source=SOURCE_SLEEP, slow=True)
+@target(
+    name="sleep_downscaling_and_pruning",
+    scale="behavior",
+    source=SOURCE_SLEEP,
+    slow=True,
+    known_gap=(
+        "with the counter-based circuit noise (2026-11-29) test accuracy falls from 0.981 to "
+        "0.931 after sleep (8 subjects, plasticity off, same trials), a drop of 0.050 at the "
+        "0.05 criterion; the earlier threefry noise realisation stayed within it"
+    ),
+)
 def _sleep_target():
     s = sleep_summary(lifetime_experiments())
     return [
