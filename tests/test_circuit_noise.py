@@ -97,6 +97,13 @@ def test_given_normals_reproduce_simulate_with_normals(key):
 def test_bad_noise_object_is_rejected(key):
     with pytest.raises(TypeError, match="AbstractCircuitNoise"):
         mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, t1=0.1, noise="counter")
+    # Too few given normals would otherwise be clamped to the last row, silently.
+    short = mc.GivenNormals(jnp.zeros((100, 2)))
+    with pytest.raises(ValueError, match="supplies 100 steps but the trial has 200"):
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, t1=0.1, noise=short)
+    # Under the suite's runtime shape checks jaxtyping may reject it first (TypeError).
+    with pytest.raises((ValueError, TypeError), match=r"shape|xi"):
+        mc.GivenNormals(jnp.zeros((100, 3)))
 
 
 def test_extreme_words_give_finite_normals_under_jit():

@@ -182,6 +182,12 @@ def simulate(
             f"`noise` must be an AbstractCircuitNoise (e.g. CounterNoise()), got {noise!r}"
         )
     n_steps = max(1, round(t1 / dt))
+    available = noise.max_steps()
+    if available is not None and n_steps > available:
+        raise ValueError(
+            f"`noise` supplies {available} steps but the trial has {n_steps} "
+            f"(t1 / dt = {t1} / {dt}); give more normals or shorten `t1`"
+        )
     return _integrate(
         circuit, stimulus, noise, noise.init(key), dt, n_steps, block, S0, readout, save_every
     )

@@ -34,6 +34,10 @@ class AbstractCircuitNoise(eqx.Module):
     def normals(self, state: Any, k: Int[Array, ""]) -> Float[Array, "2"]:
         """Two independent N(0, 1) draws for step ``k`` (an int32 step index)."""
 
+    @abc.abstractmethod
+    def max_steps(self) -> int | None:
+        """The number of steps this source can supply (``None``: unlimited)."""
+
 
 def _mix(h: UInt32[Array, "*s"]) -> UInt32[Array, "*s"]:
     # A 32-bit xorshift-multiply finalizer (the structure of MurmurHash3's fmix32) with the
@@ -84,6 +88,9 @@ class CounterNoise(AbstractCircuitNoise):
         c = jnp.asarray(k).astype(jnp.uint32) * jnp.uint32(2) + jnp.arange(2, dtype=jnp.uint32)
         return _bits_to_normal(_mix(_mix(c ^ state[0]) ^ state[1]), jnp.result_type(float))
 
+    def max_steps(self) -> int:
+        return 2**31  # the counter 2k + i must fit in 32 bits
+
 
 class ThreefryNoise(AbstractCircuitNoise):
     """``jax.random.normal`` with the key of step ``k`` = ``fold_in(key, k)`` (slower reference)."""
@@ -94,6 +101,9 @@ class ThreefryNoise(AbstractCircuitNoise):
     def normals(self, state: PRNGKeyArray, k: Int[Array, ""]) -> Float[Array, "2"]:
         return jr.normal(jr.fold_in(state, k), (2,), dtype=jnp.result_type(float))
 
+    def max_steps(self) -> None:
+        return None
+
 
 class GivenNormals(AbstractCircuitNoise):
     """Normals supplied in advance, one row per step (e.g. a Brownian path's increments).
@@ -103,6 +113,15 @@ class GivenNormals(AbstractCircuitNoise):
     """
 
     xi: Float[Array, "steps 2"]
+
+    def __check_init__(self):
+        if jnp.ndim(self.xi) != 2 or jnp.shape(self.xi)[1] != 2:
+            raise ValueError(
+                f"GivenNormals `xi` must have shape (steps, 2), got {jnp.shape(self.xi)}"
+            )
+
+    def max_steps(self) -> int:
+        return int(jnp.shape(self.xi)[0])
 
     def init(self, key: PRNGKeyArray | None) -> Float[Array, "steps 2"]:
         del key
