@@ -54,11 +54,21 @@ def _parser() -> argparse.ArgumentParser:
         help="fit a model to a CSV of trials",
         description="Fit the drift-diffusion model (or the decision circuit) to trial-level data "
         "in HDDM, HSSM or PyDDM column conventions. The condition column (e.g. coherence) scales "
-        "the drift (proportional-rate form) or sets the circuit's stimulus.",
+        "the drift (proportional-rate form) or sets the circuit's stimulus (coherence as a "
+        "fraction, sign = direction). The circuit is fitted by the likelihood of every trial's "
+        "choice and RT (Monte Carlo over noise paths; minutes for a few thousand trials), or "
+        "with --likelihood summary by choice counts and mean RT per coherence (faster; its NLL "
+        "is not comparable with the DDM's).",
     )
     f.add_argument("data", help="CSV file with one row per trial")
     f.add_argument("--model", choices=["ddm", "circuit"], default="ddm")
     f.add_argument("--condition", required=True, help="condition column, e.g. coherence")
+    f.add_argument(
+        "--likelihood",
+        choices=["trial", "summary"],
+        default="trial",
+        help="circuit only: fit every trial's choice and RT (default) or per-coherence summaries",
+    )
     f.add_argument("--json", action="store_true", help="print the result as JSON")
     f.add_argument("--seed", type=int, default=0)
 
@@ -203,7 +213,13 @@ def _fit(args) -> int:
     from .fit._command import fit_command
 
     try:
-        result = fit_command(args.data, model=args.model, condition=args.condition, seed=args.seed)
+        result = fit_command(
+            args.data,
+            model=args.model,
+            condition=args.condition,
+            seed=args.seed,
+            likelihood=args.likelihood,
+        )
     except (FileNotFoundError, ValueError, NotImplementedError) as e:
         # Bad input is the user's to fix: say what, without a traceback.
         print(f"multiscale fit: {e}", file=sys.stderr)

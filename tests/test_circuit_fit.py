@@ -131,28 +131,67 @@ def test_recovers_threshold_and_non_decision_time_with_newton():
     assert all(np.isfinite(v) and v > 0 for v in r.se.values()), r.se
 
 
-def test_fit_command_circuit_branch(tmp_path):
+def _csv(tmp_path, scale=1.0):
     rng = np.random.default_rng(0)
     coh = np.repeat([0.0, 0.128, -0.512], 40)
     correct = rng.random(coh.size) < np.where(np.abs(coh) > 0.2, 0.99, 0.8)
     # Signed coherence with HDDM coding: response 1 = the direction of positive coherence.
     response = np.where(coh >= 0, correct, ~correct).astype(int)
     rt = 0.4 + 0.5 * (1 - np.abs(coh)) + 0.05 * rng.random(coh.size)
-    path = tmp_path / "trials.csv"
-    pd.DataFrame(dict(rt=rt, response=response, coherence=coh)).to_csv(path, index=False)
+    path = tmp_path / f"trials_{scale:g}.csv"
+    pd.DataFrame(dict(rt=rt, response=response, coherence=scale * coh)).to_csv(path, index=False)
+    return path, coh.size
+
+
+def test_fit_command_circuit_summary_branch(tmp_path):
+    path, n = _csv(tmp_path)
     result = fit_command(
         path,
         model="circuit",
         condition="coherence",
+        likelihood="summary",
         circuit_options=dict(n_paths=8, steps=5, n_starts=1, newton_steps=0, n_paths_eval=16),
     )
     json.dumps(result)
+    assert result["likelihood"] == "summary" and "summary likelihood" in result["model"]
     assert set(result["parameters"]) == {"J_A_ext", "threshold", "non_decision_time"}
-    assert result["n_trials"] == coh.size and result["n_parameters"] == 3
+    assert result["n_trials"] == n and result["n_parameters"] == 3
     np.testing.assert_allclose(result["aic"], 2 * 3 + 2 * result["nll"], rtol=1e-6)
     assert np.isfinite(result["nll"]) and "circuit" in result["model"]
-    assert "NLL" in format_fit(result)
+    assert "(summary likelihood)" in format_fit(result)
     with pytest.raises(ValueError, match="fraction"):
-        bad = tmp_path / "bad.csv"
-        pd.DataFrame(dict(rt=rt, response=response, coherence=100 * coh)).to_csv(bad)
-        fit_command(bad, model="circuit", condition="coherence")
+        fit_command(_csv(tmp_path, 100.0)[0], model="circuit", condition="coherence")
+    with pytest.raises(ValueError, match="circuit only"):
+        fit_command(path, model="ddm", condition="coherence", likelihood="summary")
+    with pytest.raises(ValueError, match="likelihood must be"):
+        fit_command(path, model="circuit", condition="coherence", likelihood="quantile")
+
+
+def test_fit_command_circuit_trial_branch(tmp_path):
+    # The default: every trial's choice and RT. Tiny sizes (8 paths, 2 Adam steps): this
+    # checks the plumbing, not the fit.
+    path, n = _csv(tmp_path)
+    options = dict(n_paths=8, n_paths_eval=16, steps=2, lbfgs_steps=1, n_starts=1, chunk=8)
+    result = fit_command(path, model="circuit", condition="coherence", circuit_options=options)
+    json.dumps(result)
+    assert result["likelihood"] == "trial" and "trial-level likelihood" in result["model"]
+    assert "comparable with the DDM" in result["model"]
+    params = result["parameters"]
+    assert set(params) == {"J_A_ext", "threshold", "non_decision_time"}
+    assert params["non_decision_time"]["unit"] == "s" and params["J_A_ext"]["unit"]
+    assert all(np.isnan(p["se"]) or p["se"] > 0 for p in params.values()), params
+    assert result["n_trials"] == n and result["n_parameters"] == 3
+    np.testing.assert_allclose(result["aic"], 2 * 3 + 2 * result["nll"], rtol=1e-6)
+    np.testing.assert_allclose(result["bic"], 3 * np.log(n) + 2 * result["nll"], rtol=1e-6)
+    assert np.isfinite(result["nll"]) and isinstance(result["converged"], bool)
+    text = format_fit(result)
+    assert "RT density in 1/s" in text and "non_decision_time" in text
+
+
+def test_cli_rejects_summary_likelihood_for_the_ddm(tmp_path, capsys):
+    from multiscale._cli import main
+
+    path, _ = _csv(tmp_path)
+    argv = ["fit", str(path), "--model", "ddm", "--condition", "coherence"]
+    assert main([*argv, "--likelihood", "summary"]) == 2
+    assert "circuit only" in capsys.readouterr().err

@@ -22,16 +22,15 @@ module), while a step of a few per cent spans many path flips and measures the s
 The fit's NLL is re-evaluated on **fresh** noise paths (more of them) for model comparison.
 """
 
-import functools
+import dataclasses
 import time
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Key, PRNGKeyArray
 
@@ -46,6 +45,7 @@ from ._circuit_likelihood import (
 )
 from ._fit import FitHistory, fit
 from ._newton import newton
+from ._scaling import LogScaled, float_count_adam, free_parameter_names, log_scaled
 from ._uncertainty import aic, bic
 
 
@@ -63,21 +63,6 @@ class SummaryData(NamedTuple):
     mean_rt: np.ndarray
 
 
-class _LogScaled(eqx.Module):
-    """The free leaves as $u = \\log(x / x_\\mathrm{ref})$, the rest of the model fixed."""
-
-    u: Any
-    ref: Any
-    rest: Any
-
-    def model_free(self):
-        """The free leaves $x = x_\\mathrm{ref}\\,e^u$ (None elsewhere)."""
-        return jax.tree.map(lambda u, r: r * jnp.exp(u), self.u, self.ref)
-
-    def model(self) -> CircuitBehavior:
-        return eqx.combine(self.model_free(), self.rest)
-
-
 def default_circuit_behavior() -> CircuitBehavior:
     """Wong & Wang's appendix circuit with a hazard readout, free leaves as float arrays.
 
@@ -92,67 +77,66 @@ def default_circuit_behavior() -> CircuitBehavior:
     )
 
 
-def circuit_free_parameters(model: CircuitBehavior):
-    """Filter (pytree of bools) freeing ``J_A_ext``, ``threshold`` and ``non_decision_time``."""
+def circuit_free_parameters(model: CircuitBehavior, extra: tuple[str, ...] = ()):
+    r"""Filter (pytree of bools) freeing ``J_A_ext``, ``threshold``, ``non_decision_time``.
+
+    Args:
+        model: the :class:`CircuitBehavior` the filter is shaped like.
+        extra: names of further fields to free, of ``model.circuit``
+            (:class:`~multiscale.circuit.WongWang2006`, e.g. ``"sigma_noise"``, the noise
+            amplitude in nA, or ``"I_0"``, the background current in nA) or of
+            ``model.readout`` (e.g. ``"temperature"``).
+
+    The fits optimise $\log x$, so every freed field must hold a positive float array; the
+    circuit's defaults are Python floats, so make them arrays first. Freeing the noise
+    amplitude and the background current as well (then pass ``model=model,
+    filter_spec=spec`` to :func:`~multiscale.fit.fit_circuit_trials`):
+
+    Example:
+        >>> import equinox as eqx, jax.numpy as jnp, multiscale as ms
+        >>> model = ms.fit.default_circuit_behavior()
+        >>> model = eqx.tree_at(lambda m: (m.circuit.sigma_noise, m.circuit.I_0), model,
+        ...                     (jnp.asarray(0.02), jnp.asarray(0.3255)))
+        >>> spec = ms.fit.circuit_free_parameters(model, extra=("sigma_noise", "I_0"))
+        >>> spec.circuit.sigma_noise, spec.circuit.I_0, spec.circuit.J_N11
+        (True, True, False)
+
+    Raises:
+        ValueError: a name in ``extra`` is not a field of the circuit or the readout, or
+            its value is not a float array.
+    """
     spec = jax.tree.map(lambda _: False, model)
-    return eqx.tree_at(
+    spec = eqx.tree_at(
         lambda m: (m.circuit.J_A_ext, m.readout.threshold, m.readout.non_decision_time),
         spec,
         (True, True, True),
     )
-
-
-def _scaled(model, filter_spec) -> tuple[_LogScaled, _LogScaled]:
-    free, rest = eqx.partition(model, filter_spec)
-    if not jax.tree.leaves(free):
-        raise ValueError("filter_spec selects no array leaves of the model")
-    for leaf in jax.tree.leaves(free):
-        if not (eqx.is_inexact_array(leaf) and bool(jnp.all(leaf > 0))):
-            raise ValueError("free circuit parameters must be positive float arrays")
-    u = jax.tree.map(jnp.zeros_like, free)
-    scaled = _LogScaled(u=u, ref=free, rest=rest)
-    false = lambda t: jax.tree.map(lambda _: False, t)
-    spec = _LogScaled(u=jax.tree.map(lambda _: True, u), ref=false(free), rest=false(rest))
-    return scaled, spec
-
-
-class _AdamState(NamedTuple):
-    count: jax.Array
-    mu: Any
-    nu: Any
+    for name in extra:
+        if name in {f.name for f in dataclasses.fields(model.circuit)}:
+            part = "circuit"
+        elif name in {f.name for f in dataclasses.fields(model.readout)}:
+            part = "readout"
+        else:
+            raise ValueError(
+                f"circuit_free_parameters: {name!r} is not a field of model.circuit "
+                f"({type(model.circuit).__name__}) or model.readout "
+                f"({type(model.readout).__name__})"
+            )
+        value = getattr(getattr(model, part), name)
+        if not eqx.is_inexact_array(value):
+            raise ValueError(
+                f"circuit_free_parameters: model.{part}.{name} must be a float array to be "
+                f"freed, got {value!r}; set it with eqx.tree_at(lambda m: m.{part}.{name}, "
+                f"model, jnp.asarray({value!r}))"
+            )
+        spec = eqx.tree_at(lambda m, p=part, n=name: getattr(getattr(m, p), n), spec, True)
+    return spec
 
 
 _NEWTON = newton()
 
 
-# Cached so that repeated fits with one learning rate reuse the compiled loop.
-@functools.lru_cache(maxsize=16)
-def _adam(learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
-    """Adam (Kingma & Ba 2015) with every scalar, the step count included, in the params' dtype.
-
-    ``optax.adam`` raises ``b1 ** count`` with an int32 count, which strict dtype promotion
-    rejects; keeping the count as a float of the parameters' dtype avoids any promotion.
-    """
-
-    def init(params):
-        dtype = jax.tree.leaves(params)[0].dtype
-        zeros = jax.tree.map(jnp.zeros_like, params)
-        return _AdamState(jnp.zeros((), dtype), zeros, zeros)
-
-    def update(grads, state, params=None):
-        del params
-        count = state.count + 1
-        c = lambda x: jnp.asarray(x, count.dtype)
-        mu = jax.tree.map(lambda m, g: c(b1) * m + c(1 - b1) * g, state.mu, grads)
-        nu = jax.tree.map(lambda v, g: c(b2) * v + c(1 - b2) * g**2, state.nu, grads)
-        scale = c(learning_rate) * jnp.sqrt(1 - c(b2) ** count) / (1 - c(b1) ** count)
-        updates = jax.tree.map(lambda m, v: -scale * m / (jnp.sqrt(v) + c(eps)), mu, nu)
-        return updates, _AdamState(count, mu, nu)
-
-    return optax.GradientTransformation(init, update)
-
-
-def _loss(scaled: _LogScaled, data) -> jax.Array:
+def _loss(scaled: LogScaled, data) -> jax.Array:
     return circuit_summary_negative_log_likelihood(scaled.model(), *data)
 
 
@@ -161,7 +145,7 @@ def _summary(model, coherence, keys):
     return circuit_summary(model, coherence, keys)
 
 
-def _fisher_se(scaled: _LogScaled, data, h: float = 0.05):
+def _fisher_se(scaled: LogScaled, data, h: float = 0.05):
     """SEs of the free parameters (their own units) from the expected information."""
     coh, n, _, _, keys = data
     flat, unravel = ravel_pytree(scaled.u)
@@ -216,15 +200,6 @@ class CircuitFit(NamedTuple):
     seconds: float
 
 
-def _names(model: CircuitBehavior, filter_spec) -> list[str]:
-    paths = jax.tree_util.tree_flatten_with_path(eqx.filter(filter_spec, filter_spec))[0]
-    names = []
-    for path, selected in paths:
-        if selected is True:
-            names.append(jax.tree_util.keystr(path).lstrip(".").split(".")[-1])
-    return names
-
-
 def fit_circuit_summary(
     data: SummaryData,
     *,
@@ -261,12 +236,12 @@ def fit_circuit_summary(
     """
     model = default_circuit_behavior() if model is None else model
     filter_spec = circuit_free_parameters(model) if filter_spec is None else filter_spec
-    scaled, spec = _scaled(model, filter_spec)
+    scaled, spec = log_scaled(model, filter_spec)
     k_fit, k_start, k_eval = jr.split(key, 3)
     dtype = jnp.result_type(float)
     arrays = tuple(jnp.asarray(a, dtype) for a in data)
     fit_data = (*arrays, jr.split(k_fit, n_paths) if paths is None else paths)
-    optimizer = _adam(learning_rate)
+    optimizer = float_count_adam(learning_rate)
     t0 = time.perf_counter()
     fitted, hist = fit(
         scaled,
@@ -313,7 +288,7 @@ def fit_circuit_summary(
     out = fitted.model()
     eval_data = (*arrays, jr.split(k_eval, n_paths_eval))
     se_flat, min_eig = _fisher_se(fitted, eval_data)
-    names = _names(model, filter_spec)
+    names = free_parameter_names(model, filter_spec)
     note = ""
     if not float(min_eig) > 0 or not bool(jnp.all(jnp.isfinite(se_flat))):
         note = (

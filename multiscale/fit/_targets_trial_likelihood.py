@@ -44,7 +44,7 @@ from ..circuit import WongWang2006
 from ._circuit_likelihood import CircuitBehavior
 from ._fit import fit
 from ._newton import newton
-from ._trial_fit import _nll_at, _problem, fit_circuit_trials
+from ._trial_fit import fit_circuit_trials, trial_nll, trial_problem
 from ._trial_likelihood import NDT_SD_MIN, sample_circuit_trials
 from ._uncertainty import aic
 
@@ -93,9 +93,9 @@ def _fit(start: CircuitBehavior, where, key, n_starts):
 
 def _truth_nll(start: CircuitBehavior, where) -> float:
     """The generating parameters' NLL on the fits' fresh paths (the fit's compiled loss)."""
-    problem = _problem(start, _spec(start, where), NDT_SD_MIN, 256)
+    problem = trial_problem(start, _spec(start, where), NDT_SD_MIN, 256)
     truth = jnp.stack([jnp.asarray(x) for x in where(_model(**_TRUTH))])
-    return float(_nll_at(problem, jnp.log(truth / problem.ref), _data(), _fresh()))
+    return float(trial_nll(problem, jnp.log(truth / problem.ref), _data(), _fresh()))
 
 
 @target(name="circuit_trial_likelihood_recovery", scale="fit", source=_SOURCE, slow=True)
