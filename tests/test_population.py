@@ -42,6 +42,17 @@ def test_chunking_does_not_change_results_and_compiles_once(key):
     _equal(whole.readout.decision_time[1, 2], one.readout.decision_time)
 
 
+def test_tiles_do_not_change_results(key):
+    """Tiles of 3 trials run by lax.map (one padded) give the untiled batch's trials exactly."""
+    c = mc.WongWang2006()
+    whole = mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, tile_size=None, **SHORT)
+    tiled = mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, tile_size=3, **SHORT)
+    _equal(whole.readout.choice, tiled.readout.choice)
+    _equal(whole.readout.decision_time, tiled.readout.decision_time)
+    with pytest.raises(ValueError, match="tile_size"):
+        mp.run_trials(c, COH, key=key, n_trials=4, readout=READOUT, tile_size=0, **SHORT)
+
+
 def test_subjects_and_a_diverging_member_isolated(key):
     subjects = mp.vary_parameters(
         mc.WongWang2006(), lambda c: (c.J_N11, c.I_0), key=key, n=3, cv=0.05

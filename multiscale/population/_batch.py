@@ -71,7 +71,7 @@ def _member_axes(circuit: WongWang2006) -> tuple[object, int | None]:
 @eqx.filter_jit
 def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
     _TRACES[0] += 1
-    dt, t1, S0, block, n_c, n_t = config
+    dt, t1, S0, block, n_c, n_t, tile = config
 
     def one(i):
         m, rest = jnp.divmod(i, n_c * n_t)
@@ -86,7 +86,12 @@ def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
         )
         return traj.readout, traj.result
 
-    return jax.vmap(one)(index)
+    if tile >= index.shape[0]:
+        return jax.vmap(one)(index)
+    # Tiles of `tile` trials run one after another, each a vmap over its trials: the
+    # state of a tile stays in cache through the time loop, where one vmap over a large
+    # chunk streams every per-step array through memory.
+    return jax.lax.map(one, index, batch_size=tile)
 
 
 def run_trials(
@@ -102,6 +107,7 @@ def run_trials(
     S0: float = 0.1,
     block: int = 100,
     chunk_size: int | None = None,
+    tile_size: int | None = 4096,
 ) -> TrialBatch:
     """Simulate ``n_trials`` trials per coherence (and per member) with an online readout.
 
@@ -115,6 +121,10 @@ def run_trials(
         dt, t1, S0, block: as in :func:`~multiscale.circuit.simulate`.
         chunk_size: trials per compiled call (None: all at once). The result does not
             depend on it.
+        tile_size: within a call, trials advanced together through the time loop (a
+            ``vmap``); tiles run one after another (``lax.map``), so that a tile's state
+            stays in cache. None: the whole chunk at once. The result does not depend on it.
+            Measured in ``benchmarks/bench_decision_circuit.py``.
 
     Returns:
         A :class:`TrialBatch`.
@@ -136,7 +146,10 @@ def run_trials(
     chunk = total if chunk_size is None else int(chunk_size)
     if chunk < 1:
         raise ValueError(f"`chunk_size` must be >= 1, got {chunk_size}")
-    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials)
+    if tile_size is not None and not (isinstance(tile_size, int) and tile_size >= 1):
+        raise ValueError(f"`tile_size` must be an int >= 1 or None, got {tile_size!r}")
+    tile = chunk if tile_size is None else tile_size
+    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials, tile)
     pieces = []
     for start in range(0, total, chunk):
         index = jnp.arange(start, start + chunk)
