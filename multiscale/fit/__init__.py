@@ -30,6 +30,15 @@ from ._hierarchical import (
     fit_hierarchical as fit_hierarchical,
     subject_trials as subject_trials,
 )
+from ._learning_fit import (
+    LearningCurve as LearningCurve,
+    LearningRuleFit as LearningRuleFit,
+    expected_learning_curve as expected_learning_curve,
+    fit_learning_rule as fit_learning_rule,
+    learning_curve as learning_curve,
+    learning_curve_nll as learning_curve_nll,
+    learning_rate_parameters as learning_rate_parameters,
+)
 from ._newton import NewtonState as NewtonState, newton as newton
 from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials
 from ._trial_likelihood import (

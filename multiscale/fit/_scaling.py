@@ -1,10 +1,11 @@
-r"""Helpers shared by the circuit fits: log-scaled free parameters, a float-count Adam, names.
+r"""Helpers shared by the simulation fits: log-scaled free parameters, a float-count Adam, names.
 
 The circuit's free parameters are positive and of very different magnitudes (5e-4 nA/Hz,
 15 Hz, 0.3 s), so both circuit fits (:func:`~multiscale.fit.fit_circuit_summary` and
 :func:`~multiscale.fit.fit_circuit_trials`) optimise $u = \log(x / x_\mathrm{ref})$: a
 relative change of each parameter has a comparable effect on the loss, one learning rate
-serves all, and every value stays positive.
+serves all, and every value stays positive. The learning-rule fit
+(:func:`~multiscale.fit.fit_learning_rule`) uses the same scaling for plasticity rates.
 """
 
 import functools
