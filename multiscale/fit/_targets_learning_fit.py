@@ -54,9 +54,7 @@ def _recoveries():
             learning_rate=0.1,
             patience=10,
         )
-        out.append(
-            (eta, start, fit.parameters["eta"], fit.adam_parameters["eta"], fit.seconds)
-        )
+        out.append((eta, start, fit.parameters["eta"], fit.adam_parameters["eta"], fit.seconds))
     return out
 
 
