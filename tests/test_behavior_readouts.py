@@ -175,3 +175,25 @@ def test_gradient_of_rt_and_accuracy_wrt_nmda_rate_constant(float64, key):
     np.testing.assert_allclose(np.asarray(jac), np.asarray(fd), rtol=1e-4, atol=1e-9)
     # Faster NMDA saturation (larger alpha, larger gamma) speeds decisions.
     assert float(jac[0]) < 0
+
+
+def test_expected_rt_gradient_finite_when_the_losing_choice_underflows(key):
+    """At 51.2 % the wrong choice's mass underflows in float32; the gradients stay finite.
+
+    Regression: mean_decision_time divided the moment by that mass, and the quotient's
+    gradient (moment / mass**2) overflowed, so d(expected RT) was NaN (float32).
+    """
+    readout = mb.HazardReadout()
+
+    def trial(alpha):
+        c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
+        stim = mc.Stimulus(coherence=0.512, t_on=0.1)
+        return mc.simulate(c, stim, key=key, t1=1.2, readout=readout, save_every=0).readout
+
+    alpha = jnp.asarray(500.0, jnp.float32)
+    res = jax.jit(trial)(alpha)
+    assert float(res.p_choice[1]) < 1e-19  # the case this test is about
+    assert np.isnan(float(res.mean_decision_time[1]))
+    for stat in (lambda r: r.expected_rt, lambda r: r.mean_decision_time[0]):
+        g = jax.jit(jax.grad(lambda a, s=stat: s(trial(a))))(alpha)
+        assert np.isfinite(float(g)) and float(g) != 0.0

@@ -115,14 +115,21 @@ class SoftDecision(eqx.Module):
     Attributes:
         p_choice: probability of choosing population 1 and 2, shape (..., 2).
         p_undecided: probability of no decision before the end of the trial.
-        mean_decision_time: expected decision time given each choice, s, shape (..., 2).
+        mean_decision_time: expected decision time given each choice, s, shape (..., 2)
+            (NaN for a choice of probability below ~1e-19 in float32, where the quotient
+            and its gradient stop being representable).
         non_decision_time: s.
+        decision_time: expected decision time given a decision (either choice), s:
+            $\\sum_i m_i \\bar t_i / \\sum_i m_i$ computed from the summed moments, so its
+            gradient stays finite when one choice's probability underflows (the
+            per-choice means divide by that probability).
     """
 
     p_choice: Float[Array, "*batch 2"]
     p_undecided: Float[Array, "*batch"]
     mean_decision_time: Float[Array, "*batch 2"]
     non_decision_time: Float[Array, "*batch"]
+    decision_time: Float[Array, "*batch"]
 
     @property
     def p_correct(self) -> Float[Array, "*batch"]:
@@ -132,9 +139,7 @@ class SoftDecision(eqx.Module):
     @property
     def expected_rt(self) -> Float[Array, "*batch"]:
         """Expected RT given a decision, s."""
-        p = self.p_choice
-        dt = jnp.sum(p * self.mean_decision_time, axis=-1) / jnp.sum(p, axis=-1)
-        return dt + self.non_decision_time
+        return self.decision_time + self.non_decision_time
 
 
 class _SoftState(NamedTuple):
@@ -199,10 +204,20 @@ class HazardReadout(AbstractOnlineReadout):
         return new, mass
 
     def finish(self, state: _SoftState) -> SoftDecision:
-        safe = jnp.where(state.mass > 0, state.mass, jnp.ones_like(state.mass))
-        mean = jnp.where(state.mass > 0, state.moment / safe, jnp.full_like(safe, jnp.nan))
+        # The quotient's gradient divides by mass**2, which underflows to 0 (inf, then NaN
+        # after a zero cotangent) for a losing choice's mass of ~1e-20 in float32: below
+        # sqrt(smallest normal) the mean is NaN and the gradient is kept off the quotient.
+        tiny = jnp.sqrt(jnp.finfo(state.mass.dtype).tiny)
+        mean = _safe_ratio(state.moment, state.mass, tiny)
+        pooled = _safe_ratio(jnp.sum(state.moment), jnp.sum(state.mass), tiny)
         ndt = jnp.asarray(self.non_decision_time, state.survival.dtype)
-        return SoftDecision(state.mass, state.survival, mean, ndt)
+        return SoftDecision(state.mass, state.survival, mean, ndt, pooled)
+
+
+def _safe_ratio(num: Array, den: Array, tiny: Array) -> Array:
+    """``num / den`` where ``den > tiny``, else NaN, with finite gradients everywhere."""
+    ok = den > tiny
+    return jnp.where(ok, num / jnp.where(ok, den, jnp.ones_like(den)), jnp.nan)
 
 
 class ReadoutTrace(eqx.Module):
