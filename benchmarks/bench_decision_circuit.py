@@ -25,8 +25,9 @@ agreement of accuracy and mean RT per coherence with NumPy (z-scores), and for t
 gradient of a soft-readout loss (mean expected RT, ``HazardReadout``) at batch 1e4 the
 ratio of ``value_and_grad`` time to forward time and the compiled peak temporary memory.
 
-Run: ``python benchmarks/bench_decision_circuit.py [--quick]``; writes
-``benchmarks/results/decision_circuit.md``.
+Run: ``python benchmarks/bench_decision_circuit.py [--quick] [--batches 12000,120000]``;
+writes ``benchmarks/results/decision_circuit.md`` (with ``--multiscale-only``, no peers:
+``decision_circuit_multiscale.md``).
 """
 
 import argparse
@@ -59,13 +60,15 @@ NOTES = """Notes.
 COH = np.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512], np.float32)
 DT, T1, T_ON, THETA, WINDOW = 5e-4, 2.0, 0.5, 15.0, 0.05
 N_STEPS = round(T1 / DT)
+TILE = 4096  # run_trials(tile_size=4096): tiles vmapped, run one after another
+TILE_GRAD = 4000  # divides the gradient's batch of 12000
 
 
 def _coherences(batch):
     return np.repeat(COH, batch // len(COH))
 
 
-def run_multiscale(batch, noise_name, repeats):
+def run_multiscale(batch, noise_name, repeats, tile=None):
     import jax
     import jax.random as jr
 
@@ -82,7 +85,12 @@ def run_multiscale(batch, noise_name, repeats):
             circuit, stim, key=key, dt=DT, t1=T1, readout=readout, save_every=0, noise=noise
         ).readout
 
-    f = jax.jit(jax.vmap(one))
+    if tile is None or tile >= batch:
+        f = jax.jit(jax.vmap(one))
+    else:
+        # What multiscale.population.run_trials(tile_size=tile) does: tiles
+        # of `tile` trials vmapped, run one after another so a tile's state stays in cache.
+        f = jax.jit(lambda k, c: jax.lax.map(lambda a: one(*a), (k, c), batch_size=tile))
     coh = jax.numpy.asarray(_coherences(batch))
     key = jr.key(0)
     keys = jr.split(key, coh.shape[0])
@@ -225,9 +233,9 @@ def gradient_cost(batch):
     coh = jnp.asarray(_coherences(batch))
     keys = jr.split(jr.key(1), coh.shape[0])
 
-    def loss(alpha):
+    def per_trial(alpha, k, co):
         c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
-        run = lambda k, co: mc.simulate(
+        return mc.simulate(
             c,
             mc.Stimulus(coherence=co, t_on=T_ON),
             key=k,
@@ -235,30 +243,54 @@ def gradient_cost(batch):
             t1=T1,
             readout=mb.HazardReadout(),
             save_every=0,
-        )
-        return jnp.mean(jax.vmap(run)(keys, coh).readout.expected_rt)
+        ).readout.expected_rt
+
+    def loss(alpha):
+        return jnp.mean(jax.vmap(lambda k, co: per_trial(alpha, k, co))(keys, coh))
+
+    def tiled_value_and_grad(alpha):
+        # The batch's mean as a sum over tiles of TILE trials, each differentiated on its
+        # own inside lax.map: only one tile's checkpoints are alive at a time.
+        def tile(args):
+            f = lambda a: jnp.sum(jax.vmap(lambda k, co: per_trial(a, k, co))(*args))
+            return jax.value_and_grad(f)(alpha)
+
+        v, g = jax.lax.map(tile, (keys.reshape(-1, TILE_GRAD), coh.reshape(-1, TILE_GRAD)))
+        return jnp.sum(v) / batch, jnp.sum(g) / batch
 
     x = jnp.asarray(500.0)
     out = {}
-    for name, fn in (("forward", loss), ("value_and_grad", jax.value_and_grad(loss))):
+    fns = (
+        ("forward", loss),
+        ("value_and_grad", jax.value_and_grad(loss)),
+        (f"value_and_grad, tiles of {TILE_GRAD}", tiled_value_and_grad),
+    )
+    for name, fn in fns:
         compiled = jax.jit(fn).lower(x).compile()
         mem = compiled.memory_analysis()
         temp = getattr(mem, "temp_size_in_bytes", float("nan")) if mem is not None else float("nan")
-        jax.block_until_ready(compiled(x))
+        value = jax.block_until_ready(compiled(x))
         ts = []
         for _ in range(3):
             t = time.perf_counter()
             jax.block_until_ready(compiled(x))
             ts.append(time.perf_counter() - t)
-        out[name] = (statistics.median(ts), temp)
+        grad = float(value[1]) if isinstance(value, tuple) else float("nan")
+        out[name] = (statistics.median(ts), temp, grad)
     return out
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--multiscale-only", action="store_true", help="only the multiscale rows (no peers)"
+    )
+    parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
     args = parser.parse_args()
     batches = [1200, 12000] if args.quick else [1200, 12000, 120000]
+    if args.batches:
+        batches = [int(b) for b in args.batches.split(",")]
     import jax
 
     lines = [
@@ -276,12 +308,17 @@ def main():
     for B in batches:
         reps = 3 if B <= 12000 else 2
         res = {}
-        for noise in ("counter", "threefry"):
-            t, c, ch, dtm = run_multiscale(B, noise, reps)
-            name = f"multiscale ({noise} noise)"
+        variants = [("counter", None), ("counter", TILE), ("threefry", None)]
+        for noise, tile in variants:
+            if tile is not None and tile >= B:
+                continue
+            t, c, ch, dtm = run_multiscale(B, noise, reps, tile)
+            name = f"multiscale ({noise} noise" + (f", tiles of {tile})" if tile else ")")
             res[name] = (ch, dtm)
             lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
             print(lines[-1], flush=True)
+        if args.multiscale_only:
+            continue
         if True:
             t, ch, dtm = run_numpy(B, 1)
             res["numpy"] = (ch, dtm)
@@ -299,7 +336,7 @@ def main():
                 res[name] = (ch, dtm)
                 lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
             print(lines[-1], flush=True)
-    if agreement is not None:
+    if agreement is not None and not args.multiscale_only:
         ref = _per_coherence(*agreement["numpy"])
         lines += [
             "",
@@ -327,19 +364,23 @@ def main():
                 + " |"
             )
     g = gradient_cost(12000)
-    (tf, mf), (tg, mg) = g["forward"], g["value_and_grad"]
+    tf, mf, _ = g["forward"]
     lines += [
         "",
         "Gradient of the mean expected RT (HazardReadout) w.r.t. NMDA alpha, B = 12000:",
         "",
-        "| | time (s) | compiled temp memory (MB) |",
-        "|---|---|---|",
-        f"| forward | {tf:.2f} | {mf / 1e6:.0f} |",
-        f"| value_and_grad | {tg:.2f} ({tg / tf:.2f}x forward) | {mg / 1e6:.0f} |",
+        "| | time (s) | compiled temp memory (MB) | d(mean RT)/d(alpha) (s) |",
+        "|---|---|---|---|",
+        f"| forward | {tf:.2f} | {mf / 1e6:.0f} | - |",
     ]
+    for name, (t, m, grad) in g.items():
+        if name != "forward":
+            ratio = f"{t:.2f} ({t / tf:.2f}x forward)"
+            lines.append(f"| {name} | {ratio} | {m / 1e6:.0f} | {grad:.4g} |")
     lines += ["", NOTES]
     text = "\n".join(lines) + "\n"
-    out = pathlib.Path(__file__).parent / "results" / "decision_circuit.md"
+    name = "decision_circuit_multiscale.md" if args.multiscale_only else "decision_circuit.md"
+    out = pathlib.Path(__file__).parent / "results" / name
     out.write_text(text)
     print(text)
 
