@@ -86,8 +86,8 @@ def main(quick: bool) -> str:
         [
             "## Learning sessions (`multiscale.population.run_session`)",
             "",
-            f"Machine: {platform.machine()}, {len(os.sched_getaffinity(0))} CPU cores "
-            f"(shared with other jobs), JAX {jax.__version__} on {jax.default_backend()}. "
+            f"Machine: {platform.machine()}, {len(os.sched_getaffinity(0))} CPU cores, "
+            f"JAX {jax.__version__} on {jax.default_backend()}. "
             f"Workload: {n_trials} trials x {n_subjects} subjects, 1.1 s trials at 1 ms "
             f"({steps:.2e} circuit steps), reversal at trial {n_trials // 2}"
             + (" (`--quick` sizes)." if quick else "."),
