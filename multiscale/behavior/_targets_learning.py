@@ -15,7 +15,8 @@ import jax.random as jr
 import numpy as np
 
 from .._validation import holds, target
-from ..population import Learner, RewardPrediction, reversal_task, run_session
+from ..population import Learner, RewardPrediction, Task, reversal_task, run_session
+from ._curves import fit_weibull
 from ._readouts import ThresholdReadout
 
 N_TRIALS, REVERSAL = 160, 80
@@ -114,4 +115,59 @@ def _acquisition():
             f"{late_b:.2f} vs {late:.2f}",
             bool(abs(late_b - late) < 0.05),
         )
+    ]
+
+
+LG_COHERENCES = (0.032, 0.064, 0.128, 0.256, 0.512)
+LG_TRIALS, LG_BLOCK, LG_SUBJECTS = 600, 150, 16
+
+
+def _weibull_thresholds():
+    """Weibull threshold (fraction) per block of 150 trials, 16 subjects pooled."""
+    k_dir, k_coh = jr.split(jr.key(3))
+    direction = jnp.where(jr.bernoulli(k_dir, 0.5, (LG_TRIALS,)), 1.0, -1.0)
+    levels = jnp.asarray(LG_COHERENCES)
+    coherence = levels[jr.randint(k_coh, (LG_TRIALS,), 0, levels.shape[0])]
+    task = Task(direction, coherence)
+    res = jax.jit(
+        jax.vmap(lambda k: run_session(Learner(), task, key=k, readout=ThresholdReadout()))
+    )(jr.split(jr.key(4), LG_SUBJECTS))
+    reward, decided = np.asarray(res.reward), np.asarray(res.choice) >= 0
+    c = np.asarray(coherence)
+    alphas, acc = [], []
+    for start in range(0, LG_TRIALS, LG_BLOCK):
+        block = slice(start, start + LG_BLOCK)
+        at = [np.isclose(c[block], x) for x in LG_COHERENCES]
+        k = np.array([(reward[:, block] * m).sum() for m in at], np.float32)
+        n = np.array([(decided[:, block] * m).sum() for m in at], np.float32)
+        alphas.append(float(fit_weibull(levels, jnp.asarray(k), jnp.asarray(n)).alpha))
+        acc.append(k / n)
+    return alphas, acc
+
+
+@target(
+    name="law_gold_threshold_falls_with_training",
+    scale="behavior",
+    source=(
+        "Law & Gold 2009 Nat Neurosci 12:655 (psychometric thresholds fall with training, "
+        "monkeys and model); ordinal, the 20 % criterion is ours"
+    ),
+)
+def _law_gold_threshold():
+    alphas, acc = _weibull_thresholds()
+    first, last = alphas[0], alphas[-1]
+    i64 = LG_COHERENCES.index(0.064)
+    return [
+        holds(
+            "Weibull threshold, trials 451-600 vs 1-150 (fraction)",
+            "last < 0.8 x first",
+            f"{first:.3f} -> {last:.3f}",
+            bool(last < 0.8 * first),
+        ),
+        holds(
+            "accuracy at 6.4 % rises with training",
+            "last > first + 0.05",
+            f"{acc[0][i64]:.2f} -> {acc[-1][i64]:.2f}",
+            bool(acc[-1][i64] > acc[0][i64] + 0.05),
+        ),
     ]
