@@ -84,3 +84,5 @@ def test_fit_rejects_mismatched_task():
     short = mp.reversal_task(50, key=jr.key(1))
     with pytest.raises(ValueError, match="learning curve covers"):
         mf.fit_learning_rule(data, short, key=jr.key(0), n_subjects=2, steps=1)
+    with pytest.raises(ValueError, match="lapse"):
+        mf.fit_learning_rule(data, task, key=jr.key(0), n_subjects=2, steps=1, lapse=1.5)

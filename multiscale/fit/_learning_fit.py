@@ -157,7 +157,18 @@ def learning_curve_nll(
             f"the task has {task.n_trials} trials but the learning curve covers "
             f"{data.n_blocks} blocks of {data.block}"
         )
+    _check_lapse(lapse)
     p = expected_learning_curve(learner, task, keys, block=data.block, readout=readout, **session)
+    return _curve_nll(p, data, lapse)
+
+
+def _check_lapse(lapse: float) -> None:
+    if isinstance(lapse, int | float) and not 0.0 <= lapse < 1.0:
+        raise ValueError(f"`lapse` is a guessing rate in [0, 1), got {lapse}")
+
+
+def _curve_nll(p: Float[Array, " blocks"], data: LearningCurve, lapse: float) -> Float[Array, ""]:
+    """Binomial NLL of the block counts given the model's curve ``p`` and the lapse rate."""
     eps = jnp.asarray(lapse, p.dtype)
     p = 0.5 * eps + (1 - eps) * p
     k, n = data.rewarded.astype(p.dtype), data.decided.astype(p.dtype)
@@ -266,6 +277,7 @@ def fit_learning_rule(
         raise TypeError(f"`task` must be a Task, got {type(task).__name__}")
     if n_subjects < 1 or n_subjects_eval < 1:
         raise ValueError("n_subjects and n_subjects_eval must be >= 1")
+    _check_lapse(lapse)
     if learner is None:
         dtype = jnp.result_type(float)
         learner = Learner()
@@ -298,6 +310,7 @@ def fit_learning_rule(
     values = lambda m: jax.tree.leaves(eqx.filter(m, filter_spec))
     adam_parameters = {n: float(v) for n, v in zip(names, values(fitted.model()), strict=True)}
     objective = eqx.filter_jit(loss)
+    f_fit = float(objective(fitted, data))
     u_leaves, u_def = jax.tree.flatten(fitted.u)
     if polish and len(u_leaves) == 1 and jnp.ndim(u_leaves[0]) == 0:
         u_dtype = u_leaves[0].dtype
@@ -308,8 +321,8 @@ def fit_learning_rule(
         u_best, f_best = _golden_section(
             lambda u: float(objective(at(u), data)), u0 - 0.4, u0 + 0.4, 0.02
         )
-        if f_best < float(objective(fitted, data)):
-            fitted = at(u_best)
+        if f_best < f_fit:
+            fitted, f_fit = at(u_best), f_best
     out = fitted.model()
     jax.block_until_ready(jax.tree.leaves(out))
     seconds = time.perf_counter() - t0
@@ -317,15 +330,12 @@ def fit_learning_rule(
     curve = eqx.filter_jit(expected_learning_curve)(
         out, task, fresh, block=data.block, readout=readout, **session
     )
-    nll = eqx.filter_jit(learning_curve_nll)(
-        out, task, data, fresh, lapse=lapse, readout=readout, **session
-    )
     return LearningRuleFit(
         learner=out,
         parameters={n: float(v) for n, v in zip(names, values(out), strict=True)},
         adam_parameters=adam_parameters,
-        nll=float(nll),
-        nll_fit=float(objective(fitted, data)),
+        nll=float(_curve_nll(curve, data, lapse)),
+        nll_fit=f_fit,
         curve=curve,
         history=history,
         seconds=seconds,
