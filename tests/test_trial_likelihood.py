@@ -92,10 +92,13 @@ def test_lapse_keeps_every_trial_finite():
     assert np.isfinite(float(g.circuit.J_A_ext)) and np.isfinite(float(g.readout.threshold))
 
 
-def test_gradient_matches_finite_differences(float64):
+@pytest.mark.parametrize("forward_mode", [False, True])
+def test_gradient_matches_finite_differences(float64, forward_mode):
     # With common random numbers the NLL is smooth in the parameters between path flips;
     # at 25.6 % and 51.2 % coherence every path picks the same attractor, so autodiff must
-    # match central differences of the same function.
+    # match central differences of the same function. Forward mode (tangents through the
+    # loop, behind a custom vjp) must give the same gradient, also for the non-decision
+    # time, which the loop never reads.
     model = _model(ndt=0.3, dtype=jnp.float64)
     keys = jr.split(jr.key(2), 6)
     coh = np.array([0.256, 0.512])
@@ -105,7 +108,7 @@ def test_gradient_matches_finite_differences(float64):
 
     def nll(x):
         m = eqx.tree_at(where, model, (x[0], x[1]))
-        return -jnp.sum(trial_log_likelihood(m, trials, keys))
+        return -jnp.sum(trial_log_likelihood(m, trials, keys, forward_mode=forward_mode))
 
     x = jnp.array([5.2e-4, 0.3])
     f = jax.jit(nll)
@@ -221,3 +224,56 @@ def test_bad_input_raises_clear_errors():
         first_passage_density(model, jnp.array([0.1]), keys.reshape(2, 2))
     with pytest.raises(TypeError, match="CircuitTrials"):
         trial_log_likelihood(model, Trials(rt=[0.5], choice=[1]), keys)
+
+
+_SPLIT_STARTS = """
+import sys, jax
+jax.config.update("jax_num_cpu_devices", 2)
+import jax.numpy as jnp, jax.random as jr, numpy as np
+from multiscale.fit import CircuitTrials, circuit_free_parameters
+from multiscale.fit._trial_fit import _values_and_grads, trial_problem
+sys.path.insert(0, sys.argv[1])
+from test_trial_likelihood import _model
+model = _model()
+trials = CircuitTrials(np.array([0.128, 0.512]), np.array([0, 0, 1, 1], np.int32),
+                       np.array([True, False, True, True]), np.array([0.55, 0.7, 0.5, 0.6]))
+problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, True)
+us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
+f, g = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
+assert jax.device_count() == 2
+print(repr(np.asarray(f).tolist()) + "|" + repr(np.asarray(g).tolist()))
+"""
+
+
+def test_starts_split_across_two_cpu_devices_give_the_same_fit_objective():
+    # The fit splits its starts across devices when there are several; two CPU devices
+    # must only be faster, not different (the device count is fixed at start-up, hence a
+    # subprocess).
+    import ast
+    import pathlib
+    import subprocess
+    import sys
+
+    from multiscale.fit._trial_fit import _values_and_grads
+
+    here = str(pathlib.Path(__file__).parent)
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", _SPLIT_STARTS, here], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .split("|")
+    )
+    f2, g2 = (np.asarray(ast.literal_eval(x)) for x in out)
+    model = _model()
+    trials = CircuitTrials(
+        np.array([0.128, 0.512]),
+        np.array([0, 0, 1, 1], np.int32),
+        np.array([True, False, True, True]),
+        np.array([0.55, 0.7, 0.5, 0.6]),
+    )
+    problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, True)
+    us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
+    f1, g1 = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
+    np.testing.assert_allclose(f2, f1, rtol=1e-5)
+    np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-3)

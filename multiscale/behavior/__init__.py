@@ -55,4 +55,5 @@ from ._readouts import (
     SoftDecision as SoftDecision,
     ThresholdReadout as ThresholdReadout,
     apply_readout as apply_readout,
+    first_event_masses as first_event_masses,
 )

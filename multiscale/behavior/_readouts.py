@@ -184,22 +184,19 @@ class HazardReadout(AbstractOnlineReadout):
         zeros = jnp.zeros((2,), r0.dtype)
         return _SoftState(t_on, jnp.asarray(dt, r0.dtype), jnp.ones((), r0.dtype), zeros, zeros)
 
+    def hazard(self, r_bar: Float[Array, "2 ..."]) -> Float[Array, "2 ..."]:
+        """Escape hazard $\\lambda\\,\\sigma((\\bar r - \\theta)/T)$, 1/s, of rates in Hz."""
+        return jnp.asarray(self.rate) * jax.nn.sigmoid((r_bar - self.threshold) / self.temperature)
+
     def step(
         self, state: _SoftState, t: Float[Array, ""], r_bar: Float[Array, "2"]
     ) -> tuple[_SoftState, Float[Array, "2"]]:
-        h = jnp.asarray(self.rate) * jax.nn.sigmoid((r_bar - self.threshold) / self.temperature)
+        h = self.hazard(r_bar)
         h = jnp.where(t >= state.t_on, h, jnp.zeros_like(h))
-        H = jnp.sum(h) * state.dt
-        # Exact mass of the first event in the step: P * h_i * (1 - e^{-H dt}) / H, written
-        # with exprel so that it is finite (= P h_i dt) at H = 0.
-        mass = state.survival * h * state.dt / exprel(H)
+        mass, survival = first_event_masses(state.survival, h, state.dt)
         t_mid = t - 0.5 * state.dt - state.t_on
         new = _SoftState(
-            state.t_on,
-            state.dt,
-            state.survival * jnp.exp(-H),
-            state.mass + mass,
-            state.moment + mass * t_mid,
+            state.t_on, state.dt, survival, state.mass + mass, state.moment + mass * t_mid
         )
         return new, mass
 
@@ -212,6 +209,21 @@ class HazardReadout(AbstractOnlineReadout):
         pooled = _safe_ratio(jnp.sum(state.moment), jnp.sum(state.mass), tiny)
         ndt = jnp.asarray(self.non_decision_time, state.survival.dtype)
         return SoftDecision(state.mass, state.survival, mean, ndt, pooled)
+
+
+def first_event_masses(
+    survival: Float[Array, "*batch"], h: Float[Array, "2 ..."], dt: Float[Array, ""]
+) -> tuple[Float[Array, "2 ..."], Float[Array, "*batch"]]:
+    r"""Masses of the first event in one step of length ``dt`` (s), and the new survival.
+
+    With the hazards $h_i$ (1/s, leading axis: the two populations) constant over the
+    step, $m_i = P\,h_i\,(1 - e^{-H})/H \cdot \Delta t$ with $H = (h_1 + h_2)\Delta t$, and
+    $P \leftarrow P e^{-H}$; written with :func:`~multiscale._numerics.exprel` so that
+    the mass is finite ($= P h_i \Delta t$) at $H = 0$.
+    """
+    H = jnp.sum(h, axis=0) * dt
+    mass = (survival / exprel(H))[None] * h * dt
+    return mass, survival * jnp.exp(-H)
 
 
 def _safe_ratio(num: Array, den: Array, tiny: Array) -> Array:

@@ -102,10 +102,13 @@ class WongWang2006(eqx.Module):
         """Rate-averaged NMDA gating coefficient $\\gamma$ = ``nmda.gamma`` (dimensionless)."""
         return self.nmda.gamma
 
-    def currents(self, S: Float[Array, "2"], I_ext: Float[Array, "2"]) -> Float[Array, "2"]:
+    def currents(
+        self, S: Float[Array, "2 ..."], I_ext: Float[Array, "2 ..."]
+    ) -> Float[Array, "2 ..."]:
         r"""Total input currents $x_{1,2}$ (nA) from gating $S$ and external currents (nA).
 
         ``I_ext`` is the stimulus plus the noise current, $I_i + I_{\mathrm{noise},i}$.
+        The leading axis is the population; trailing axes, if any, are a batch.
         """
         J11 = jnp.asarray(self.J_N11)
         J12 = jnp.asarray(self.J_N12)
@@ -119,9 +122,13 @@ class WongWang2006(eqx.Module):
         return exprel(d * u) / d
 
     def vector_field(
-        self, S: Float[Array, "2"], I_ext: Float[Array, "2"]
-    ) -> tuple[Float[Array, "2"], Float[Array, "2"]]:
-        r"""$dS/dt$ (1/s) and rates $r = H(x)$ (Hz) at gating $S$ and external current (nA)."""
+        self, S: Float[Array, "2 ..."], I_ext: Float[Array, "2 ..."]
+    ) -> tuple[Float[Array, "2 ..."], Float[Array, "2 ..."]]:
+        r"""$dS/dt$ (1/s) and rates $r = H(x)$ (Hz) at gating $S$ and external current (nA).
+
+        The leading axis is the population; trailing axes, if any, are a batch (a batch of
+        trials advanced in one loop, :mod:`multiscale.fit._first_passage`).
+        """
         r = self.rate(self.currents(S, I_ext))
         dS = -S / self.tau_S + (1.0 - S) * self.gamma * r
         return dS, r

@@ -24,6 +24,7 @@ from ._circuit_likelihood import (
     circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
 )
 from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
+from ._forward_mode import forward_mode as forward_mode
 from ._hierarchical import (
     HierarchicalFit as HierarchicalFit,
     SubjectTrials as SubjectTrials,

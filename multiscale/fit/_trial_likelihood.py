@@ -77,6 +77,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key, PRNGKeyArray
 from ..behavior import Trials, apply_readout
 from ..circuit import Stimulus, simulate
 from ._circuit_likelihood import CircuitBehavior
+from ._first_passage import forward_mode_path_masses, path_masses
 
 NDT_SD_MIN = 0.02
 """Default floor on the SD of the non-decision time, s (see the module docstring)."""
@@ -206,22 +207,20 @@ def _one_path(model: CircuitBehavior, c, key):
     return trace.per_step, trace.result.p_undecided
 
 
-def _path_masses(model: CircuitBehavior, coherence, keys):
-    """Per-step masses ``(conditions, paths, steps, 2)`` and survivals of a chunk of paths."""
-    return jax.vmap(lambda c: jax.vmap(lambda k: _one_path(model, c, k))(keys))(coherence)
-
-
 def first_passage_density(
     model: CircuitBehavior,
     coherence: Float[ArrayLike, " conditions"],
     keys: Key[Array, " paths"],
     *,
-    chunk: int = 256,
+    chunk: int = 1024,
+    forward_mode: bool = False,
 ) -> FirstPassage:
     r"""Path-averaged first-passage masses per condition (see the module docstring).
 
-    Paths run in chunks of ``chunk`` (all conditions at once) inside a ``lax.scan`` whose
-    body is checkpointed: memory is that of one chunk, forward and under ``grad``.
+    One time loop advances every condition and path of a chunk and sums the masses over
+    paths as it goes (:mod:`multiscale.fit._first_passage`): no trajectory is stored.
+    Chunks run one after another inside a checkpointed ``lax.scan``: memory is that of
+    one chunk, forward and under ``grad``.
 
     Args:
         model: the circuit with its readout and noise model.
@@ -229,6 +228,9 @@ def first_passage_density(
         keys: one PRNG key per noise path, ``(paths,)``; the same for every condition and
             parameter value (common random numbers).
         chunk: paths simulated at once (static).
+        forward_mode: differentiate the masses in forward mode, one tangent per perturbed
+            parameter, behind a custom vjp (faster than reverse mode for a few free
+            parameters; first derivatives only).
 
     Returns:
         A :class:`FirstPassage`; masses and ``undecided`` sum to 1 per condition.
@@ -241,33 +243,19 @@ def first_passage_density(
     coherence = jnp.asarray(coherence, dtype)
     if coherence.ndim != 1:
         raise ValueError(f"`coherence` must be 1-d (conditions,), got shape {coherence.shape}")
-    n = keys.shape[0]
-    chunk = min(chunk, n)
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    # Pad the last chunk with repeated keys of weight 0.
-    keys = jnp.concatenate([keys, keys[:pad]]).reshape(n_chunks, chunk)
-    weights = (jnp.arange(n_chunks * chunk) < n).astype(dtype).reshape(n_chunks, chunk)
     n_steps = max(1, round(model.t1 / model.dt))
     n_on = round(model.t_on / model.dt)
     if not 0 <= n_on < n_steps:
         raise ValueError(f"CircuitBehavior needs 0 <= t_on < t1, got {model.t_on}, {model.t1}")
-
-    @jax.checkpoint
-    def body(carry, inp):
-        k, w = inp
-        q, survival = _path_masses(model, coherence, k)
-        return (
-            carry[0] + jnp.einsum("p,cpki->cki", w, q),
-            carry[1] + jnp.einsum("p,cp->c", w, survival),
-        ), None
-
-    init = (
-        jnp.zeros((coherence.shape[0], n_steps, 2), dtype),
-        jnp.zeros(coherence.shape, dtype),
+    # Leaves the time loop never reads are cut off, so that forward mode carries no
+    # tangent for them (the non-decision time is a common free parameter).
+    loop = eqx.tree_at(
+        lambda m: (m.readout.non_decision_time, m.lapse, m.ndt_sd, m.rt_max),
+        model,
+        (0.0, 0.5, 0.0, 1.0),
     )
-    (q, survival), _ = jax.lax.scan(body, init, (keys, weights))
-    q, survival = q / n, survival / n
+    masses = forward_mode_path_masses if forward_mode else path_masses
+    q, survival = masses(loop, coherence, keys, chunk)
     # The step that ends at onset can already carry (negligible) mass: fold it and any
     # earlier step into the first bin, so that masses and `undecided` still sum to 1.
     mass = q[:, n_on:].at[:, 0].add(jnp.sum(q[:, :n_on], axis=1))
@@ -354,7 +342,8 @@ def trial_log_likelihood(
     keys: Key[Array, " paths"],
     *,
     ndt_sd_min: float = NDT_SD_MIN,
-    chunk: int = 256,
+    chunk: int = 1024,
+    forward_mode: bool = False,
 ) -> Float[Array, " trials"]:
     r"""Log-likelihood of each trial's (choice, RT) under the circuit, in log(1/s).
 
@@ -368,12 +357,16 @@ def trial_log_likelihood(
         keys: noise-path keys ``(paths,)`` (common random numbers).
         ndt_sd_min: floor on the SD of the non-decision time, s.
         chunk: paths simulated at once (memory).
+        forward_mode: differentiate the first-passage masses in forward mode
+            (:func:`first_passage_density`); for a few free parameters.
 
     Returns:
         The log-likelihood per trial, ``(trials,)``; the NLL is ``-sum``.
     """
     _check_trials(model, trials)
-    fp = first_passage_density(model, trials.coherence, keys, chunk=chunk)
+    fp = first_passage_density(
+        model, trials.coherence, keys, chunk=chunk, forward_mode=forward_mode
+    )
     rd = rt_density(model, fp, ndt_sd_min=ndt_sd_min)
     dtype = rd.density.dtype
     dt = jnp.asarray(model.dt, dtype)

@@ -42,7 +42,11 @@ def _covariance(flat, static, data, loss_fn, unravel):
     def f(x):
         return loss_fn(eqx.combine(unravel(x), static), data)
 
-    H = jax.hessian(f)(flat)
+    return covariance_from_hessian(jax.hessian(f)(flat))
+
+
+def covariance_from_hessian(H: Float[Array, "p p"]) -> Float[Array, "p p"]:
+    """$H^{-1}$ of the symmetrised Hessian; NaN unless it is positive definite."""
     H = 0.5 * (H + H.T)
     eig = jnp.linalg.eigvalsh(H)
     cov = jnp.linalg.inv(H)

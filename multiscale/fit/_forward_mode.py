@@ -1,0 +1,90 @@
+r"""Forward-mode derivatives of long simulations, exposed to reverse mode as a custom vjp.
+
+Reverse mode (``jax.grad``) through a time loop of $K$ steps must keep or recompute the
+state of every step: with checkpointed segments each segment runs twice and the backward
+pass costs as much again (measured for the decision circuit: ``value_and_grad`` 4.4-4.7x
+the forward time). Forward mode carries one tangent per parameter through the same loop
+and stores nothing, at a cost of roughly one extra forward per parameter (measured: two
+parameters, 2.7x forward). When a loss depends on a handful of parameters through a long
+simulation, forward mode is the faster and the leaner of the two.
+
+:func:`forward_mode` wraps a function ``fn(vjp_arg, *args)``: on the forward pass under
+``jax.grad`` it computes ``fn``'s Jacobian with respect to the perturbed floating-point
+leaves of ``vjp_arg`` (``jax.jvp`` batched over the unit tangents, the primal computed
+once), and the backward pass contracts the output cotangents with that Jacobian. Which
+leaves are perturbed is known at trace time (:func:`equinox.filter_custom_vjp`), so the
+leaves that are held fixed, or that ``fn`` never reads, cost nothing when they are not
+differentiated. Outside ``grad`` the wrapper is ``fn`` itself.
+
+Limits: first derivatives only (a custom vjp cannot be differentiated again in forward
+mode, so Hessians need the plain function); the Jacobian has one row per perturbed
+scalar, so the cost grows with their number; differentiate only the first argument.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+
+def forward_mode(fn: Callable) -> Callable:
+    """``fn(vjp_arg, *args)`` whose derivative in ``vjp_arg`` is computed in forward mode.
+
+    Args:
+        fn: a pure function; its first argument is a pytree (e.g. an equinox Module)
+            whose floating-point array leaves may be differentiated; the other arguments
+            are held fixed.
+
+    Returns:
+        A function with the same signature and outputs that ``jax.grad``,
+        ``jax.value_and_grad`` and ``jax.vjp`` differentiate through forward-mode
+        Jacobian-vector products, one per perturbed scalar.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> def total_decay(rate, t):  # stands in for a long simulation
+        ...     return jnp.sum(jnp.exp(-rate * t))
+        >>> t = jnp.linspace(0.0, 1.0, 5)
+        >>> g1 = jax.grad(total_decay)(jnp.asarray(2.0), t)
+        >>> g2 = jax.grad(forward_mode(total_decay))(jnp.asarray(2.0), t)
+        >>> bool(jnp.allclose(g1, g2))
+        True
+    """
+
+    @eqx.filter_custom_vjp
+    def wrapped(vjp_arg, *args):
+        return fn(vjp_arg, *args)
+
+    @wrapped.def_fwd
+    def _fwd(perturbed, vjp_arg, *args):
+        diff, rest = eqx.partition(vjp_arg, perturbed)
+        flat, unravel = ravel_pytree(diff)
+
+        def f(v):
+            return fn(eqx.combine(unravel(v), rest), *args)
+
+        basis = jnp.eye(flat.shape[0], dtype=flat.dtype)
+        out, jacobian = jax.vmap(lambda t: jax.jvp(f, (flat,), (t,)), out_axes=(None, 0))(basis)
+        return out, jacobian
+
+    @wrapped.def_bwd
+    def _bwd(jacobian, cotangent, perturbed, vjp_arg, *args):
+        del args
+        diff, _ = eqx.partition(vjp_arg, perturbed)
+        flat, unravel = ravel_pytree(diff)
+        total = jnp.zeros(flat.shape, flat.dtype)
+        pairs = zip(
+            jax.tree.leaves(jacobian),
+            jax.tree.leaves(cotangent, is_leaf=lambda x: x is None),
+            strict=True,
+        )
+        for jac, cot in pairs:
+            if cot is None or not jnp.issubdtype(jac.dtype, jnp.inexact):
+                continue
+            total = total + jnp.tensordot(jac, cot, axes=cot.ndim).astype(flat.dtype)
+        # unravel gives vjp_arg's structure with None wherever nothing is perturbed.
+        return unravel(total)
+
+    return wrapped
