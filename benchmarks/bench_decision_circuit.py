@@ -227,6 +227,7 @@ def gradient_cost(batch):
     import jax.numpy as jnp
     import jax.random as jr
 
+    import multiscale as ms
     import multiscale.behavior as mb
     import multiscale.circuit as mc
 
@@ -258,12 +259,30 @@ def gradient_cost(batch):
         v, g = jax.lax.map(tile, (keys.reshape(-1, TILE_GRAD), coh.reshape(-1, TILE_GRAD)))
         return jnp.sum(v) / batch, jnp.sum(g) / batch
 
+    def batch_rt(circuit, keys, coh):
+        return jnp.mean(jax.vmap(lambda k, co: per_trial_of(circuit, k, co))(keys, coh))
+
+    def per_trial_of(circuit, k, co):
+        return per_trial(circuit.nmda.alpha, k, co)
+
+    # The same loss, its derivative in alpha taken by one forward-mode tangent through
+    # the loop (ms.fit.forward_mode): nothing stored, nothing recomputed.
+    forward_rt = ms.fit.forward_mode(batch_rt)
+
+    def loss_forward_mode(alpha):
+        c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
+        return forward_rt(c, keys, coh)
+
     x = jnp.asarray(500.0)
     out = {}
     fns = (
         ("forward", loss),
         ("value_and_grad", jax.value_and_grad(loss)),
         (f"value_and_grad, tiles of {TILE_GRAD}", tiled_value_and_grad),
+        (
+            "value_and_grad, forward mode (ms.fit.forward_mode)",
+            jax.value_and_grad(loss_forward_mode),
+        ),
     )
     for name, fn in fns:
         compiled = jax.jit(fn).lower(x).compile()

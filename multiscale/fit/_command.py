@@ -71,14 +71,13 @@ _CIRCUIT_UNITS = {
     "temperature": "Hz (hazard readout softness)",
 }
 
-# Trial-level defaults, sized for a 2600-trial, six-coherence data set in a few minutes on
-# two CPU cores (measured: one loss-and-gradient evaluation of 2 starts x 256 paths x 6
-# coherences x 2.6 s takes ~3 s); below the >= 2000 fitting paths the likelihood module
-# recommends for a final fit. At 256 paths the 20 ms floor on the NDT SD leaves the loss
-# rough by ~20 nats at low coherence, so the floor is raised to 50 ms (measured in the
-# likelihood module: ~9 nats).
+# Trial-level defaults: the likelihood module's recommendations (>= 2000 fitting paths per
+# condition, >= 5000 fresh ones, the 20 ms floor on the NDT SD), four starts split across
+# the CPU cores, 40 Adam + up to 10 L-BFGS steps. Measured on two cores
+# (benchmarks/RESULTS.md, trial-level circuit fit): a 2604-trial, six-coherence data set in
+# under 5 minutes.
 _TRIAL_DEFAULTS = dict(
-    n_paths=256, n_paths_eval=1024, steps=40, lbfgs_steps=10, n_starts=2, ndt_sd_min=0.05
+    n_paths=2048, n_paths_eval=5000, steps=40, lbfgs_steps=10, n_starts=4, ndt_sd_min=0.02
 )
 
 
@@ -183,8 +182,8 @@ def fit_command(
             :func:`~multiscale.fit.fit_circuit_summary`). The DDM is always fitted
             trial by trial.
         circuit_options: keyword arguments of the circuit fit that ``likelihood`` picks
-            (trial default: 256 fitting paths, 1024 fresh paths, 40 Adam and 10 L-BFGS
-            steps, 2 starts, NDT SD floor 50 ms; summary default: 64 paths, 150 steps, 4
+            (trial default: 2048 fitting paths, 5000 fresh paths, 40 Adam and 10 L-BFGS
+            steps, 4 starts, NDT SD floor 20 ms; summary default: 64 paths, 150 steps, 4
             starts, 256 fresh paths). For the circuit the condition must be the
             coherence as a fraction (sign = direction).
 
