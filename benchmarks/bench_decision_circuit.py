@@ -68,7 +68,9 @@ def _coherences(batch):
     return np.repeat(COH, batch // len(COH))
 
 
-def run_multiscale(batch, noise_name, repeats, tile=None):
+def run_multiscale(batch, noise_name, repeats, tile=None, split=False):
+    """One engine row; ``split``: the batch split across the CPU devices (one per core),
+    what ``run_trials`` does when there are several; otherwise all on the first device."""
     import jax
     import jax.random as jr
 
@@ -91,15 +93,22 @@ def run_multiscale(batch, noise_name, repeats, tile=None):
         # What multiscale.population.run_trials(tile_size=tile) does: tiles
         # of `tile` trials vmapped, run one after another so a tile's state stays in cache.
         f = jax.jit(lambda k, c: jax.lax.map(lambda a: one(*a), (k, c), batch_size=tile))
-    coh = jax.numpy.asarray(_coherences(batch))
+    if split:
+        mesh = jax.make_mesh(
+            (jax.device_count(),), ("trials",), axis_types=(jax.sharding.AxisType.Auto,)
+        )
+        place = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
+    else:
+        place = jax.devices()[0]
+    coh = jax.device_put(jax.numpy.asarray(_coherences(batch)), place)
     key = jr.key(0)
-    keys = jr.split(key, coh.shape[0])
+    keys = jax.device_put(jr.split(key, coh.shape[0]), place)
     t = time.perf_counter()
     compiled = f.lower(keys, coh).compile()
     compile_s = time.perf_counter() - t
     times = []
     for i in range(repeats):
-        keys = jr.split(jr.fold_in(key, i), coh.shape[0])
+        keys = jax.device_put(jr.split(jr.fold_in(key, i), coh.shape[0]), place)
         t = time.perf_counter()
         d = jax.block_until_ready(compiled(keys, coh))
         times.append(time.perf_counter() - t)
@@ -312,6 +321,9 @@ def main():
         batches = [int(b) for b in args.batches.split(",")]
     import jax
 
+    # One JAX device per core, for the row that splits the batch across them; the other
+    # multiscale rows run on the first device only, as before.
+    jax.config.update("jax_num_cpu_devices", len(os.sched_getaffinity(0)))
     lines = [
         "## Decision circuit (Wong & Wang 2006): trials at scale",
         "",
@@ -327,12 +339,18 @@ def main():
     for B in batches:
         reps = 3 if B <= 12000 else 2
         res = {}
-        variants = [("counter", None), ("counter", TILE), ("threefry", None)]
-        for noise, tile in variants:
-            if tile is not None and tile >= B:
+        variants = [
+            ("counter", None, True),
+            ("counter", None, False),
+            ("counter", TILE, False),
+            ("threefry", None, False),
+        ]
+        for noise, tile, split in variants:
+            if (tile is not None and tile >= B) or (split and jax.device_count() < 2):
                 continue
-            t, c, ch, dtm = run_multiscale(B, noise, reps, tile)
-            name = f"multiscale ({noise} noise" + (f", tiles of {tile})" if tile else ")")
+            t, c, ch, dtm = run_multiscale(B, noise, reps, tile, split)
+            name = f"multiscale ({noise} noise" + (f", tiles of {tile}" if tile else "")
+            name += f", split over {jax.device_count()} CPU devices)" if split else ", 1 device)"
             res[name] = (ch, dtm)
             lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
             print(lines[-1], flush=True)

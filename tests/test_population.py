@@ -102,3 +102,34 @@ def test_bad_batch_arguments(key):
         mp.vary_parameters(c, lambda m: (m.J_N11,), key=key, n=2, cv=-1.0)
     with pytest.raises(ValueError, match="empty"):
         mp.stack_circuits([])
+
+
+_TWO_DEVICES = """
+import sys, jax
+jax.config.update("jax_num_cpu_devices", 2)
+import jax.numpy as jnp, jax.random as jr, numpy as np
+import multiscale.behavior as mb, multiscale.circuit as mc, multiscale.population as mp
+out = mp.run_trials(mc.WongWang2006(), jnp.asarray([0.0, 0.5]), key=jr.key(3), n_trials=4,
+                    readout=mb.HazardReadout(window=0.01), t1=0.3, dt=5e-4, block=50)
+assert jax.device_count() == 2 and len(out.readout.p_undecided.sharding.device_set) == 2
+np.save(sys.argv[1], np.asarray(out.readout.p_choice))
+"""
+
+
+def test_trials_split_across_two_cpu_devices_are_the_same_trials(tmp_path):
+    # With one device per core, run_trials splits each chunk across the devices; the
+    # trials must not change (the device count is fixed at start-up, hence a subprocess).
+    import subprocess
+    import sys
+
+    path = tmp_path / "p_choice.npy"
+    subprocess.run([sys.executable, "-c", _TWO_DEVICES, str(path)], check=True)
+    here = mp.run_trials(
+        mc.WongWang2006(),
+        COH,
+        key=jr.key(3),
+        n_trials=4,
+        readout=mb.HazardReadout(window=0.01),
+        **SHORT,
+    )
+    np.testing.assert_allclose(np.load(path), np.asarray(here.readout.p_choice), rtol=1e-5)

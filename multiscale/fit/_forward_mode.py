@@ -66,6 +66,9 @@ def forward_mode(fn: Callable) -> Callable:
             return fn(eqx.combine(unravel(v), rest), *args)
 
         basis = jnp.eye(flat.shape[0], dtype=flat.dtype)
+        if flat.shape[0] == 1:  # one tangent: no batch axis for it inside the loop
+            out, tangent = jax.jvp(f, (flat,), (basis[0],))
+            return out, jax.tree.map(lambda x: x[None], tangent)
         out, jacobian = jax.vmap(lambda t: jax.jvp(f, (flat,), (t,)), out_axes=(None, 0))(basis)
         return out, jacobian
 

@@ -93,6 +93,21 @@ def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
     return jax.lax.map(one, index, batch_size=tile)
 
 
+def _trial_sharding(chunk: int):
+    """Split a chunk's trials across the devices when there are several and they divide it.
+
+    On a CPU, one device per core (``jax.config.update("jax_num_cpu_devices", cores)``
+    before the first computation) runs one time loop per core, which is faster than
+    XLA's threading inside one loop: measured on 2 cores at 1.2e5 trials, 5.8e7
+    trial-steps/s on one device, 7.7e7 on two, with identical trials.
+    """
+    n_dev = jax.device_count()
+    if n_dev < 2 or chunk % n_dev:
+        return None
+    mesh = jax.make_mesh((n_dev,), ("trials",), axis_types=(jax.sharding.AxisType.Auto,))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
+
+
 def run_trials(
     circuit: WongWang2006,
     coherence: Float[ArrayLike, "..."],
@@ -126,6 +141,10 @@ def run_trials(
             tiles of 4096 were 12-15 % slower at 1.2e4-1.2e5 trials on a quiet machine,
             but 1.6x faster at 2.4e4 while other jobs loaded the cores.
 
+    With several devices (e.g. one per CPU core) each chunk's trials are split across
+    them when their number divides the chunk (pick ``chunk_size`` accordingly); the
+    trials are the same either way.
+
     Returns:
         A :class:`TrialBatch`.
     """
@@ -150,10 +169,13 @@ def run_trials(
         raise ValueError(f"`tile_size` must be an int >= 1 or None, got {tile_size!r}")
     tile = chunk if tile_size is None else tile_size
     config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials, tile)
+    sharding = _trial_sharding(chunk)
     pieces = []
     for start in range(0, total, chunk):
         index = jnp.arange(start, start + chunk)
         index = jnp.where(index < total, index, 0)
+        if sharding is not None:
+            index = jax.device_put(index, sharding)
         pieces.append(_run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config))
     out = jax.tree.map(lambda *xs: jnp.concatenate(xs)[:total], *pieces)
     shape = ((n_members,) if n_members else ()) + (coherence.shape[0], n_trials)
