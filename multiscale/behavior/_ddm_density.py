@@ -84,10 +84,13 @@ def _log_small_time(u: Array, w: Array) -> Array:
     $(w + 2k)^2 - w^2 = 4 k (w + k) \ge 0$ for integer $k$, so the $k = 0$ term is the
     largest and the remaining sum is $w + O(e^{-2/u})$: no cancellation as $u \to 0$.
     """
-    k = jnp.arange(-_K_SMALL, _K_SMALL + 1, dtype=u.dtype).reshape((1,) * u.ndim + (-1,))
-    uu, ww = u[..., None], w[..., None]
-    terms = (ww + 2.0 * k) * jnp.exp(-4.0 * k * (ww + k) / (2.0 * uu))
-    total = jnp.sum(terms, axis=-1)
+    # Summed term by term, not over a trailing axis of 7: elementwise ops over the trials
+    # vectorise; a reduction over a tiny last axis does not (measured: the whole DDM
+    # likelihood 3x faster).
+    terms = [
+        (w + 2.0 * k) * jnp.exp(-2.0 * k * (w + k) / u) for k in range(-_K_SMALL, _K_SMALL + 1)
+    ]
+    total = sum(terms[1:], terms[0])
     # Where this form is not selected the truncated sum may be <= 0; keep log finite there.
     total = jnp.where(total > 0, total, 1.0)
     return -0.5 * jnp.log(2.0 * np.pi * u**3) - w**2 / (2.0 * u) + jnp.log(total)
@@ -95,10 +98,11 @@ def _log_small_time(u: Array, w: Array) -> Array:
 
 def _log_large_time(u: Array, w: Array) -> Array:
     r"""$\log f(u \mid 0, 1, w)$ from the large-time series, factored around $k = 1$."""
-    k = jnp.arange(1, _K_LARGE + 1, dtype=u.dtype).reshape((1,) * u.ndim + (-1,))
-    uu, ww = u[..., None], w[..., None]
-    terms = k * jnp.exp(-(k**2 - 1.0) * np.pi**2 * uu / 2.0) * jnp.sin(k * np.pi * ww)
-    total = jnp.sum(terms, axis=-1)
+    terms = [
+        k * jnp.exp(-(k**2 - 1.0) * np.pi**2 * u / 2.0) * jnp.sin(k * np.pi * w)
+        for k in range(1, _K_LARGE + 1)
+    ]
+    total = sum(terms[1:], terms[0])
     total = jnp.where(total > 0, total, 1.0)
     return np.log(np.pi) - np.pi**2 * u / 2.0 + jnp.log(total)
 
