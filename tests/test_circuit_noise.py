@@ -106,16 +106,43 @@ def test_bad_noise_object_is_rejected(key):
         mc.GivenNormals(jnp.zeros((100, 3)))
 
 
-def test_extreme_words_give_finite_normals_under_jit():
-    """The first and last 512 words map to -5.29 and +5.29, also when XLA fuses the map.
+def test_box_muller_matches_its_float64_formula_and_stays_finite_under_jit():
+    """The transform is Box–Muller: checked against float64 for random and extreme words.
 
-    A float formula (2u - 3 + 2^-23) was reassociated by XLA inside the circuit's loop to
-    2u - 3, sending the lowest words to erfinv(-1) = -inf and a trial to NaN.
+    The extreme words give u = 2^-24 (the largest radius, 5.77) and u = 1 - 2^-24, and the
+    angle's end cells; under jit (where XLA fuses and may reassociate) all stay finite.
     """
-    from multiscale.circuit._noise import _bits_to_normal
+    from multiscale.circuit._noise import _box_muller
 
-    words = jnp.array([0, 511, 512, 2**31, 2**32 - 513, 2**32 - 1], dtype=jnp.uint32)
-    z = np.asarray(jax.jit(lambda b: _bits_to_normal(b, jnp.float32) * 1.0 + 0.0)(words))
-    assert np.all(np.isfinite(z))
-    np.testing.assert_allclose(z[[0, 1, 5]], [-5.2947, -5.2947, 5.2947], atol=1e-3)
-    assert abs(z[3]) < 1e-3 and -5.29 < z[2] < -5.0 and 5.0 < z[4] < 5.29
+    rng = np.random.default_rng(0)
+    extreme = np.array([0, 1, 511, 512, 2**31, 2**32 - 513, 2**32 - 1], np.uint32)
+    h1 = np.concatenate([rng.integers(0, 2**32, 20000, dtype=np.uint32), extreme, extreme])
+    h2 = np.concatenate([rng.integers(0, 2**32, 20000, dtype=np.uint32), extreme, extreme[::-1]])
+    z = np.asarray(
+        jax.jit(lambda a, b: _box_muller(a, b, jnp.float32) * 1.0 + 0.0)(
+            jnp.asarray(h1), jnp.asarray(h2)
+        )
+    )
+    assert z.shape == (2, h1.size) and np.all(np.isfinite(z))
+    u = (2.0 * (h1 >> 9).astype(np.float64) + 1.0) * 2.0**-24
+    phi = (2.0 * (h2 >> 10).astype(np.float64) + 1.0) * np.pi / 4 * 2.0**-22
+    radius = np.sqrt(-2.0 * np.log(u))
+    sign0 = 1.0 - 2.0 * (h2 & 1)
+    sign1 = 1.0 - 2.0 * ((h2 >> 1) & 1)
+    ref = np.stack([sign0 * radius * np.cos(phi), sign1 * radius * np.sin(phi)])
+    np.testing.assert_allclose(z, ref, rtol=2e-6, atol=2e-6)
+    assert np.isclose(np.abs(z).max(), np.sqrt(48 * np.log(2)), rtol=1e-5)
+
+
+def test_counter_noise_takes_a_batch_of_states(key):
+    """A batch of states (2, *batch) gives the per-trial normals, populations first."""
+    noise = mc.CounterNoise()
+    keys = jr.split(key, 6).reshape(2, 3)
+    states = jax.vmap(noise.init, out_axes=-1)(keys.reshape(-1)).reshape(2, 2, 3)
+    batched = noise.normals(states, jnp.asarray(17))
+    one = jax.vmap(jax.vmap(lambda k: noise.normals(noise.init(k), jnp.asarray(17))))(keys)
+    np.testing.assert_array_equal(np.asarray(batched), np.moveaxis(np.asarray(one), -1, 0))
+    ref = mc.ThreefryNoise()
+    batched = ref.normals(keys, jnp.asarray(3))
+    one = jax.vmap(jax.vmap(lambda k: ref.normals(k, jnp.asarray(3))))(keys)
+    np.testing.assert_array_equal(np.asarray(batched), np.moveaxis(np.asarray(one), -1, 0))

@@ -162,10 +162,12 @@ def test_circuit_choice_and_undecided_trials():
     np.testing.assert_allclose(res.c_end[1], 0.3, rtol=1e-6)
     armed = np.asarray(res.armed[1])
     assert np.all(armed[1:] >= armed[:-1])
-    # A soft readout gives smooth choice probabilities.
+    # A soft readout gives choice probabilities, not indicators. One noise path usually
+    # decides clearly (p_a rounds to 0 or 1 in float32), so look across 8 trials.
     soft = mp.Forager(choice=mp.CircuitChoice(readout=mb.HazardReadout(), t1=0.6), c0=0.3)
-    res = mp.run_foraging(soft, mp.block_task([(3, 1)], [3]), key=jr.key(8))
-    assert np.all((np.asarray(res.p_a) > 0) & (np.asarray(res.p_a) < 1))
+    res = mp.run_foraging(soft, mp.block_task([(3, 1)], [8]), key=jr.key(8))
+    p_a = np.asarray(res.p_a)
+    assert np.all((p_a >= 0) & (p_a <= 1)) and np.any((p_a > 0) & (p_a < 1)), p_a
 
 
 # --- jit, vmap, grad --------------------------------------------------------------------
