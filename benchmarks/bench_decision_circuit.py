@@ -6,9 +6,11 @@ Euler gating, online readout (first crossing of 15 Hz by the 50 ms boxcar rate),
 Batch sizes 1e3, 1e4, 1e5 (``--quick``: 1e3, 1e4).
 
 Engines:
-- ``multiscale``: ``jax.jit(jax.vmap(multiscale.circuit.simulate))`` with the online
-  ``ThresholdReadout`` (nothing stored), with the default counter-based noise
-  (``CounterNoise``) and with ``jax.random``'s threefry (``ThreefryNoise``);
+- ``multiscale``: ``multiscale.circuit.simulate_batch`` (the loop ``run_trials`` runs:
+  state (2, trials), populations first) with the online ``ThresholdReadout`` (nothing
+  stored), with the default counter-based noise (``CounterNoise``) and with
+  ``jax.random``'s threefry (``ThreefryNoise``); for comparison also
+  ``jax.jit(jax.vmap(multiscale.circuit.simulate))`` (state (trials, 2));
 - ``numpy``: the same equations vectorized over trials with NumPy (float32, PCG64 normals);
 - ``brian2``: the batch as independent units of one ``NeuronGroup`` (S1, S2, the OU noise
   written with ``xi`` and integrated by Euler–Maruyama), cpp_standalone with 2 OpenMP
@@ -42,8 +44,8 @@ import numpy as np
 NOTES = """Notes.
 - The machine is shared (2 cores, several other jobs running), so absolute rates are lower
   and noisier than on a quiet machine; ratios within one run are the meaningful numbers.
-- multiscale generates each step's normals inside the step (``CounterNoise``: a keyed
-  hash of the step counter and the inverse error function), so no noise array is written
+- multiscale generates each step's normals inside the step (``CounterNoise``: keyed
+  hashes of the step counter and the Box–Muller transform), so no noise array is written
   or read; the readout's 50 ms boxcar is a running sum plus the previous 50 ms segment's
   running sums, carried between checkpointed segments (no per-step ring buffer, which XLA
   copies every step). ``ThreefryNoise`` calls ``jax.random.normal(fold_in(key, k))`` each
@@ -60,7 +62,7 @@ NOTES = """Notes.
 COH = np.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512], np.float32)
 DT, T1, T_ON, THETA, WINDOW = 5e-4, 2.0, 0.5, 15.0, 0.05
 N_STEPS = round(T1 / DT)
-TILE = 4096  # run_trials(tile_size=4096): tiles vmapped, run one after another
+TILE = 4000  # run_trials(tile_size=4000): tiles run one after another (divides the B)
 TILE_GRAD = 4000  # divides the gradient's batch of 12000
 
 
@@ -68,9 +70,12 @@ def _coherences(batch):
     return np.repeat(COH, batch // len(COH))
 
 
-def run_multiscale(batch, noise_name, repeats, tile=None, split=False):
-    """One engine row; ``split``: the batch split across the CPU devices (one per core),
-    what ``run_trials`` does when there are several; otherwise all on the first device."""
+def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=True):
+    """One engine row. ``batched``: ``simulate_batch``, the loop ``run_trials`` runs (state
+    (2, trials)); otherwise ``vmap(simulate)`` (state (trials, 2)). ``split``: the batch
+    split across the CPU devices (one per core), what ``run_trials`` does when there are
+    several; otherwise all on the first device."""
+    import equinox as eqx
     import jax
     import jax.random as jr
 
@@ -80,19 +85,28 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False):
     circuit = mc.WongWang2006()
     readout = mb.ThresholdReadout()
     noise = {"counter": mc.CounterNoise(), "threefry": mc.ThreefryNoise()}[noise_name]
+    kw = dict(dt=DT, t1=T1, readout=readout, noise=noise)
 
     def one(key, c):
         stim = mc.Stimulus(coherence=c, t_on=T_ON)
-        return mc.simulate(
-            circuit, stim, key=key, dt=DT, t1=T1, readout=readout, save_every=0, noise=noise
-        ).readout
+        return mc.simulate(circuit, stim, key=key, save_every=0, **kw).readout
 
+    def many(keys, c):
+        stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(t_on=T_ON), c)
+        return mc.simulate_batch(circuit, stim, keys=keys, **kw).readout
+
+    run = many if batched else jax.vmap(one)
     if tile is None or tile >= batch:
-        f = jax.jit(jax.vmap(one))
+        f = jax.jit(run)
     else:
         # What multiscale.population.run_trials(tile_size=tile) does: tiles
-        # of `tile` trials vmapped, run one after another so a tile's state stays in cache.
-        f = jax.jit(lambda k, c: jax.lax.map(lambda a: one(*a), (k, c), batch_size=tile))
+        # of `tile` trials, run one after another so a tile's state stays in cache.
+        def tiled(k, c):
+            shape = lambda x: x.reshape((-1, tile) + x.shape[1:])
+            out = jax.lax.map(lambda a: run(*a), (shape(k), shape(c)))
+            return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
+
+        f = jax.jit(tiled)
     if split:
         mesh = jax.make_mesh(
             (jax.device_count(),), ("trials",), axis_types=(jax.sharding.AxisType.Auto,)
@@ -340,16 +354,18 @@ def main():
         reps = 3 if B <= 12000 else 2
         res = {}
         variants = [
-            ("counter", None, True),
-            ("counter", None, False),
-            ("counter", TILE, False),
-            ("threefry", None, False),
+            ("counter", None, True, True),
+            ("counter", None, False, True),
+            ("counter", None, True, False),
+            ("counter", TILE, False, True),
+            ("threefry", None, False, True),
         ]
-        for noise, tile, split in variants:
+        for noise, tile, split, batched in variants:
             if (tile is not None and tile >= B) or (split and jax.device_count() < 2):
                 continue
-            t, c, ch, dtm = run_multiscale(B, noise, reps, tile, split)
-            name = f"multiscale ({noise} noise" + (f", tiles of {tile}" if tile else "")
+            t, c, ch, dtm = run_multiscale(B, noise, reps, tile, split, batched)
+            loop = "batched loop" if batched else "vmap(simulate)"
+            name = f"multiscale ({loop}, {noise} noise" + (f", tiles of {tile}" if tile else "")
             name += f", split over {jax.device_count()} CPU devices)" if split else ", 1 device)"
             res[name] = (ch, dtm)
             lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")

@@ -4,6 +4,7 @@ All tests share 2 coherences x 4 trials (chunks of 8) so that compilations are r
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -68,6 +69,38 @@ def test_subjects_and_a_diverging_member_isolated(key):
     clean = mp.run_trials(subjects, COH, key=key, n_trials=4, readout=READOUT, **SHORT)
     _equal(batch.readout.decision_time[0], clean.readout.decision_time[0])
     _equal(batch.readout.decision_time[2], clean.readout.decision_time[2])
+
+
+def test_simulate_batch_gives_the_trials_of_vmap_simulate(key):
+    """Populations-first batch loop == vmap of the per-trial loop, for both readouts."""
+    n = 6
+    keys = jr.split(key, n)
+    circuit = eqx.tree_at(lambda c: c.J_N11, mc.WongWang2006(), jnp.linspace(0.255, 0.265, n))
+    stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(t_on=0.05), jnp.linspace(0.0, 0.5, n))
+    for readout in (READOUT, mb.HazardReadout(window=0.01)):
+        batch = mc.simulate_batch(circuit, stim, keys=keys, readout=readout, **SHORT)
+
+        def one(k, j, c, readout=readout):
+            member = eqx.tree_at(lambda m: m.J_N11, circuit, j)
+            s = eqx.tree_at(lambda m: m.coherence, stim, c)
+            return mc.simulate(member, s, key=k, readout=readout, save_every=0, **SHORT)
+
+        ref = eqx.filter_vmap(one)(keys, circuit.J_N11, stim.coherence)
+        assert batch.S.shape == ref.S.shape == (n, 1, 2) and batch.result.shape == (n,)
+        np.testing.assert_allclose(np.asarray(batch.S), np.asarray(ref.S), rtol=2e-6)
+        for a, b in zip(jax.tree.leaves(batch.readout), jax.tree.leaves(ref.readout), strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-7)
+    # Nothing per trial but the keys: the same trials as one simulate each.
+    shared = mc.simulate_batch(mc.WongWang2006(), mc.Stimulus(coherence=0.2), keys=keys, **SHORT)
+    alone = mc.simulate(
+        mc.WongWang2006(), mc.Stimulus(coherence=0.2), key=keys[3], save_every=0, **SHORT
+    )
+    np.testing.assert_allclose(np.asarray(shared.S[3, -1]), np.asarray(alone.S[-1]), rtol=2e-6)
+    with pytest.raises(ValueError, match="one value per trial"):
+        mc.simulate_batch(circuit, stim, keys=keys[:4], readout=READOUT, **SHORT)
+    with pytest.raises((ValueError, TypeError), match="keys"):  # TypeError: jaxtyping
+        mc.simulate_batch(circuit, stim, keys=keys.reshape(2, 3), readout=READOUT, **SHORT)
 
 
 def test_vary_parameters_coefficient_of_variation(key):

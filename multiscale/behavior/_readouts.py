@@ -91,16 +91,18 @@ class ThresholdReadout(AbstractOnlineReadout):
     def window_steps(self, dt: float) -> int:
         return _window_steps(self.window, dt)
 
-    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _HardState:
+    def init(self, r0: Float[Array, "2 ..."], *, dt: float, t_on: Float[Array, ""]) -> _HardState:
         del dt
-        return _HardState(t_on, jnp.asarray(-1), jnp.full((), jnp.nan, r0.dtype))
+        batch = r0.shape[1:]
+        return _HardState(t_on, jnp.full(batch, -1), jnp.full(batch, jnp.nan, r0.dtype))
 
     def step(
-        self, state: _HardState, t: Float[Array, ""], r_bar: Float[Array, "2"]
-    ) -> tuple[_HardState, Bool[Array, ""]]:
-        crossed = (t >= state.t_on) & jnp.any(r_bar >= self.threshold)
+        self, state: _HardState, t: Float[Array, ""], r_bar: Float[Array, "2 ..."]
+    ) -> tuple[_HardState, Bool[Array, "..."]]:
+        crossed = (t >= state.t_on) & jnp.any(r_bar >= self.threshold, axis=0)
         new = crossed & (state.choice < 0)
-        choice = jnp.where(new, jnp.argmax(r_bar).astype(state.choice.dtype), state.choice)
+        winner = jnp.argmax(r_bar, axis=0).astype(state.choice.dtype)
+        choice = jnp.where(new, winner, state.choice)
         t_cross = jnp.where(new, t - state.t_on, state.t_cross)
         return _HardState(state.t_on, choice, t_cross), new
 
@@ -180,17 +182,18 @@ class HazardReadout(AbstractOnlineReadout):
     def window_steps(self, dt: float) -> int:
         return _window_steps(self.window, dt)
 
-    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> _SoftState:
-        zeros = jnp.zeros((2,), r0.dtype)
-        return _SoftState(t_on, jnp.asarray(dt, r0.dtype), jnp.ones((), r0.dtype), zeros, zeros)
+    def init(self, r0: Float[Array, "2 ..."], *, dt: float, t_on: Float[Array, ""]) -> _SoftState:
+        zeros = jnp.zeros(r0.shape, r0.dtype)
+        survival = jnp.ones(r0.shape[1:], r0.dtype)
+        return _SoftState(t_on, jnp.asarray(dt, r0.dtype), survival, zeros, zeros)
 
     def hazard(self, r_bar: Float[Array, "2 ..."]) -> Float[Array, "2 ..."]:
         """Escape hazard $\\lambda\\,\\sigma((\\bar r - \\theta)/T)$, 1/s, of rates in Hz."""
         return jnp.asarray(self.rate) * jax.nn.sigmoid((r_bar - self.threshold) / self.temperature)
 
     def step(
-        self, state: _SoftState, t: Float[Array, ""], r_bar: Float[Array, "2"]
-    ) -> tuple[_SoftState, Float[Array, "2"]]:
+        self, state: _SoftState, t: Float[Array, ""], r_bar: Float[Array, "2 ..."]
+    ) -> tuple[_SoftState, Float[Array, "2 ..."]]:
         h = self.hazard(r_bar)
         h = jnp.where(t >= state.t_on, h, jnp.zeros_like(h))
         mass, survival = first_event_masses(state.survival, h, state.dt)

@@ -4,6 +4,7 @@ from ._decision_simulation import (
     CircuitTrajectory as CircuitTrajectory,
     Stimulus as Stimulus,
     simulate as simulate,
+    simulate_batch as simulate_batch,
     simulate_with_normals as simulate_with_normals,
 )
 from ._neuromodulation import modulate_circuit as modulate_circuit

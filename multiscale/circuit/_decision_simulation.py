@@ -11,6 +11,10 @@ with $\xi \sim N(0, 1)$ per step and population. The OU update has no step-size
 restriction; the Euler step of $S$ holds the noise constant over the step, so $\Delta t$
 must resolve $\tau_\mathrm{AMPA}$ (we require $\Delta t \le \tau_\mathrm{AMPA}/2$).
 
+Batches. :func:`simulate` is one trial (``vmap`` it for many); :func:`simulate_batch`
+advances a batch in one loop with the populations first, state $(2, \text{trials})$, the
+same trials faster (it is what :func:`~multiscale.population.run_trials` runs).
+
 Noise. The normals $\xi$ come from a noise source object (:mod:`._noise`):
 :class:`CounterNoise` by default, generated inside the step from a hash of the step
 counter, so nothing is drawn ahead or stored; :class:`ThreefryNoise` is the slower
@@ -31,7 +35,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, Key, PRNGKeyArray
 
 from ._noise import AbstractCircuitNoise, CounterNoise, GivenNormals
 from ._online_readout import AbstractOnlineReadout, NoReadout
@@ -85,13 +89,13 @@ class Stimulus(eqx.Module):
         t_on = jnp.asarray(self.t_on)
         return (t >= t_on) & (t < t_on + jnp.asarray(self.duration))
 
-    def on_currents(self, circuit: WongWang2006) -> Float[Array, "2"]:
-        """Stimulus currents $(I_1, I_2)$, nA, while the stimulus is on."""
+    def on_currents(self, circuit: WongWang2006) -> Float[Array, "2 ..."]:
+        """Stimulus currents $(I_1, I_2)$, nA, while the stimulus is on (trials trailing)."""
         c = jnp.asarray(self.coherence)
         level = jnp.asarray(circuit.J_A_ext) * jnp.asarray(self.mu0)
         return level * jnp.stack([1.0 + c, 1.0 - c])
 
-    def currents(self, circuit: WongWang2006, t: Float[ArrayLike, ""]) -> Float[Array, "2"]:
+    def currents(self, circuit: WongWang2006, t: Float[ArrayLike, ""]) -> Float[Array, "2 ..."]:
         """Stimulus currents $(I_1, I_2)$, nA, at time ``t`` (s)."""
         currents = self.on_currents(circuit)
         return jnp.where(self.is_on(t), currents, jnp.zeros_like(currents))
@@ -174,6 +178,96 @@ def simulate(
     Returns:
         A :class:`CircuitTrajectory`.
     """
+    n_steps = _checked_steps(circuit, dt, t1, block, noise)
+    stimulus = _with_checked_coherence(stimulus)
+    level = stimulus.on_currents(circuit)
+    return _integrate(
+        circuit,
+        stimulus,
+        level,
+        noise,
+        noise.init(key),
+        dt,
+        n_steps,
+        block,
+        S0,
+        readout,
+        save_every,
+    )
+
+
+def simulate_batch(
+    circuit: WongWang2006,
+    stimulus: Stimulus,
+    *,
+    keys: Key[Array, " trials"],
+    dt: float = 5e-4,
+    t1: float = 2.5,
+    S0: float = 0.1,
+    readout: AbstractOnlineReadout = _NO_READOUT,
+    block: int = 100,
+    noise: AbstractCircuitNoise = _COUNTER,
+    check_coherence: bool = True,
+) -> CircuitTrajectory:
+    r"""A batch of trials advanced together, the same trials as ``vmap(simulate)`` gives.
+
+    ``keys`` has shape (trials,); every array leaf of ``circuit`` and ``stimulus`` is either
+    a scalar (shared) or has shape (trials,) (one value per trial, e.g. the coherence). The
+    loop keeps the two populations on the leading axis and the trials on the trailing one,
+    state $(2, \text{trials})$, rather than ``vmap``'s $(\text{trials}, 2)$: XLA's CPU code
+    vectorises elementwise work along the long minor axis, not across a minor axis of 2
+    (measured: benchmarks/RESULTS.md). Only the final state is kept (``save_every=0``).
+    ``check_coherence=False`` skips the runtime check of the coherences, for a caller that
+    checked them already (a check inside a loop split across devices is gathered to one).
+
+    Returns:
+        A :class:`CircuitTrajectory` with a leading trial axis on every field, as
+        ``vmap(simulate)`` returns it.
+    """
+    if jnp.ndim(keys) != 1:
+        raise ValueError(f"`keys` must have shape (trials,), got {jnp.shape(keys)}")
+    n_steps = _checked_steps(circuit, dt, t1, block, noise)
+    batch = (jnp.shape(keys)[0],)
+    for name, tree in (("circuit", circuit), ("stimulus", stimulus)):
+        for leaf in jax.tree.leaves(eqx.filter(tree, eqx.is_array)):
+            if jnp.ndim(leaf) and jnp.shape(leaf) != batch:
+                raise ValueError(
+                    f"`{name}` leaves must be scalars or have one value per trial, shape "
+                    f"{batch}; got a leaf of shape {jnp.shape(leaf)}"
+                )
+    for name in ("t_on", "duration"):
+        if jnp.ndim(getattr(stimulus, name)):
+            raise ValueError(f"`stimulus.{name}` must be shared by the batch (a scalar)")
+    if check_coherence:
+        stimulus = _with_checked_coherence(stimulus)
+    per_trial = lambda x: 0 if jnp.ndim(x) else None
+    axes = (jax.tree.map(per_trial, circuit), jax.tree.map(per_trial, stimulus))
+    if jax.tree.leaves(axes):  # some leaf has one value per trial
+        on = lambda c, s: s.on_currents(c)
+        level = jax.vmap(on, in_axes=axes, out_axes=1)(circuit, stimulus)
+    else:
+        level = stimulus.on_currents(circuit)[:, None]
+    # Per-trial parameters meet the (2, trials) state with an explicit leading axis.
+    circuit = jax.tree.map(lambda x: x[None] if jnp.ndim(x) else x, circuit)
+    noise_state = jax.vmap(noise.init, out_axes=-1)(keys)
+    return _integrate(
+        circuit, stimulus, level, noise, noise_state, dt, n_steps, block, S0, readout, 0, batch
+    )
+
+
+def checked_coherence(coherence: Float[Array, "..."]) -> Float[Array, "..."]:
+    """``coherence``, with a runtime error (also under ``jit``) where it is outside [0, 1]."""
+    bad = (coherence < 0) | (coherence > 1)
+    return eqx.error_if(coherence, bad, "Stimulus `coherence` must be a fraction in [0, 1]")
+
+
+def _with_checked_coherence(stimulus: Stimulus) -> Stimulus:
+    coherence = checked_coherence(jnp.asarray(stimulus.coherence))
+    return eqx.tree_at(lambda s: s.coherence, stimulus, coherence)
+
+
+def _checked_steps(circuit, dt, t1, block, noise) -> int:
+    """The number of steps, after checking ``dt``, ``block`` and the noise source."""
     check_step(circuit, dt)
     if not (isinstance(block, int) and block >= 1):
         raise ValueError(f"`block` must be an int >= 1, got {block!r}")
@@ -188,21 +282,32 @@ def simulate(
             f"`noise` supplies {available} steps but the trial has {n_steps} "
             f"(t1 / dt = {t1} / {dt}); give more normals or shorten `t1`"
         )
-    return _integrate(
-        circuit, stimulus, noise, noise.init(key), dt, n_steps, block, S0, readout, save_every
-    )
+    return n_steps
 
 
-def _integrate(circuit, stimulus, noise, noise_state, dt, n_steps, block, S0, readout, save_every):
-    """The scan over segments of steps, each an inner scan over its steps."""
+def _integrate(
+    circuit,
+    stimulus,
+    level,
+    noise,
+    noise_state,
+    dt,
+    n_steps,
+    block,
+    S0,
+    readout,
+    save_every,
+    batch=(),
+):
+    """The scan over segments of steps, each an inner scan over its steps.
+
+    The state is $(2, *batch)$: populations first, then the trials of a batch (none for
+    one trial); ``level`` is the stimulus currents while on, $(2, *batch)$, and per-trial
+    circuit parameters have shape $(1, *batch)$. The readout's state carries the batch
+    axes last, so its result is made by ``finish`` mapped over them.
+    """
     if not (isinstance(save_every, int) and save_every >= 0):
         raise ValueError(f"`save_every` must be an int >= 0, got {save_every!r}")
-    c = eqx.error_if(
-        jnp.asarray(stimulus.coherence),
-        (jnp.asarray(stimulus.coherence) < 0) | (jnp.asarray(stimulus.coherence) > 1),
-        "Stimulus `coherence` must be a fraction in [0, 1]",
-    )
-    stimulus = eqx.tree_at(lambda s: s.coherence, stimulus, c)
     window = readout.window_steps(dt)
     if not (isinstance(window, int) and window >= 1):
         raise ValueError(f"`readout.window_steps(dt)` must be an int >= 1, got {window!r}")
@@ -216,15 +321,16 @@ def _integrate(circuit, stimulus, noise, noise_state, dt, n_steps, block, S0, re
     dt_ = jnp.asarray(dt, dtype)
     decay = jnp.exp(-dt_ / jnp.asarray(circuit.tau_AMPA))
     noise_sd = jnp.asarray(circuit.sigma_noise) / jnp.sqrt(2.0) * jnp.sqrt(1.0 - decay**2)
-    level = stimulus.on_currents(circuit)
+    shape = (2,) + tuple(batch)
+    level = jnp.broadcast_to(level, shape)
     zero_current = jnp.zeros_like(level)
 
-    S_init = jnp.full((2,), S0, dtype)
-    I_init = jnp.zeros((2,), dtype)
-    _, r_init = circuit.vector_field(S_init, stimulus.currents(circuit, 0.0) + I_init)
+    S_init = jnp.full(shape, S0, dtype)
+    I_init = jnp.zeros(shape, dtype)
+    _, r_init = circuit.vector_field(S_init, jnp.where(stimulus.is_on(0.0), level, zero_current))
     ro_init = readout.init(r_init, dt=dt, t_on=jnp.asarray(stimulus.t_on, dtype))
     # Running sums of the previous segment (the rates at t = 0 stand for the history).
-    prev_init = jnp.cumsum(jnp.broadcast_to(r_init, (seg, 2)), axis=0) if smooth else None
+    prev_init = jnp.cumsum(jnp.broadcast_to(r_init, (seg,) + shape), axis=0) if smooth else None
 
     def step(carry, inp):
         S, I_noise, run, ro = carry
@@ -247,7 +353,7 @@ def _integrate(circuit, stimulus, noise, noise_state, dt, n_steps, block, S0, re
         ks = i * seg + jnp.arange(size)
         # The window sum at step j adds the previous segment's steps j+1.. to this one's.
         tail = (prev[-1:] - prev)[:size] if smooth else jnp.zeros((size, 0), dtype)
-        run0 = jnp.zeros((2,), dtype) if smooth else None
+        run0 = jnp.zeros(shape, dtype) if smooth else None
         (S, I_noise, _, ro), (runs, saved) = jax.lax.scan(step, (S, I_noise, run0, ro), (ks, tail))
         if smooth:
             # A short last segment leaves the older part of the window in `prev`.
@@ -272,11 +378,20 @@ def _integrate(circuit, stimulus, noise, noise_state, dt, n_steps, block, S0, re
     if save_every:
         ts, S, r = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
     else:
-        _, r_end = circuit.vector_field(S_end, stimulus.currents(circuit, n_steps * dt_) + I_end)
+        stim_end = jnp.where(stimulus.is_on(n_steps * dt_), level, zero_current)
+        _, r_end = circuit.vector_field(S_end, stim_end + I_end)
         ts, S, r = (n_steps * dt_)[None], S_end[None], r_end[None]
-    finite = jnp.all(jnp.isfinite(S_end)) & jnp.all(jnp.isfinite(I_end))
+    # (time, 2, *batch) -> (*batch, time, 2), as vmap over trials would give.
+    S, r = (jnp.moveaxis(x, (0, 1), (-2, -1)) for x in (S, r))
+    ts = jnp.broadcast_to(ts, tuple(batch) + ts.shape)
+    finite = jnp.all(jnp.isfinite(S_end), axis=0) & jnp.all(jnp.isfinite(I_end), axis=0)
     result = jnp.where(finite, SUCCESS, NONFINITE)
-    return CircuitTrajectory(ts=ts, S=S, r=r, readout=readout.finish(ro_end), result=result)
+    if batch and jax.tree.leaves(ro_end):
+        axes = jax.tree.map(lambda x: -1 if jnp.ndim(x) else None, ro_end)
+        decision = jax.vmap(readout.finish, in_axes=(axes,))(ro_end)
+    else:
+        decision = readout.finish(ro_end)
+    return CircuitTrajectory(ts=ts, S=S, r=r, readout=decision, result=result)
 
 
 def simulate_with_normals(
@@ -295,6 +410,10 @@ def simulate_with_normals(
     ($\\xi_k = \\Delta W_k / \\sqrt{\\Delta t}$), e.g. to compare with the diffrax reference.
     """
     check_step(circuit, dt)
+    stimulus = _with_checked_coherence(stimulus)
     noise = GivenNormals(jnp.asarray(normals))
     n_steps = noise.xi.shape[0]
-    return _integrate(circuit, stimulus, noise, noise.xi, dt, n_steps, 100, S0, readout, save_every)
+    level = stimulus.on_currents(circuit)
+    return _integrate(
+        circuit, stimulus, level, noise, noise.xi, dt, n_steps, 100, S0, readout, save_every
+    )

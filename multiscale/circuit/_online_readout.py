@@ -23,6 +23,11 @@ class AbstractOnlineReadout(eqx.Module):
     ``(state, output)`` like an optax transformation: the per-step output (e.g. the
     probability mass of deciding in that step) is stored only when the readout is
     applied to a saved trajectory, never inside :func:`simulate`.
+
+    Rates arrive populations first, shape (2,) for one trial or (2, trials) in the
+    batched loop of :func:`~multiscale.circuit.simulate_batch`; ``init`` gives the state
+    the same trailing batch axes (scalars such as the onset stay scalars), and ``finish``
+    is written for one trial (it is mapped over the batch).
     """
 
     @abc.abstractmethod
@@ -30,11 +35,13 @@ class AbstractOnlineReadout(eqx.Module):
         """Length of the boxcar applied to the rates, in steps of ``dt`` (1: no smoothing)."""
 
     @abc.abstractmethod
-    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> Any:
+    def init(self, r0: Float[Array, "2 ..."], *, dt: float, t_on: Float[Array, ""]) -> Any:
         """Initial state from the rates at time 0 (Hz), the step ``dt`` and stimulus onset (s)."""
 
     @abc.abstractmethod
-    def step(self, state: Any, t: Float[Array, ""], r_bar: Float[Array, "2"]) -> tuple[Any, Any]:
+    def step(
+        self, state: Any, t: Float[Array, ""], r_bar: Float[Array, "2 ..."]
+    ) -> tuple[Any, Any]:
         """Advance over one step of length ``dt`` ending at time ``t`` (s).
 
         ``r_bar`` (Hz) is the mean of the rates over the last ``window_steps`` steps,
@@ -53,11 +60,13 @@ class NoReadout(AbstractOnlineReadout):
         del dt
         return 1
 
-    def init(self, r0: Float[Array, "2"], *, dt: float, t_on: Float[Array, ""]) -> None:
+    def init(self, r0: Float[Array, "2 ..."], *, dt: float, t_on: Float[Array, ""]) -> None:
         del r0, dt, t_on
         return None
 
-    def step(self, state: None, t: Float[Array, ""], r_bar: Float[Array, "2"]) -> tuple[None, None]:
+    def step(
+        self, state: None, t: Float[Array, ""], r_bar: Float[Array, "2 ..."]
+    ) -> tuple[None, None]:
         del t, r_bar
         return state, None
 

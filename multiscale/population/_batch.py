@@ -3,9 +3,11 @@ r"""Many trials of a decision circuit at once: members × coherences × trials, 
 A *member* is one circuit of a batched pytree (a subject with its own parameters, or
 one parameter set of a sweep): every array leaf with a leading axis of length $M$ is
 indexed per member, every scalar leaf is shared. All $M \cdot C \cdot N$ trials are
-flattened, cut into chunks of ``chunk_size`` trials, and each chunk runs as one
-``vmap`` of :func:`~multiscale.circuit.simulate` under one compiled function (the last
-chunk is padded, so every chunk has the same shape and the function compiles once).
+flattened, cut into chunks of ``chunk_size`` trials, and each chunk runs as one batched
+time loop (:func:`~multiscale.circuit.simulate_batch`: the trials ``vmap`` of
+:func:`~multiscale.circuit.simulate` would give, populations first) under one compiled
+function (the last chunk is padded, so every chunk has the same shape and the function
+compiles once).
 
 Randomness. Trial $n$ at coherence index $c$ uses the key
 ``fold_in(fold_in(key, c), n)``: it depends on the trial's index only, so the result
@@ -26,8 +28,9 @@ from ..circuit import (
     AbstractOnlineReadout,
     Stimulus,
     WongWang2006,
-    simulate,
+    simulate_batch,
 )
+from ..circuit._decision_simulation import checked_coherence
 
 _TRACES = [0]
 _DEFAULT_STIMULUS = Stimulus()
@@ -73,24 +76,36 @@ def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
     _TRACES[0] += 1
     dt, t1, S0, block, n_c, n_t, tile = config
 
-    def one(i):
+    def trials(i):
         m, rest = jnp.divmod(i, n_c * n_t)
         c, n = jnp.divmod(rest, n_t)
-        member = jax.tree.map(
+        members = jax.tree.map(
             lambda x, ax: x if ax is None else x[m], circuit, axes, is_leaf=lambda x: x is None
         )
         stim = eqx.tree_at(lambda s: s.coherence, stimulus, coherence[c])
-        k = jr.fold_in(jr.fold_in(key, c), n)
-        traj = simulate(
-            member, stim, key=k, dt=dt, t1=t1, S0=S0, readout=readout, save_every=0, block=block
+        keys = jax.vmap(lambda c_, n_: jr.fold_in(jr.fold_in(key, c_), n_))(c, n)
+        # The coherences were checked by run_trials, outside the loop split across devices.
+        traj = simulate_batch(
+            members,
+            stim,
+            keys=keys,
+            dt=dt,
+            t1=t1,
+            S0=S0,
+            readout=readout,
+            block=block,
+            check_coherence=False,
         )
         return traj.readout, traj.result
 
     if tile >= index.shape[0]:
-        return jax.vmap(one)(index)
-    # Tiles of `tile` trials run one after another, each a vmap over its trials, so a
-    # tile's state stays in cache through the time loop.
-    return jax.lax.map(one, index, batch_size=tile)
+        return trials(index)
+    # Tiles of `tile` trials run one after another, each one batched loop, so a tile's
+    # state stays in cache through the time loop.
+    n_tiles = -(-index.shape[0] // tile)
+    padded = jnp.concatenate([index, jnp.zeros(n_tiles * tile - index.shape[0], index.dtype)])
+    out = jax.lax.map(trials, padded.reshape(n_tiles, tile))
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[: index.shape[0]], out)
 
 
 def _trial_sharding(chunk: int):
@@ -151,6 +166,7 @@ def run_trials(
     coherence = jnp.asarray(coherence)
     if coherence.ndim != 1:
         raise ValueError(f"`coherence` must be 1-D (coherences,), got shape {coherence.shape}")
+    coherence = checked_coherence(coherence)
     if not (isinstance(n_trials, int) and n_trials >= 1):
         raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
     axes, n_members = _member_axes(circuit)
