@@ -332,7 +332,7 @@ def _integrate(
     # Running sums of the previous segment (the rates at t = 0 stand for the history).
     prev_init = jnp.cumsum(jnp.broadcast_to(r_init, (seg,) + shape), axis=0) if smooth else None
 
-    def step(carry, inp):
+    def step(carry, inp, last):
         S, I_noise, run, ro = carry
         k, prev = inp
         t = k.astype(dtype) * dt_
@@ -340,7 +340,7 @@ def _integrate(
         dS, r = circuit.vector_field(S, stim + I_noise)
         if smooth:
             run = run + r
-            r_bar = (run + prev) / window
+            r_bar = (run + (last - prev)) / window
         else:
             r_bar = r
         ro, _ = readout.step(ro, t + dt_, r_bar)
@@ -351,10 +351,14 @@ def _integrate(
     def run_segment(carry, i, size):
         S, I_noise, prev, ro = carry
         ks = i * seg + jnp.arange(size)
-        # The window sum at step j adds the previous segment's steps j+1.. to this one's.
-        tail = (prev[-1:] - prev)[:size] if smooth else jnp.zeros((size, 0), dtype)
+        # The window sum at step j adds the previous segment's steps j+1.. to this one's:
+        # its last running sum minus its j-th, read in the step (no tail array is made).
+        own = prev[:size] if smooth else jnp.zeros((size, 0), dtype)
+        last = prev[-1] if smooth else None
         run0 = jnp.zeros(shape, dtype) if smooth else None
-        (S, I_noise, _, ro), (runs, saved) = jax.lax.scan(step, (S, I_noise, run0, ro), (ks, tail))
+        (S, I_noise, _, ro), (runs, saved) = jax.lax.scan(
+            lambda c_, x_: step(c_, x_, last), (S, I_noise, run0, ro), (ks, own)
+        )
         if smooth:
             # A short last segment leaves the older part of the window in `prev`.
             prev = runs if size == seg else prev
