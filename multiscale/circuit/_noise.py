@@ -71,7 +71,7 @@ def _box_muller(h1: UInt32[Array, "..."], h2: UInt32[Array, "..."], dtype) -> Fl
     polynomial (the mirror is exact in integers) and no per-row value has to be stacked:
     XLA's CPU code does not vectorise a concatenation inside a loop fusion, nor its own
     ``erf_inv``, ``sin`` and ``cos`` as well as this (one log, one square root and one
-    polynomial per pair: 2.7x less time than ``erf_inv`` per normal, benchmarks/RESULTS.md).
+    polynomial per pair: 2.4x less time than ``erf_inv`` per normal, benchmarks/RESULTS.md).
     The largest $|\xi|$ is $\sqrt{2 \cdot 24 \ln 2} = 5.77$.
     """
     # Odd integers 2m + 1 are exact in int32 and float32, so u and phi stay inside the open
