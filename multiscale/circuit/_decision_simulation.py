@@ -324,10 +324,11 @@ def _integrate(
     shape = (2,) + tuple(batch)
     level = jnp.broadcast_to(level, shape)
     zero_current = jnp.zeros_like(level)
+    stimulus_at = lambda t: jnp.where(stimulus.is_on(t), level, zero_current)
 
     S_init = jnp.full(shape, S0, dtype)
     I_init = jnp.zeros(shape, dtype)
-    _, r_init = circuit.vector_field(S_init, jnp.where(stimulus.is_on(0.0), level, zero_current))
+    _, r_init = circuit.vector_field(S_init, stimulus_at(0.0))
     ro_init = readout.init(r_init, dt=dt, t_on=jnp.asarray(stimulus.t_on, dtype))
     # Running sums of the previous segment (the rates at t = 0 stand for the history).
     prev_init = jnp.cumsum(jnp.broadcast_to(r_init, (seg,) + shape), axis=0) if smooth else None
@@ -336,8 +337,7 @@ def _integrate(
         S, I_noise, run, ro = carry
         k, prev = inp
         t = k.astype(dtype) * dt_
-        stim = jnp.where(stimulus.is_on(t), level, zero_current)
-        dS, r = circuit.vector_field(S, stim + I_noise)
+        dS, r = circuit.vector_field(S, stimulus_at(t) + I_noise)
         if smooth:
             run = run + r
             r_bar = (run + (last - prev)) / window
@@ -382,8 +382,7 @@ def _integrate(
     if save_every:
         ts, S, r = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
     else:
-        stim_end = jnp.where(stimulus.is_on(n_steps * dt_), level, zero_current)
-        _, r_end = circuit.vector_field(S_end, stim_end + I_end)
+        _, r_end = circuit.vector_field(S_end, stimulus_at(n_steps * dt_) + I_end)
         ts, S, r = (n_steps * dt_)[None], S_end[None], r_end[None]
     # (time, 2, *batch) -> (*batch, time, 2), as vmap over trials would give.
     S, r = (jnp.moveaxis(x, (0, 1), (-2, -1)) for x in (S, r))
