@@ -154,27 +154,35 @@ import sys, jax
 jax.config.update("jax_num_cpu_devices", 2)
 import jax.numpy as jnp, jax.random as jr, numpy as np
 import multiscale.behavior as mb, multiscale.circuit as mc, multiscale.population as mp
-out = mp.run_trials(mc.WongWang2006(), jnp.asarray([0.0, 0.5]), key=jr.key(3), n_trials=4,
-                    readout=mb.HazardReadout(window=0.01), t1=0.3, dt=5e-4, block=50)
+kw = dict(key=jr.key(3), n_trials=4, readout=mb.HazardReadout(window=0.01), t1=0.3, dt=5e-4,
+          block=50)
+c = mc.WongWang2006()
+out = mp.run_trials(c, jnp.asarray([0.0, 0.5]), **kw)
 assert jax.device_count() == 2 and len(out.readout.p_undecided.sharding.device_set) == 2
-np.save(sys.argv[1], np.asarray(out.readout.p_choice))
+# Each device's 4 trials in tiles of 3 (the last one padded), and two members of which
+# the second has a weaker recurrent NMDA coupling.
+tiled = mp.run_trials(c, jnp.asarray([0.0, 0.5]), tile_size=3, **kw)
+members = mp.stack_circuits([c, mc.WongWang2006(J_N11=0.25)])
+both = mp.run_trials(members, jnp.asarray([0.0, 0.5]), **kw)
+np.savez(sys.argv[1], whole=out.readout.p_choice, tiled=tiled.readout.p_choice,
+         members=both.readout.p_choice)
 """
 
 
 def test_trials_split_across_two_cpu_devices_are_the_same_trials(tmp_path):
-    # With one device per core, run_trials splits each chunk across the devices; the
-    # trials must not change (the device count is fixed at start-up, hence a subprocess).
+    # With one device per core, run_trials splits each chunk across the devices (one
+    # loop per device, optionally in tiles); the trials must not change (the device
+    # count is fixed at start-up, hence a subprocess).
     import subprocess
     import sys
 
-    path = tmp_path / "p_choice.npy"
+    path = tmp_path / "p_choice.npz"
     subprocess.run([sys.executable, "-c", _TWO_DEVICES, str(path)], check=True)
-    here = mp.run_trials(
-        mc.WongWang2006(),
-        COH,
-        key=jr.key(3),
-        n_trials=4,
-        readout=mb.HazardReadout(window=0.01),
-        **SHORT,
-    )
-    np.testing.assert_allclose(np.load(path), np.asarray(here.readout.p_choice), rtol=1e-5)
+    kw = dict(key=jr.key(3), n_trials=4, readout=mb.HazardReadout(window=0.01), **SHORT)
+    here = mp.run_trials(mc.WongWang2006(), COH, **kw)
+    weaker = mp.run_trials(mc.WongWang2006(J_N11=0.25), COH, **kw)
+    there = np.load(path)
+    for name in ("whole", "tiled"):
+        np.testing.assert_allclose(there[name], np.asarray(here.readout.p_choice), rtol=1e-5)
+    np.testing.assert_allclose(there["members"][0], np.asarray(here.readout.p_choice), rtol=1e-5)
+    np.testing.assert_allclose(there["members"][1], np.asarray(weaker.readout.p_choice), rtol=1e-5)

@@ -74,7 +74,7 @@ def _member_axes(circuit: WongWang2006) -> tuple[object, int | None]:
 @eqx.filter_jit
 def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
     _TRACES[0] += 1
-    dt, t1, S0, block, n_c, n_t, tile = config
+    dt, t1, S0, block, n_c, n_t, tile, mesh = config
 
     def trials(i):
         m, rest = jnp.divmod(i, n_c * n_t)
@@ -98,10 +98,25 @@ def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
         )
         return traj.readout, traj.result
 
+    if mesh is None:
+        return _in_tiles(trials, index, tile)
+    # One time loop per device over its share of the trials, in tiles of its own: the
+    # loop is written per device rather than left to the SPMD partitioner, so that a
+    # tile is a slice of one device's trials. The scan carries start as constants on
+    # every device and become per-device values, hence no varying-axes check.
+    spec = jax.sharding.PartitionSpec("trials")
+    local = lambda i: _in_tiles(trials, i, tile)
+    return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)(index)
+
+
+def _in_tiles(trials, index, tile):
+    """``trials(index)`` in tiles of ``tile`` trials run one after another (``lax.map``).
+
+    A tile's state, and a smoothing readout's history, stay in cache through the time
+    loop (measured: benchmarks/RESULTS.md).
+    """
     if tile >= index.shape[0]:
         return trials(index)
-    # Tiles of `tile` trials run one after another, each one batched loop, so a tile's
-    # state stays in cache through the time loop.
     n_tiles = -(-index.shape[0] // tile)
     padded = jnp.concatenate([index, jnp.zeros(n_tiles * tile - index.shape[0], index.dtype)])
     out = jax.lax.map(trials, padded.reshape(n_tiles, tile))
@@ -113,8 +128,8 @@ def _trial_sharding(chunk: int):
 
     On a CPU, one device per core (``jax.config.update("jax_num_cpu_devices", cores)``
     before the first computation) runs one time loop per core, which is faster than
-    XLA's threading inside one loop: measured on 2 cores at 1.2e5 trials, 5.8e7
-    trial-steps/s on one device, 7.7e7 on two, with identical trials.
+    XLA's threading inside one loop: measured on 2 cores at 1.2e5 trials, 8.5e7
+    trial-steps/s on one device, 1.3e8-1.4e8 on two, with identical trials.
     """
     n_dev = jax.device_count()
     if n_dev < 2 or chunk % n_dev:
@@ -150,11 +165,12 @@ def run_trials(
         dt, t1, S0, block: as in :func:`~multiscale.circuit.simulate`.
         chunk_size: trials per compiled call (None: all at once). The result does not
             depend on it.
-        tile_size: within a call, trials advanced together through the time loop (a
-            ``vmap``); tiles run one after another (``lax.map``). None (default): the
-            whole chunk at once. The result does not depend on it. Measured on 2 cores:
-            tiles of 4096 were 12-15 % slower at 1.2e4-1.2e5 trials on a quiet machine,
-            but 1.6x faster at 2.4e4 while other jobs loaded the cores.
+        tile_size: within a call (and, with several devices, within each device's share),
+            trials advanced together through the time loop; tiles run one after another
+            (``lax.map``). None (default): all at once. The result does not depend on it.
+            Measured on 2 cores at 1.2e5 trials: on one device tiles of 4096 were
+            12-15 % slower; split over two devices, tiles of 1e4-2e4 per device within
+            +-5 % of none (benchmarks/RESULTS.md).
 
     With several devices (e.g. one per CPU core) each chunk's trials are split across
     them when their number divides the chunk (pick ``chunk_size`` accordingly); the
@@ -184,8 +200,9 @@ def run_trials(
     if tile_size is not None and not (isinstance(tile_size, int) and tile_size >= 1):
         raise ValueError(f"`tile_size` must be an int >= 1 or None, got {tile_size!r}")
     tile = chunk if tile_size is None else tile_size
-    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials, tile)
     sharding = _trial_sharding(chunk)
+    mesh = None if sharding is None else sharding.mesh
+    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials, tile, mesh)
     pieces = []
     for start in range(0, total, chunk):
         index = jnp.arange(start, start + chunk)
