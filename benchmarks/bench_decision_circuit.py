@@ -62,6 +62,9 @@ NOTES = """Notes.
 COH = np.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512], np.float32)
 DT, T1, T_ON, THETA, WINDOW = 5e-4, 2.0, 0.5, 15.0, 0.05
 N_STEPS = round(T1 / DT)
+# Wong & Wang 2006 appendix (reference_values 6a): a, b (Hz/nA, Hz), d (s), J_N11, J_N12,
+# J_A,ext (nA), I_0 (nA), sigma_noise (nA), tau_AMPA (s), for the hand-written peers.
+NUMPY_PARAMS = (270.0, 108.0, 0.154, 0.2609, 0.0497, 5.2e-4, 0.3255, 0.02, 0.002)
 TILE = 4000  # run_trials(tile_size=4000): tiles run one after another (divides the B)
 TILE_GRAD = 4000  # divides the gradient's batch of 12000
 
@@ -70,11 +73,12 @@ def _coherences(batch):
     return np.repeat(COH, batch // len(COH))
 
 
-def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=True):
+def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=True, window=WINDOW):
     """One engine row. ``batched``: ``simulate_batch``, the loop ``run_trials`` runs (state
     (2, trials)); otherwise ``vmap(simulate)`` (state (trials, 2)). ``split``: the batch
-    split across the CPU devices (one per core), what ``run_trials`` does when there are
-    several; otherwise all on the first device."""
+    split across the CPU devices (one per core), one loop per device (``shard_map``), what
+    ``run_trials`` does when there are several; otherwise all on the first device.
+    ``window``: the readout's boxcar, s (0: the threshold on the instantaneous rate)."""
     import equinox as eqx
     import jax
     import jax.random as jr
@@ -83,7 +87,7 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=T
     import multiscale.circuit as mc
 
     circuit = mc.WongWang2006()
-    readout = mb.ThresholdReadout()
+    readout = mb.ThresholdReadout(window=window)
     noise = {"counter": mc.CounterNoise(), "threefry": mc.ThreefryNoise()}[noise_name]
     kw = dict(dt=DT, t1=T1, readout=readout, noise=noise)
 
@@ -93,11 +97,13 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=T
 
     def many(keys, c):
         stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(t_on=T_ON), c)
-        return mc.simulate_batch(circuit, stim, keys=keys, **kw).readout
+        # Coherences are checked once by run_trials, outside the loop.
+        traj = mc.simulate_batch(circuit, stim, keys=keys, check_coherence=False, **kw)
+        return traj.readout
 
     run = many if batched else jax.vmap(one)
     if tile is None or tile >= batch:
-        f = jax.jit(run)
+        f = run
     else:
         # What multiscale.population.run_trials(tile_size=tile) does: tiles
         # of `tile` trials, run one after another so a tile's state stays in cache.
@@ -106,14 +112,17 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=T
             out = jax.lax.map(lambda a: run(*a), (shape(k), shape(c)))
             return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
 
-        f = jax.jit(tiled)
+        f = tiled
     if split:
         mesh = jax.make_mesh(
             (jax.device_count(),), ("trials",), axis_types=(jax.sharding.AxisType.Auto,)
         )
-        place = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
+        spec = jax.sharding.PartitionSpec("trials")
+        place = jax.sharding.NamedSharding(mesh, spec)
+        f = jax.shard_map(f, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
     else:
         place = jax.devices()[0]
+    f = jax.jit(f)
     coh = jax.device_put(jax.numpy.asarray(_coherences(batch)), place)
     key = jr.key(0)
     keys = jax.device_put(jr.split(key, coh.shape[0]), place)
@@ -131,17 +140,7 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=T
 
 def run_numpy(batch, repeats):
     """Vectorized NumPy: the same scheme as multiscale (exact OU, Euler S, boxcar readout)."""
-    a, b, d, J11, J12, JA, I0, sig, tA = (
-        270.0,
-        108.0,
-        0.154,
-        0.2609,
-        0.0497,
-        5.2e-4,
-        0.3255,
-        0.02,
-        0.002,
-    )
+    a, b, d, J11, J12, JA, I0, sig, tA = NUMPY_PARAMS
     gamma, tauS = 0.641, 0.1
     f32 = np.float32
     coh = _coherences(batch)
@@ -178,6 +177,74 @@ def run_numpy(batch, repeats):
                 dtime[new] = t + DT - T_ON
         times.append(time.perf_counter() - t0)
     return statistics.median(times), choice, dtime
+
+
+def run_plain_jax(batch, repeats, noise=True, boxcar=False):
+    """What a user would write first in JAX: the NumPy scheme in one jitted ``lax.scan``.
+
+    State (trials, 2), ``jax.random.normal(fold_in(key, k))`` per step (``noise=False``:
+    none, the issue's "without random numbers"), and either the threshold on the
+    instantaneous rate or (``boxcar``) the 50 ms boxcar as a ring buffer in the carry.
+    Without the boxcar this is the "straightforward jitted scan" whose rate the issue
+    quotes (1.0e8 trial-steps/s at 1e5, 3.6e8 without random numbers), so its ratio to
+    that quote measures this machine against the issue's.
+    """
+    import jax
+    import jax.numpy as jnp
+    import jax.random as jr
+
+    a, b, d, J11, J12, JA, I0, sig, tA = NUMPY_PARAMS
+    gamma, tauS = 0.641, 0.1
+    n_win = round(WINDOW / DT) if boxcar else 1
+    decay = np.float32(np.exp(-DT / tA))
+    sd = np.float32(sig / np.sqrt(2) * np.sqrt(1 - np.exp(-2 * DT / tA)))
+
+    def run(key, coh):
+        I_stim = JA * 30.0 * jnp.stack([1 + coh, 1 - coh], 1)
+
+        def rate(S, I_n, t):
+            on = jnp.where(t >= T_ON, I_stim, jnp.zeros_like(I_stim))
+            u = a * (J11 * S - J12 * S[:, ::-1] + I0 + I_n + on) - b
+            return jnp.where(jnp.abs(u) < 1e-3, 1 / d + u / 2, u / -jnp.expm1(-d * u))
+
+        S = jnp.full((coh.size, 2), 0.1, jnp.float32)
+        r0 = rate(S, jnp.zeros_like(S), 0.0)
+        buf = jnp.broadcast_to(r0, (n_win,) + r0.shape)
+        choice = jnp.full(coh.size, -1)
+        dtime = jnp.full(coh.size, jnp.nan, jnp.float32)
+
+        def step(c, k):
+            S, I_n, buf, total, choice, dtime = c
+            t = k.astype(jnp.float32) * DT
+            r = rate(S, I_n, t)
+            S = S + DT * (-S / tauS + (1 - S) * gamma * r)
+            xi = jr.normal(jr.fold_in(key, k), S.shape) if noise else jnp.zeros_like(S)
+            I_n = I_n * decay + sd * xi
+            if boxcar:
+                total = total + r - buf[k % n_win]
+                buf = buf.at[k % n_win].set(r)
+                r_bar = total / n_win
+            else:
+                r_bar = r
+            new = (t + DT >= T_ON) & (choice < 0) & (r_bar.max(1) >= THETA)
+            choice = jnp.where(new, r_bar.argmax(1), choice)
+            dtime = jnp.where(new, t + DT - T_ON, dtime)
+            return (S, I_n, buf, total, choice, dtime), None
+
+        carry = (S, jnp.zeros_like(S), buf, r0 * n_win, choice, dtime)
+        carry, _ = jax.lax.scan(step, carry, jnp.arange(N_STEPS))
+        return carry[4], carry[5]
+
+    coh = jax.device_put(jnp.asarray(_coherences(batch)), jax.devices()[0])
+    t = time.perf_counter()
+    compiled = jax.jit(run).lower(jr.key(0), coh).compile()
+    compile_s = time.perf_counter() - t
+    times = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        choice, dtime = jax.block_until_ready(compiled(jr.key(i), coh))
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), compile_s, np.asarray(choice), np.asarray(dtime)
 
 
 def _per_coherence(choice, dtime):
@@ -372,20 +439,38 @@ def main():
         reps = 3 if B <= 12000 else 2
         res = {}
         variants = [
-            ("counter", None, True, True),
-            ("counter", None, False, True),
-            ("counter", None, True, False),
-            ("counter", TILE, False, True),
-            ("threefry", None, False, True),
+            ("counter", None, True, True, WINDOW),
+            ("counter", None, False, True, WINDOW),
+            ("counter", None, True, False, WINDOW),
+            ("counter", TILE, False, True, WINDOW),
+            ("threefry", None, False, True, WINDOW),
+            ("counter", None, True, True, 0.0),
         ]
-        for noise, tile, split, batched in variants:
+        for noise, tile, split, batched, window in variants:
             if (tile is not None and tile >= B) or (split and jax.device_count() < 2):
                 continue
-            t, c, ch, dtm = run_multiscale(B, noise, reps, tile, split, batched)
+            if window == 0 and B < 12000:
+                continue
+            t, c, ch, dtm = run_multiscale(B, noise, reps, tile, split, batched, window)
             loop = "batched loop" if batched else "vmap(simulate)"
             name = f"multiscale ({loop}, {noise} noise" + (f", tiles of {tile}" if tile else "")
-            name += f", split over {jax.device_count()} CPU devices)" if split else ", 1 device)"
-            res[name] = (ch, dtm)
+            name += f", split over {jax.device_count()} CPU devices" if split else ", 1 device"
+            name += ", no boxcar: threshold on the instantaneous rate)" if window == 0 else ")"
+            if window:  # the agreement table compares the boxcar workload only
+                res[name] = (ch, dtm)
+            lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
+            print(lines[-1], flush=True)
+        # The issue's own baseline, to compare this machine with the one it was measured on.
+        plain = [(True, False), (False, False)] if B >= 12000 else []
+        plain += [(True, True)] if B <= 12000 else []  # the ring buffer: 75 s at 1.2e5
+        for noise, boxcar in plain:
+            t, c, ch, dtm = run_plain_jax(B, reps, noise, boxcar)
+            name = "jax (straightforward jitted scan, 1 device, " + (
+                "jax.random normals" if noise else "no random numbers"
+            )
+            name += ", 50 ms boxcar as a ring buffer)" if boxcar else ", no boxcar)"
+            if boxcar:
+                res[name] = (ch, dtm)
             lines.append(f"| {B} | {name} | {t:.3f} | {B * N_STEPS / t:.3g} | {c:.2f} |")
             print(lines[-1], flush=True)
         if args.multiscale_only:
