@@ -67,6 +67,7 @@ N_STEPS = round(T1 / DT)
 NUMPY_PARAMS = (270.0, 108.0, 0.154, 0.2609, 0.0497, 5.2e-4, 0.3255, 0.02, 0.002)
 TILE = 4000  # run_trials(tile_size=4000): tiles run one after another (divides the B)
 TILE_GRAD = 4000  # divides the gradient's batch of 12000
+GRAD_ROUNDS = 5
 
 
 def _coherences(batch):
@@ -392,19 +393,23 @@ def gradient_cost(batch):
             jax.value_and_grad(lambda a: batched_forward_rt(with_alpha(a), keys, coh)),
         ),
     )
+    compiled, out = {}, {}
     for name, fn in fns:
-        compiled = jax.jit(fn).lower(x).compile()
-        mem = compiled.memory_analysis()
+        compiled[name] = jax.jit(fn).lower(x).compile()
+        mem = compiled[name].memory_analysis()
         temp = getattr(mem, "temp_size_in_bytes", float("nan")) if mem is not None else float("nan")
-        value = jax.block_until_ready(compiled(x))
-        ts = []
-        for _ in range(3):
-            t = time.perf_counter()
-            jax.block_until_ready(compiled(x))
-            ts.append(time.perf_counter() - t)
+        value = jax.block_until_ready(compiled[name](x))
         grad = float(value[1]) if isinstance(value, tuple) else float("nan")
-        out[name] = (statistics.median(ts), temp, grad)
-    return out
+        out[name] = (temp, grad)
+    # Rounds that run every function once, so that a change in the machine's load during
+    # the run moves a forward time and its gradient's together (the ratio is the result).
+    times = {name: [] for name in compiled}
+    for _ in range(GRAD_ROUNDS):
+        for name, fn in compiled.items():
+            t = time.perf_counter()
+            jax.block_until_ready(fn(x))
+            times[name].append(time.perf_counter() - t)
+    return {name: (statistics.median(times[name]),) + out[name] for name in compiled}
 
 
 def main():
@@ -523,7 +528,8 @@ def main():
     lines += [
         "",
         "Gradient of the mean expected RT (HazardReadout) w.r.t. NMDA alpha, B = 12000, one"
-        " device (each ratio is to the forward row above it):",
+        f" device (each ratio is to the forward row above it; medians of {GRAD_ROUNDS} rounds"
+        " that run every function once):",
         "",
         "| | time (s) | compiled temp memory (MB) | d(mean RT)/d(alpha) (s) |",
         "|---|---|---|---|",
