@@ -262,13 +262,24 @@ def _per_coherence(choice, dtime):
 
 
 def _z(rows_a, rows_b):
+    """z-scores of accuracy and mean RT per coherence; NaN where both accuracies are 1."""
     out = []
     for (pa, na, ma, sa), (pb, nb, mb, sb) in zip(rows_a, rows_b, strict=True):
         pp = (pa * na + pb * nb) / (na + nb)
         se = np.sqrt(max(pp * (1 - pp), 1e-12) * (1 / na + 1 / nb))
-        zp = 0.0 if se < 1e-9 else (pa - pb) / se
+        zp = np.nan if se < 1e-9 else (pa - pb) / se
         out.append((zp, (ma - mb) / np.hypot(sa, sb)))
     return out
+
+
+def _chi2(z):
+    """Sum of squared z-scores, its degrees of freedom and p-value (independent samples)."""
+    from scipy.stats import chi2
+
+    zs = np.asarray(z, float).ravel()
+    zs = zs[np.isfinite(zs)]
+    total = float(np.sum(zs**2))
+    return total, zs.size, float(chi2.sf(total, zs.size))
 
 
 def _peer_call(fn, *args, **kw):
@@ -500,17 +511,22 @@ def main():
         ref = _per_coherence(*agreement["numpy"])
         lines += [
             "",
-            "Agreement with NumPy at B = 12000 (z-scores of accuracy and mean RT):",
+            "Agreement with NumPy at B = 12000 (z-scores of accuracy and mean RT; '-' where"
+            " both decide every trial correctly; the last column tests all of a row's"
+            " z-scores at once: their sum of squares against chi-squared):",
             "",
-            "| engine | " + " | ".join(f"{100 * c:.1f} %" for c in COH) + " |",
-            "|---|" + "---|" * len(COH),
+            "| engine | " + " | ".join(f"{100 * c:.1f} %" for c in COH) + " | sum z^2 (dof), p |",
+            "|---|" + "---|" * (len(COH) + 1),
         ]
         for name in agreement:
             if name == "numpy":
                 continue
             rows = _per_coherence(*agreement[name])
             z = _z(rows, ref)
-            lines.append(f"| {name} | " + " | ".join(f"{a:+.1f} / {b:+.1f}" for a, b in z) + " |")
+            total, dof, p = _chi2(z)
+            fmt = lambda v: "-" if np.isnan(v) else f"{v:+.1f}"
+            cells = " | ".join(f"{fmt(a)} / {fmt(b)}" for a, b in z)
+            lines.append(f"| {name} | {cells} | {total:.1f} ({dof}), {p:.2f} |")
         lines += [
             "",
             "| engine | " + " | ".join(f"{100 * c:.1f} %" for c in COH) + " |",
