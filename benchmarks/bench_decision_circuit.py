@@ -266,8 +266,8 @@ def _z(rows_a, rows_b):
     out = []
     for (pa, na, ma, sa), (pb, nb, mb, sb) in zip(rows_a, rows_b, strict=True):
         pp = (pa * na + pb * nb) / (na + nb)
-        se = np.sqrt(max(pp * (1 - pp), 1e-12) * (1 / na + 1 / nb))
-        zp = np.nan if se < 1e-9 else (pa - pb) / se
+        var = pp * (1 - pp)
+        zp = np.nan if var == 0 else (pa - pb) / np.sqrt(var * (1 / na + 1 / nb))
         out.append((zp, (ma - mb) / np.hypot(sa, sb)))
     return out
 
