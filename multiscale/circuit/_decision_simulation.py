@@ -220,7 +220,7 @@ def simulate_batch(
     ``check_coherence=False`` skips the runtime check of the coherences, for a caller that
     checked them already (a check inside a loop split across devices is gathered to one).
     To split a batch across devices, run one call per device's share (``jax.shard_map``),
-    as :func:`~multiscale.population.run_trials` does: measured 10-15 % faster than
+    as :func:`~multiscale.population.run_trials` does: measured about 10 % faster than
     leaving one call on sharded inputs to XLA's partitioner.
 
     Returns:
