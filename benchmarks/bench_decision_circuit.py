@@ -16,7 +16,11 @@ Engines:
   written with ``xi`` and integrated by Euler–Maruyama), cpp_standalone with 2 OpenMP
   threads (runtime device if that fails), float64; the threshold readout online, on the
   exact 50 ms boxcar checked every 5 steps (2.5 ms; see ``_peers.brian2_circuit``). At
-  B = 12000 also with the exact OU step (``run_regularly``) for the agreement table.
+  B = 12000 also with the exact OU step (``run_regularly``) for the agreement table. The
+  same network also on the runtime device with Cython code generation (one thread;
+  "compile" is a run of no time, which generates and builds the code, cached on disk).
+- ``jax`` (straightforward jitted scan): the NumPy scheme in one ``lax.scan``
+  (``run_plain_jax``), the issue's own baseline, with and without random numbers.
 - ``brainpy``: ``bp.odeint`` Euler integrator for S, exact OU step with
   ``bm.random.normal``, ``bm.scan`` over 100-step blocks, jitted, batched over trials,
   float32 (``_peers.brainpy_circuit_fn``).
@@ -310,6 +314,13 @@ def peers(batch):
 
         return thunk
 
+    def brian2_cython():
+        r = _peer_call(_peers.brian2_circuit, coh, noise="xi", mode="cython", **kw)
+        if isinstance(r, str):
+            return r
+        ch, dtm, t, build, _ = r
+        return ch, dtm.astype(np.float32), t, build
+
     def brainpy():
         r = _peer_call(_peers.brainpy_circuit, coh, repeats=3 if batch <= 12000 else 1, **kw)
         if isinstance(r, str):
@@ -317,7 +328,11 @@ def peers(batch):
         ch, dtm, t, c = r
         return ch, dtm.astype(np.float32), t, c
 
-    out = [("brian2 (xi)", brian2("xi")), ("brainpy (odeint Euler + bm.scan)", brainpy)]
+    out = [
+        ("brian2 (xi)", brian2("xi")),
+        ("brian2 (cython runtime, 1 thread, xi)", brian2_cython),
+        ("brainpy (odeint Euler + bm.scan)", brainpy),
+    ]
     if batch == 12000:
         out.insert(1, ("brian2 (exact OU)", brian2("exact")))
     return out
