@@ -61,6 +61,8 @@ NOTES = """Notes.
   exact OU's, which shifts accuracy and RT; the "exact OU" row removes that difference.
 - BrainPy's row includes nothing but the jitted run; "compile" is the first call minus a
   run.
+- Brian2 with Cython: "compile" is a run of no time (code generation and the Cython
+  build); Brian2 caches the built code on disk, so after the first batch size it is short.
 - The gradient row reports XLA's compiled temporary buffer size, not the process peak RSS."""
 
 COH = np.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512], np.float32)

@@ -3,9 +3,9 @@ r"""Forward-mode derivatives of long simulations, exposed to reverse mode as a c
 Reverse mode (``jax.grad``) through a time loop of $K$ steps must keep or recompute the
 state of every step: with checkpointed segments each segment runs twice and the backward
 pass costs as much again (measured for the decision circuit at 1.2e4 trials:
-``value_and_grad`` 3.7-4.3x the forward time, 572-581 MB). Forward mode carries one
+``value_and_grad`` 3.4-4.3x the forward time, 572-581 MB). Forward mode carries one
 tangent per parameter through the same loop and stores nothing, at a cost of less than
-one extra forward per parameter (measured: one parameter 1.6-1.7x forward and 41 MB
+one extra forward per parameter (measured: one parameter 1.5-1.7x forward and 41 MB
 through ``simulate_batch``; two parameters 2.7x; benchmarks/RESULTS.md). When a loss
 depends on a handful of parameters through a long simulation, forward mode is the faster
 and the leaner of the two.
