@@ -19,12 +19,26 @@ ALLOWED = {
     "fit": {"synapse", "circuit", "population", "behavior", "data"},
     "sweep": {"synapse", "circuit", "population", "behavior", "data"},
     "plot": {"synapse", "circuit", "population", "behavior", "data", "fit", "sweep"},
+    # The wings sit on top: they may use every scale, and nothing imports them.
+    "validation": {"synapse", "circuit", "population", "behavior", "data", "fit", "sweep"},
+    "cli": {
+        "synapse",
+        "circuit",
+        "population",
+        "behavior",
+        "data",
+        "fit",
+        "sweep",
+        "plot",
+        "validation",
+    },
 }
 
 
-def _imported_scales(path: pathlib.Path, scale: str) -> set[str]:
+def _imported_modules(path: pathlib.Path) -> list[str]:
+    """Dotted names of every module (and imported name) ``path`` imports, resolved."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    found = set()
+    found = []
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):
@@ -37,11 +51,17 @@ def _imported_scales(path: pathlib.Path, scale: str) -> set[str]:
                 rel = path.relative_to(PKG.parent).with_suffix("").parts[: -node.level]
                 base = ".".join(rel + ((node.module,) if node.module else ()))
                 names = [base] + [f"{base}.{a.name}" for a in node.names]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "multiscale" and len(parts) > 1 and parts[1] in ALLOWED:
-                if parts[1] != scale:
-                    found.add(parts[1])
+        found.extend(names)
+    return found
+
+
+def _imported_scales(path: pathlib.Path, scale: str) -> set[str]:
+    found = set()
+    for name in _imported_modules(path):
+        parts = name.split(".")
+        if parts[0] == "multiscale" and len(parts) > 1 and parts[1] in ALLOWED:
+            if parts[1] != scale:
+                found.add(parts[1])
     return found
 
 
@@ -56,8 +76,55 @@ def test_imports_point_down_the_scales(scale):
 
 
 def test_private_core_imports_no_scale():
-    for name in ("_typing.py", "_numerics.py", "_validation.py"):
-        assert not _imported_scales(PKG / name, ""), name
+    for path in PKG.glob("_*.py"):
+        if path.name not in ("__init__.py", "__main__.py"):
+            assert not _imported_scales(path, ""), path.name
+
+
+# fit and population still reach into circuit's private modules (check_step,
+# checked_coherence); the circuit interface removes both.
+_PENDING = {"fit", "population"}
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="pending: circuit interface"))
+        if f in _PENDING
+        else f
+        for f in sorted(ALLOWED)
+    ],
+)
+def test_no_import_of_another_folders_private_module(folder):
+    # Folders meet through each other's public names (their __init__), never through a
+    # private module: multiscale.circuit._noise is circuit's own business.
+    bad = {}
+    for path in (PKG / folder).rglob("*.py"):
+        for name in _imported_modules(path):
+            parts = name.split(".")
+            if len(parts) > 2 and parts[0] == "multiscale" and parts[1] in ALLOWED:
+                if parts[1] != folder and parts[2].startswith("_"):
+                    bad.setdefault(str(path.relative_to(PKG)), []).append(name)
+    assert not bad, f"imports of another folder's private modules: {bad}"
+
+
+def test_nothing_imports_the_wings():
+    for folder in ALLOWED:
+        if folder in ("validation", "cli"):
+            continue
+        for path in (PKG / folder).rglob("*.py"):
+            wings = _imported_scales(path, folder) & {"validation", "cli"}
+            assert not wings, f"{path.relative_to(PKG)} imports {wings}"
+
+
+def test_files_are_small():
+    # One concept per file (STYLE.md rule 16): 500 lines is the ceiling.
+    long = {
+        str(p.relative_to(PKG)): n
+        for p in PKG.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert not long, f"files over 500 lines: {long}"
 
 
 def test_import_is_light():

@@ -13,7 +13,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import multiscale.synapse as ms
-from multiscale.synapse._targets_stdp import crossover_frequency, oja_learn, selective_response
+from multiscale.validation._synapse_stdp import crossover_frequency, oja_learn, selective_response
 
 INF = float("inf")
 

@@ -9,7 +9,7 @@ import pytest
 
 import multiscale.behavior as mb
 import multiscale.circuit as mc
-from multiscale.behavior._targets_behavior import behavior_comparisons
+from multiscale.validation._behavior_psychophysics import behavior_comparisons
 
 DT = 5e-4
 

@@ -16,6 +16,7 @@ import pytest
 
 from multiscale.behavior import HazardReadout
 from multiscale.circuit import WongWang2006
+from multiscale.cli._fit import fit_command, format_fit
 from multiscale.fit import (
     CircuitBehavior,
     SummaryData,
@@ -24,7 +25,6 @@ from multiscale.fit import (
     circuit_summary_negative_log_likelihood,
     fit_circuit_summary,
 )
-from multiscale.fit._command import fit_command, format_fit
 
 
 def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=1.6, dtype=jnp.float32):
@@ -189,7 +189,7 @@ def test_fit_command_circuit_trial_branch(tmp_path):
 
 
 def test_cli_rejects_summary_likelihood_for_the_ddm(tmp_path, capsys):
-    from multiscale._cli import main
+    from multiscale.cli import main
 
     path, _ = _csv(tmp_path)
     argv = ["fit", str(path), "--model", "ddm", "--condition", "coherence"]

@@ -13,7 +13,8 @@ import pytest
 from _ddm_sim import simulate_ddm
 
 import multiscale as ms
-from multiscale.fit._command import _nll, fit_command, fit_ddm_trials, format_fit
+from multiscale.cli._fit import fit_command, format_fit
+from multiscale.fit import ddm_negative_log_likelihood as _nll, fit_ddm_trials
 
 
 class _Gauss(eqx.Module):
@@ -177,9 +178,9 @@ def test_fit_command_csv(tmp_path, ddm_data):
     "in the data (16 ms > 12 ms); the [D] fit used the data's SEMs, which the summary lacks.",
 )
 def test_refit_mean_rt_within_12_ms():
-    from multiscale.fit._roitman_fit import fit_proportional_rate_summary
+    from multiscale.fit import fit_proportional_rate_summary
 
-    fitted, _, _ = fit_proportional_rate_summary()
+    fitted, _, _ = fit_proportional_rate_summary(key=jr.key(0))
     df = ms.data.roitman_shadlen_2002()
     rt = ms.behavior.ddm_mean_rt(fitted, jnp.asarray(df["coherence"].to_numpy(), jnp.float32))
     np.testing.assert_allclose(rt, df["mean_rt"].to_numpy(), atol=0.012)

@@ -10,7 +10,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import multiscale.synapse as syn
-from multiscale.synapse._targets_calcium import CORTICAL_TABLE, cortical_model_ratios
+from multiscale.validation._synapse_calcium import CORTICAL_TABLE, cortical_model_ratios
 
 
 def _pairing(delta_t, frequency, n_pairs, t0=0.05):

@@ -15,7 +15,7 @@ import pytest
 
 import multiscale.circuit as mc
 import multiscale.synapse as ms
-from multiscale.synapse._neuromodulators import check_level
+from multiscale.synapse._plasticity._neuromodulators import check_level
 
 INF = float("inf")
 

@@ -1,4 +1,4 @@
-"""Offline (sleep) phases, critical periods and lesions (ordinal; see _targets_offline)."""
+"""Offline (sleep) phases, critical periods and lesions (ordinal; see multiscale.validation._behavior_offline)."""
 
 import equinox as eqx
 import jax
@@ -10,7 +10,7 @@ import pytest
 import multiscale.behavior as mb
 import multiscale.population as mp
 import multiscale.synapse as ms
-from multiscale.behavior import _targets_offline as offline
+from multiscale.validation import _behavior_offline as offline
 
 # A learned-looking weight matrix: strong onto the preferred population, weak elsewhere.
 W_LEARNED = [[0.95, 0.05], [0.11, 0.9], [0.85, 0.2], [0.03, 0.97]]

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from multiscale.cli._sweep import MODELS, run_config, sweep_command
 from multiscale.sweep import STATUS_OK, Grid, Halton, sweep
-from multiscale.sweep._command import MODELS, run_config, sweep_command
 from multiscale.sweep._decision import STATUS_UNDECIDED
 from multiscale.synapse import SaturatingNMDA
 

@@ -2,7 +2,7 @@
 
 Small settings throughout (trials of 0.6-1.0 s, 8-64 noise paths, two coherences) so
 that the file runs in about a minute on two cores; the ~1000-trial recovery and the
-comparison with the DDM are validation targets (``_targets_trial_likelihood.py``).
+comparison with the DDM are validation targets (``multiscale.validation._fit_trial_likelihood``).
 """
 
 import equinox as eqx

@@ -2,7 +2,7 @@
 
 import pytest
 
-from multiscale._validation import load_all
+from multiscale.validation import load_all
 
 _TARGETS = load_all()
 

@@ -23,6 +23,10 @@ from ._circuit_likelihood import (
     circuit_summary as circuit_summary,
     circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
 )
+from ._ddm_fit import (
+    ddm_negative_log_likelihood as ddm_negative_log_likelihood,
+    fit_ddm_trials as fit_ddm_trials,
+)
 from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
 from ._forward_mode import forward_mode as forward_mode
 from ._hierarchical import (
@@ -41,6 +45,7 @@ from ._learning_fit import (
     learning_rate_parameters as learning_rate_parameters,
 )
 from ._newton import NewtonState as NewtonState, newton as newton
+from ._roitman_fit import fit_proportional_rate_summary as fit_proportional_rate_summary
 from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials
 from ._trial_likelihood import (
     NDT_SD_MIN as NDT_SD_MIN,

@@ -10,7 +10,6 @@ $\sqrt{\mathrm{Var}_\mathrm{model}[RT] / n}$ (the model's own RT variance).
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 
 from ..behavior import ProportionalRateDDM, summary_negative_log_likelihood
@@ -35,15 +34,18 @@ def _loss(model, data):
     return summary_negative_log_likelihood(model, *data)
 
 
-def fit_proportional_rate_summary(*, key=None, steps: int = 100):
+def fit_proportional_rate_summary(*, key, steps: int = 100):
     """Fit ``k``, ``a`` (= 2A) and ``t0`` (= t_R) to the embedded summary of both monkeys.
+
+    Args:
+        key: PRNG key (the fit's multi-start machinery takes one; a single start here).
+        steps: most damped-Newton steps.
 
     Returns:
         ``(model, standard_errors, nll)``: the fitted :class:`ProportionalRateDDM`
         (``z = 1/2``, no variabilities, no contaminant), Laplace standard errors as a
         model-shaped pytree, and the negative log-likelihood (nats).
     """
-    key = jr.key(0) if key is None else key
     model = ProportionalRateDDM(k=10.0, a=1.5, t0=0.3, p_outlier=0.0)
     spec = jax.tree.map(lambda _: False, model)
     spec = eqx.tree_at(lambda m: (m.k, m.a, m.t0), spec, (True, True, True))

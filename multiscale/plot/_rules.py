@@ -61,7 +61,7 @@ def stdp_frequency(
         frequencies: pairing frequencies, Hz.
         dw_plus, dw_minus: model weight change in % at +10 ms and −10 ms.
         data: optional measurements per frequency, ``((mean+, sem+), (mean-, sem-))`` in %
-            (e.g. Sjöström et al. 2001, ``multiscale.synapse._targets_stdp.SJOSTROM``).
+            (e.g. Sjöström et al. 2001, ``multiscale.validation._synapse_stdp.SJOSTROM``).
         label: legend label prefix for the model lines.
         ax: axes to draw on (the current axes if ``None``).
 

@@ -1,65 +1,28 @@
-"""``multiscale fit DATA.csv --model ddm|circuit --condition COLUMN [--likelihood trial|summary]``.
+"""``multiscale fit DATA.csv --model ddm|circuit --condition COLUMN``: fit and report."""
 
-The library side of the ``fit`` subcommand.
-"""
-
+import json
 import math
 import os
+import sys
 
 import equinox as eqx
-import jax
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..behavior import ProportionalRateDDM, ddm_log_likelihood
 from ..data import load_trials
-from ._circuit_fit import default_circuit_behavior, fit_circuit_summary, summarize_trials
-from ._fit import fit
-from ._newton import newton
-from ._trial_fit import fit_circuit_trials
-from ._trial_likelihood import circuit_trials
-from ._uncertainty import aic, bic, n_parameters, standard_errors
-
-# One optimiser object for every call, so that repeated fits reuse the compiled loop.
-# Damped Newton: three parameters, so the exact Hessian is cheap and ~10 steps suffice.
-_NEWTON = newton()
-
-
-def _nll(model, trials):
-    return -ddm_log_likelihood(model, trials)
-
-
-def fit_ddm_trials(trials, *, key, steps: int = 100):
-    """Maximum-likelihood proportional-rate DDM (``k``, ``a``, ``t0``) for one data set.
-
-    ``z = 1/2``, no across-trial variability, 2 % uniform contaminant on
-    ``[0, max(2 s, max RT)]`` (fixed). Returns ``(model, standard errors, filter_spec)``.
-    """
-    rt = np.asarray(trials.rt)
-    model = ProportionalRateDDM(
-        k=5.0,
-        a=1.5,
-        t0=float(0.8 * np.quantile(rt, 0.02)),
-        p_outlier=0.02,
-        rt_max=jnp.asarray(max(2.0, float(rt.max())), jnp.float32),
-    )
-    spec = jax.tree.map(lambda _: False, model)
-    spec = eqx.tree_at(lambda m: (m.k, m.a, m.t0), spec, (True, True, True))
-    fitted, hist = fit(
-        model,
-        _nll,
-        trials,
-        optimizer=_NEWTON,
-        steps=steps,
-        key=key,
-        filter_spec=spec,
-        patience=5,
-        tol=1e-4,
-        chunk=5,
-    )
-    return fitted, standard_errors(fitted, _nll, trials, spec), spec, hist
-
+from ..fit import (
+    aic,
+    bic,
+    circuit_trials,
+    ddm_negative_log_likelihood,
+    default_circuit_behavior,
+    fit_circuit_summary,
+    fit_circuit_trials,
+    fit_ddm_trials,
+    n_parameters,
+    summarize_trials,
+)
+from ._devices import one_device_per_core
 
 # Units of the circuit parameters a fit may free (the rest are reported without one).
 _CIRCUIT_UNITS = {
@@ -213,7 +176,7 @@ def fit_command(
     if model == "circuit":
         return _fit_circuit_trials_command(trials, report, seed, circuit_options)
     fitted, se, spec, hist = fit_ddm_trials(trials, key=jr.key(seed))
-    nll = float(_nll(fitted, trials))
+    nll = float(ddm_negative_log_likelihood(fitted, trials))
     k = n_parameters(fitted, spec)
     params = {
         "k": (fitted.k, se.k, "1/s per unit condition (drift = k * condition)"),
@@ -253,3 +216,25 @@ def format_fit(result: dict) -> str:
         f"AIC {result['aic']:.2f}, BIC {result['bic']:.2f}"
     )
     return "\n".join(lines)
+
+
+def fit_main(args) -> int:
+    """The ``fit`` subcommand: fit, print a table or JSON; exit status 2 on bad input."""
+    one_device_per_core()
+    try:
+        result = fit_command(
+            args.data,
+            model=args.model,
+            condition=args.condition,
+            seed=args.seed,
+            likelihood=args.likelihood,
+        )
+    except (FileNotFoundError, ValueError, NotImplementedError) as e:
+        # Bad input is the user's to fix: say what, without a traceback.
+        print(f"multiscale fit: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(format_fit(result))
+    return 0

@@ -1,8 +1,6 @@
-"""The ``multiscale`` command line: demo, validate, fit, bench."""
+"""The ``multiscale`` command line: the parser and the dispatch to each command."""
 
 import argparse
-import json
-import sys
 
 _DESCRIPTION = """\
 multiscale: differentiable models from synaptic plasticity to behavior (JAX).
@@ -79,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Sweep a model's parameters over a grid or a random/quasi-random design, "
         "chunked to a memory budget and sharded over the local devices; results go to "
         "OUTPUT/sweep.nc (xarray/netCDF). Rerunning the same command resumes an interrupted "
-        "sweep. The config format is documented in multiscale.sweep._command.",
+        "sweep. The config format is documented in docs/cli.md.",
     )
     w.add_argument("config", help="TOML file: model, parameters and ranges, readouts, output")
 
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
-        from . import __version__
+        from .. import __version__
 
         print(__version__)
         return 0
@@ -106,15 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     if args.command == "validate":
-        return _validate(args)
+        from ._validate import validate_command
+
+        return validate_command(args)
     if args.command == "demo":
         from ._demo import run_demo
 
         return run_demo(out=args.out, fast=args.fast, seed=args.seed)
     if args.command == "fit":
-        return _fit(args)
+        from ._fit import fit_main
+
+        return fit_main(args)
     if args.command == "sweep":
-        from .sweep._command import sweep_command
+        from ._sweep import sweep_command
 
         return sweep_command(args.config)
     if args.command == "bench":
@@ -123,131 +125,3 @@ def main(argv: list[str] | None = None) -> int:
         return run_benchmarks(args.names, quick=args.quick)
     parser.error(f"unknown command {args.command!r}")
     return 2
-
-
-def _validate(args) -> int:
-    from tqdm.auto import tqdm
-
-    from ._validation import load_all
-
-    targets = [
-        t
-        for t in load_all().values()
-        if (args.scale is None or t.scale == args.scale) and not (args.fast and t.slow)
-    ]
-    if not targets:
-        msg = "no validation targets are registered yet"
-        if args.scale:
-            msg += f" for scale {args.scale!r}"
-        print("[]" if args.json else msg)
-        return 0
-    if args.list:
-        for t in targets:
-            print(f"{t.name:40s} {t.scale:10s} {'slow ' if t.slow else '     '}{t.source}")
-        return 0
-    checks, errors = [], []
-    bar = tqdm(targets, desc="validate", unit="target", file=sys.stderr, disable=args.json)
-    for t in bar:
-        bar.set_postfix_str(t.name)
-        try:
-            checks.extend(t.checks())
-        except Exception as e:  # a crashing target is a failed target, reported, not fatal
-            errors.append((t, e))
-    if args.json:
-        rows = [c.as_dict() for c in checks]
-        rows += [
-            dict(
-                name=t.name,
-                scale=t.scale,
-                source=t.source,
-                expected="runs",
-                measured=f"error: {type(e).__name__}: {e}",
-                tolerance="",
-                passed=False,
-            )
-            for t, e in errors
-        ]
-        print(json.dumps(rows, indent=1))
-    else:
-        _print_table(checks)
-        for t, e in errors:
-            print(f"ERROR in target {t.name}: {type(e).__name__}: {e}")
-        gaps = {c.known_gap for c in checks if c.known_gap}
-        for gap in sorted(gaps):
-            print(f"known gap (not reproduced, reported): {gap}")
-        n_pass = sum(c.passed for c in checks)
-        n_gap = sum(bool(c.known_gap) for c in checks)
-        n_fail = len(checks) - n_pass - n_gap + len(errors)
-        print(f"\n{n_pass} passed, {n_gap} known gaps, {n_fail} failed")
-    return 1 if errors or any(not c.passed and not c.known_gap for c in checks) else 0
-
-
-def _fmt(x) -> str:
-    return x if isinstance(x, str) else f"{x:.4g}"
-
-
-def _print_table(checks) -> None:
-    head = ("name", "scale", "expected", "measured", "tolerance", "pass", "source")
-    rows = [
-        (
-            c.name,
-            c.scale,
-            _fmt(c.expected),
-            _fmt(c.measured),
-            c.tolerance,
-            "yes" if c.passed else ("GAP" if c.known_gap else "NO"),
-            c.source,
-        )
-        for c in checks
-    ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head[:-1])]
-    line = lambda r: (
-        "  ".join(s.ljust(w) for s, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
-    )
-    print(line(head))
-    print(line(tuple("-" * w for w in widths) + ("-" * 6,)))
-    for r in rows:
-        print(line(r))
-
-
-def _one_device_per_core() -> None:
-    """Expose each CPU core as a JAX device, so that the circuit fit's starts run in parallel.
-
-    One device per core runs one time loop per core, which on CPU is faster than XLA's
-    threading inside one loop (multiscale.fit._trial_fit). Only possible before JAX's
-    first computation; later (e.g. ``main`` called again in one process) nothing changes.
-    """
-    import os
-
-    import jax
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        jax.config.update("jax_num_cpu_devices", max(1, cores or 1))
-    except RuntimeError:
-        pass
-
-
-def _fit(args) -> int:
-    from .fit._command import fit_command
-
-    _one_device_per_core()
-    try:
-        result = fit_command(
-            args.data,
-            model=args.model,
-            condition=args.condition,
-            seed=args.seed,
-            likelihood=args.likelihood,
-        )
-    except (FileNotFoundError, ValueError, NotImplementedError) as e:
-        # Bad input is the user's to fix: say what, without a traceback.
-        print(f"multiscale fit: {e}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        from .fit._command import format_fit
-
-        print(format_fit(result))
-    return 0

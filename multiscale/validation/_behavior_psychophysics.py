@@ -8,9 +8,9 @@ minus the 0.1 s non-decision time.
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, in_range, target, within
+from ..behavior import Psychophysics, psychophysics
 from ..circuit import WongWang2006
-from ._experiment import Psychophysics, psychophysics
+from ._registry import holds, in_range, target, within
 
 _SOURCE_10 = "Wong & Wang 2006 J Neurosci 26:1314 appendix model; reference_values target 10 (D)"
 

@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target, within
-from ._tagging import Induction, TagTriC, simulate_tagging
+from ..synapse import Induction, TagTriC, simulate_tagging
+from ._registry import holds, target, within
 
 _SOURCE_14 = (
     "Clopath, Ziegler, Vasilaki, Büsing & Gerstner 2008 PLoS Comput Biol 4:e1000248, "

@@ -1,11 +1,12 @@
 """Validation target 13: Palmer's proportional-rate diffusion on the Roitman & Shadlen summary."""
 
 import jax.numpy as jnp
+import jax.random as jr
 
-from .._validation import target, within
 from ..behavior import ProportionalRateDDM, ddm_choice_probability, ddm_mean_rt
 from ..data import roitman_shadlen_2002
-from ._roitman_fit import fit_proportional_rate_summary
+from ..fit import fit_proportional_rate_summary
+from ._registry import target, within
 
 _SOURCE = (
     "Roitman & Shadlen 2002 J Neurosci 22:9475 (data, via PyDDM docs); Palmer, Huk & Shadlen "
@@ -22,8 +23,9 @@ def _proportional_rate():
     ref = ProportionalRateDDM(k=13.14, a=2 * 0.715, t0=0.323, p_outlier=0.0)
     p_ref = [float(x) for x in ddm_choice_probability(ref, c)]
     rt_ref = [float(x) for x in ddm_mean_rt(ref, c)]
-    # (2) Our own fit to the summary (binomial + Gaussian mean-RT likelihood; see _roitman_fit).
-    fitted, _, _ = fit_proportional_rate_summary()
+    # (2) Our own fit to the summary (binomial + Gaussian mean-RT likelihood;
+    # multiscale.fit.fit_proportional_rate_summary).
+    fitted, _, _ = fit_proportional_rate_summary(key=jr.key(0))
     p_fit = [float(x) for x in ddm_choice_probability(fitted, c)]
     p_data = [float(x) for x in df["p_correct"]]
     rt_data = [float(x) for x in df["mean_rt"]]

@@ -10,10 +10,15 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target, within
-from ._homeostasis import InhibitorySTDP, SynapticScaling, simulate_istdp_cell
-from ._protocols import pairing
-from ._three_factor import DopamineSTDP, simulate_dopamine_stdp
+from ..synapse import (
+    DopamineSTDP,
+    InhibitorySTDP,
+    SynapticScaling,
+    pairing,
+    simulate_dopamine_stdp,
+    simulate_istdp_cell,
+)
+from ._registry import holds, target, within
 
 _SOURCE_7 = "Izhikevich 2007 Cereb Cortex 17:2443 (daspnet.m); reference_values 5a, 5b, target 7"
 

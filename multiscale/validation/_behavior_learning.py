@@ -14,10 +14,9 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target
+from ..behavior import ThresholdReadout, fit_weibull
 from ..population import Learner, RewardPrediction, Task, reversal_task, run_session
-from ._curves import fit_weibull
-from ._readouts import ThresholdReadout
+from ._registry import holds, target
 
 N_TRIALS, REVERSAL = 160, 80
 

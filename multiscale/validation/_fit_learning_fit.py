@@ -16,11 +16,11 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 
-from .._validation import target, within
 from ..behavior import HazardReadout
+from ..fit import fit_learning_rule, learning_curve
 from ..population import Learner, reversal_task, run_session
 from ..synapse import RewardModulatedHebb
-from ._learning_fit import fit_learning_rule, learning_curve
+from ._registry import target, within
 
 TRUE_ETAS = (5e-5, 1e-4, 2e-4)
 N_TRIALS, BLOCK, N_SUBJECTS = 200, 10, 32

@@ -38,7 +38,7 @@ def _say(msg: str) -> None:
 
 
 def _synapse_step(fast: bool):
-    from .synapse import gb2012_cortical, stdp_curve
+    from ..synapse import gb2012_cortical, stdp_curve
 
     rule = gb2012_cortical()
     delta_t = jnp.linspace(-0.1, 0.1, 101 if fast else 201)
@@ -50,8 +50,8 @@ def _synapse_step(fast: bool):
 
 
 def _circuit_fit_step(fast: bool, key):
-    from .data import roitman_shadlen_2002
-    from .fit import SummaryData, fit_circuit_summary
+    from ..data import roitman_shadlen_2002
+    from ..fit import SummaryData, fit_circuit_summary
 
     df = roitman_shadlen_2002()
     n = df["n"].to_numpy(float)
@@ -72,8 +72,8 @@ def _circuit_fit_step(fast: bool, key):
 
 
 def _circuit_step(n_trials: int, key, fitted):
-    from .behavior import ThresholdReadout, psychophysics
-    from .data import roitman_shadlen_2002
+    from ..behavior import ThresholdReadout, psychophysics
+    from ..data import roitman_shadlen_2002
 
     data = roitman_shadlen_2002()
     control = fitted.circuit
@@ -96,9 +96,9 @@ def _circuit_step(n_trials: int, key, fitted):
 
 
 def _ddm_step():
-    from .fit._roitman_fit import fit_proportional_rate_summary
+    from ..fit import fit_proportional_rate_summary
 
-    model, se, nll = fit_proportional_rate_summary()
+    model, se, nll = fit_proportional_rate_summary(key=jr.key(0))
     return dict(model=model, se=se, nll=nll)
 
 
@@ -108,7 +108,7 @@ def _figures(out: pathlib.Path, syn, circ, ddm) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import plot
+    from .. import plot
 
     names = []
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -24,7 +24,14 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, in_range, target, within
+from ..behavior import (
+    MatchingCounts,
+    ThresholdReadout,
+    block_counts,
+    fit_matching,
+    matching_probability,
+    mean_field_choice,
+)
 from ..population import (
     SUGRUE_RATIOS,
     CircuitChoice,
@@ -37,14 +44,7 @@ from ..population import (
     sugrue_task,
 )
 from ..synapse import StochasticBinarySynapses
-from ._matching import (
-    MatchingCounts,
-    block_counts,
-    fit_matching,
-    matching_probability,
-    mean_field_choice,
-)
-from ._readouts import ThresholdReadout
+from ._registry import holds, in_range, target, within
 
 SW06 = "Soltani & Wang 2006 J Neurosci 26:3731"
 P_3_1 = (0.225, 0.075)  # 3:1 baiting, total 0.3 (S&W Fig. 5A)

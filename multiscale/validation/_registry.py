@@ -1,11 +1,13 @@
 """Registry of reproductions of published results.
 
-Each scale declares its targets in a private module named ``_targets*.py`` inside the
-scale's package. A target is a function, decorated with :func:`target`, that runs a
-model and returns comparisons built with :func:`within` (a number against a published
-number with a tolerance) or :func:`holds` (an ordinal statement, e.g. "error RT >
-correct RT"). ``multiscale validate`` and ``tests/test_validation.py`` discover every
-such module, so registering a target is all it takes for it to be checked in CI.
+The targets live in the modules of :mod:`multiscale.validation`, one per topic, listed
+explicitly in :data:`TARGET_MODULES`. A target is a function, decorated with
+:func:`target`, that runs a model through the public API and returns comparisons built
+with :func:`within` (a number against a published number with a tolerance),
+:func:`in_range` or :func:`holds` (an ordinal statement, e.g. "error RT > correct RT").
+``multiscale validate`` and ``tests/test_validation.py`` run every registered target,
+so adding a module to :data:`TARGET_MODULES` is all it takes for its targets to be
+checked in CI.
 
 A target that the model does not reproduce is registered with ``known_gap``, the
 measured shortfall in words. It still runs and is reported with its numbers (``GAP`` in
@@ -17,7 +19,6 @@ tolerance of such a target is never widened to make it pass.
 import dataclasses
 import importlib
 import math
-import pkgutil
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -161,11 +162,30 @@ def holds(
     return Comparison(name, expected, measured, "ordinal", bool(passed), source)
 
 
-def load_all() -> dict[str, Target]:
-    """Import every ``multiscale.<scale>._targets*`` module and return the registry."""
-    import multiscale
+TARGET_MODULES: tuple[str, ...] = (
+    "_synapse_kinetics",
+    "_synapse_calcium",
+    "_synapse_stdp",
+    "_synapse_modulators",
+    "_synapse_neuromodulation",
+    "_synapse_tagging",
+    "_synapse_cascade",
+    "_circuit_wong_wang",
+    "_circuit_neuromodulation",
+    "_behavior_psychophysics",
+    "_behavior_learning",
+    "_behavior_offline",
+    "_behavior_foraging",
+    "_fit_roitman_ddm",
+    "_fit_circuit_summary",
+    "_fit_trial_likelihood",
+    "_fit_learning_fit",
+)
+"""The modules of :mod:`multiscale.validation` that register targets, in report order."""
 
-    for info in pkgutil.walk_packages(multiscale.__path__, prefix="multiscale."):
-        if info.name.rsplit(".", 1)[-1].startswith("_targets"):
-            importlib.import_module(info.name)
+
+def load_all() -> dict[str, Target]:
+    """Import every module of :data:`TARGET_MODULES` and return the registry, by scale."""
+    for name in TARGET_MODULES:
+        importlib.import_module(f"multiscale.validation.{name}")
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (SCALES.index(kv[1].scale), kv[0])))

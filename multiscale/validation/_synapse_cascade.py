@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import holds, target, within
-from ._cascade import BinaryMemorySynapse, CascadeSynapse, memory_lifetime, memory_signal
+from ..synapse import BinaryMemorySynapse, CascadeSynapse, memory_lifetime, memory_signal
+from ._registry import holds, target, within
 
 _PAPER = "Fusi, Drew & Abbott 2005 Neuron 45:599-611"
 _ABSTRACT = (

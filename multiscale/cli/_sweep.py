@@ -43,10 +43,17 @@ import jax.random as jr
 import numpy as np
 
 from ..circuit import WongWang2006
+from ..sweep import (
+    STATUS_OK,
+    AbstractDesign,
+    DecisionSummary,
+    Grid,
+    Halton,
+    LatinHypercube,
+    RandomUniform,
+    sweep,
+)
 from ..synapse import MgBlock, SaturatingNMDA, TsodyksMarkram
-from ._decision import DecisionSummary
-from ._design import AbstractDesign, Grid, Halton, LatinHypercube, RandomUniform
-from ._sweep import STATUS_OK, sweep
 
 
 def _nmda_steady_gating_40hz(model: SaturatingNMDA, key: Any) -> Any:

@@ -10,10 +10,9 @@ correct RTs within 30 ms, with its predictions taken on fresh noise paths.
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target as register, within
 from ..data import roitman_shadlen_2002
-from ._circuit_fit import SummaryData, fit_circuit_summary
-from ._roitman_fit import fit_proportional_rate_summary
+from ..fit import SummaryData, fit_circuit_summary, fit_proportional_rate_summary
+from ._registry import holds, target as register, within
 
 _SOURCE = (
     "Roitman & Shadlen 2002 J Neurosci 22:9475 (data, via PyDDM docs); Wong & Wang 2006 "
@@ -51,7 +50,7 @@ def _circuit_fit():
         out.append(
             within(f"mean correct RT {label} (s)", float(df["mean_rt_correct"][i]), rt, atol=0.03)
         )
-    _, _, nll_ddm = fit_proportional_rate_summary()
+    _, _, nll_ddm = fit_proportional_rate_summary(key=jr.key(0))
     out.append(
         holds(
             "circuit summary NLL (fresh paths) vs proportional-rate DDM",

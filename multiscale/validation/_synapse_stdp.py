@@ -9,19 +9,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import holds, target, within
-from ._bcm import BCM, bcm_frequency_response
-from ._hebb import Oja
-from ._protocols import pairing
-from ._rate_rule import HardBounds
-from ._shouval import ShouvalBearCooper, simulate_shouval
-from ._stdp import (
+from ..synapse import (
+    BCM,
+    HardBounds,
+    Oja,
     PairSTDP,
+    ShouvalBearCooper,
+    bcm_frequency_response,
+    pairing,
     pfister_visual_all_to_all_full,
     pfister_visual_all_to_all_minimal,
     pfister_visual_nearest_full,
+    simulate_shouval,
     simulate_stdp,
 )
+from ._registry import holds, target, within
 
 FREQUENCIES = (0.1, 10.0, 20.0, 40.0, 50.0)
 

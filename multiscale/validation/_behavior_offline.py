@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target
+from ..behavior import ThresholdReadout
 from ..population import (
     CriticalPeriod,
     Learner,
@@ -43,7 +43,7 @@ from ..population import (
     with_synapses,
 )
 from ..synapse import StructuralPlasticity, SynapticScaling
-from ._readouts import ThresholdReadout
+from ._registry import holds, target
 
 N_SUBJECTS, N_TRIALS = 8, 80
 SOURCE_SLEEP = (

@@ -16,12 +16,9 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target, within
+from ..circuit import Stimulus, WongWang2006, modulate_circuit, simulate, symmetric_fixed_point
 from ..synapse import Acetylcholine, Noradrenaline
-from ._decision_simulation import Stimulus, simulate
-from ._neuromodulation import modulate_circuit
-from ._phase_plane import symmetric_fixed_point
-from ._wong_wang import WongWang2006
+from ._registry import holds, target, within
 
 _DT = 1e-3
 _T1 = 2.5

@@ -7,9 +7,8 @@ from ``jax.jacobian`` (float64), and their stability from its eigenvalues.
 import jax
 import jax.numpy as jnp
 
-from .._validation import holds, target, within
-from ._phase_plane import symmetric_fixed_point, symmetry_breaking_mu0
-from ._wong_wang import WongWang2006
+from ..circuit import WongWang2006, symmetric_fixed_point, symmetry_breaking_mu0
+from ._registry import holds, target, within
 
 
 @target(

@@ -9,10 +9,18 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import holds, target, within
-from ._kinetic_receptors import FirstOrderReceptor, GABABReceptor, ampa, gabaa, gabab, nmda
-from ._mg_block import MgBlock
-from ._receptor_simulation import conductance, simulate_receptor
+from ..synapse import (
+    FirstOrderReceptor,
+    GABABReceptor,
+    MgBlock,
+    ampa,
+    conductance,
+    gabaa,
+    gabab,
+    nmda,
+    simulate_receptor,
+)
+from ._registry import holds, target, within
 
 # Jahr & Stevens 1990 block at 1 mM Mg2+ as tabulated in reference_values 1b ([D], printed
 # to four decimals, so compared to half a unit of the last digit), and the three values

@@ -9,9 +9,15 @@ so the tolerance is atol 0.01 on the ratio w_after/w_before (the table rounds to
 import jax
 import jax.numpy as jnp
 
-from .._validation import holds, target, within
-from ._graupner_brunel import gb2012_cortical, gb2012_dp, gb2012_hippocampal
-from ._graupner_brunel_readout import burst_time_above, stdp_curve, synaptic_change
+from ..synapse import (
+    burst_time_above,
+    gb2012_cortical,
+    gb2012_dp,
+    gb2012_hippocampal,
+    stdp_curve,
+    synaptic_change,
+)
+from ._registry import holds, target, within
 
 _ATOL = 0.01
 

@@ -10,12 +10,17 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target, within
-from ._bcm import BCM
-from ._hebb import Hebb
-from ._neuromodulators import Acetylcholine, Modulated, Noradrenaline, Serotonin
-from ._rate_rule import HardBounds
-from ._three_factor import RewardModulatedHebb
+from ..synapse import (
+    BCM,
+    Acetylcholine,
+    HardBounds,
+    Hebb,
+    Modulated,
+    Noradrenaline,
+    RewardModulatedHebb,
+    Serotonin,
+)
+from ._registry import holds, target, within
 
 _INF = float("inf")
 

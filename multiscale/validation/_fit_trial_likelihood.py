@@ -38,15 +38,19 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._validation import holds, target, within
 from ..behavior import HazardReadout, ProportionalRateDDM, Trials, ddm_log_likelihood
 from ..circuit import WongWang2006
-from ._circuit_likelihood import CircuitBehavior
-from ._fit import fit
-from ._newton import newton
-from ._trial_fit import fit_circuit_trials, trial_nll, trial_problem
-from ._trial_likelihood import NDT_SD_MIN, sample_circuit_trials
-from ._uncertainty import aic
+from ..fit import (
+    NDT_SD_MIN,
+    CircuitBehavior,
+    aic,
+    fit,
+    fit_circuit_trials,
+    newton,
+    sample_circuit_trials,
+    trial_log_likelihood,
+)
+from ._registry import holds, target, within
 
 _SOURCE = (
     "Wong & Wang 2006 J Neurosci 26:1314 (circuit; RT = DT + non-decision time); "
@@ -91,11 +95,10 @@ def _fit(start: CircuitBehavior, where, key, n_starts):
     )  # fmt: skip
 
 
-def _truth_nll(start: CircuitBehavior, where) -> float:
-    """The generating parameters' NLL on the fits' fresh paths (the fit's compiled loss)."""
-    problem = trial_problem(start, _spec(start, where), NDT_SD_MIN, 256)
-    truth = jnp.stack([jnp.asarray(x) for x in where(_model(**_TRUTH))])
-    return float(trial_nll(problem, jnp.log(truth / problem.ref), _data(), _fresh()))
+def _truth_nll() -> float:
+    """The generating parameters' NLL on the fits' fresh paths."""
+    nll = eqx.filter_jit(lambda m, t, k: -jnp.sum(trial_log_likelihood(m, t, k, chunk=256)))
+    return float(nll(_model(**_TRUTH), _data(), _fresh()))
 
 
 @target(name="circuit_trial_likelihood_recovery", scale="fit", source=_SOURCE, slow=True)
@@ -103,7 +106,7 @@ def _recovery():
     start = _model(J_A_ext=4.6e-4, threshold=15.0, non_decision_time=0.30)
     where = lambda m: (m.circuit.J_A_ext, m.readout.non_decision_time)
     r = _fit(start, where, jr.key(0), n_starts=2)
-    nll_fit, nll_truth = r.nll, _truth_nll(start, where)  # on the same fresh paths
+    nll_fit, nll_truth = r.nll, _truth_nll()  # on the same fresh paths
     return [
         within("J_A_ext (nA/Hz)", _TRUTH["J_A_ext"], r.parameters["J_A_ext"], rtol=0.1),
         within(
