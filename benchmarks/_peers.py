@@ -1,6 +1,6 @@
 """Peer implementations (Brian2, BrainPy) of the benchmark workloads.
 
-Written from the model equations (``multiscale/synapse/_graupner_brunel.py``,
+Written from the model equations (``multiscale/synapse/_calcium/_graupner_brunel.py``,
 ``multiscale/circuit/_wong_wang.py``, reference_values 2a and 6a); used only by the
 benchmark scripts, never by the package. Every function raises on failure; the scripts
 catch the exception and print its reason in their tables.

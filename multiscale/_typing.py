@@ -8,6 +8,8 @@ Dimension names are shared so that signatures read the same at every scale:
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real, Shaped
 
 Scalar = Float[Array, ""]
+Param = Float[ArrayLike, ""]
+"""A scalar model parameter: a Python float or a 0-d array (traced under jit)."""
 ScalarLike = float | Real[ArrayLike, ""]
 Time = Float[Array, ""]
 TimeLike = float | Real[ArrayLike, ""]
@@ -25,6 +27,7 @@ __all__ = [
     "Float",
     "Int",
     "NeuronVector",
+    "Param",
     "PRNGKeyArray",
     "Real",
     "Scalar",

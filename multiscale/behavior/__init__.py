@@ -41,6 +41,7 @@ from ._matching import (
     matching_probability as matching_probability,
     mean_field_choice as mean_field_choice,
 )
+from ._model import AbstractChoiceModel as AbstractChoiceModel, log_likelihood as log_likelihood
 from ._quantile_stats import (
     QuantileBins as QuantileBins,
     chi_squared as chi_squared,

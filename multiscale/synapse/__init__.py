@@ -3,16 +3,42 @@
 Units: seconds, mV, nS, mM (see docs/units.md).
 """
 
-from ._bcm import (
-    BCM as BCM,
-    BCMState as BCMState,
-    bcm_frequency_response as bcm_frequency_response,
+from ._calcium._graupner_brunel import (
+    GraupnerBrunel as GraupnerBrunel,
+    gb2012_cortical as gb2012_cortical,
+    gb2012_d as gb2012_d,
+    gb2012_dp as gb2012_dp,
+    gb2012_dpd as gb2012_dpd,
+    gb2012_hippocampal as gb2012_hippocampal,
+    gb2012_hippocampal_cultures as gb2012_hippocampal_cultures,
+    gb2012_p as gb2012_p,
 )
-from ._binary_synapses import (
+from ._calcium._graupner_brunel_readout import (
+    GBRateState as GBRateState,
+    burst_time_above as burst_time_above,
+    graupner_brunel_rate as graupner_brunel_rate,
+    pairing_time_above as pairing_time_above,
+    periodic_time_above as periodic_time_above,
+    poisson_time_above as poisson_time_above,
+    stdp_curve as stdp_curve,
+    synaptic_change as synaptic_change,
+    transition_probabilities as transition_probabilities,
+)
+from ._calcium._graupner_brunel_sim import (
+    GBResult as GBResult,
+    simulate_graupner_brunel as simulate_graupner_brunel,
+)
+from ._calcium._shouval import (
+    ShouvalBearCooper as ShouvalBearCooper,
+    ShouvalResult as ShouvalResult,
+    simulate_shouval as simulate_shouval,
+)
+from ._calcium._spine_calcium import SpineCalcium as SpineCalcium, spine_calcium as spine_calcium
+from ._memory._binary_synapses import (
     BinarySynapseState as BinarySynapseState,
     StochasticBinarySynapses as StochasticBinarySynapses,
 )
-from ._cascade import (
+from ._memory._cascade import (
     AbstractMemorySynapse as AbstractMemorySynapse,
     BinaryMemorySynapse as BinaryMemorySynapse,
     CascadeSynapse as CascadeSynapse,
@@ -24,50 +50,41 @@ from ._cascade import (
     memory_transition_matrices as memory_transition_matrices,
     simulate_memory as simulate_memory,
 )
-from ._graupner_brunel import (
-    GraupnerBrunel as GraupnerBrunel,
-    gb2012_cortical as gb2012_cortical,
-    gb2012_d as gb2012_d,
-    gb2012_dp as gb2012_dp,
-    gb2012_dpd as gb2012_dpd,
-    gb2012_hippocampal as gb2012_hippocampal,
-    gb2012_hippocampal_cultures as gb2012_hippocampal_cultures,
-    gb2012_p as gb2012_p,
+from ._memory._structural import (
+    StructuralPlasticity as StructuralPlasticity,
+    StructuralState as StructuralState,
+    apply_mask as apply_mask,
+    check_mask as check_mask,
+    n_synapses as n_synapses,
+    prune_below as prune_below,
+    prune_weakest as prune_weakest,
+    synaptogenesis as synaptogenesis,
 )
-from ._graupner_brunel_readout import (
-    GBRateState as GBRateState,
-    burst_time_above as burst_time_above,
-    graupner_brunel_rate as graupner_brunel_rate,
-    pairing_time_above as pairing_time_above,
-    periodic_time_above as periodic_time_above,
-    poisson_time_above as poisson_time_above,
-    stdp_curve as stdp_curve,
-    synaptic_change as synaptic_change,
-    transition_probabilities as transition_probabilities,
+from ._memory._tagging import (
+    Induction as Induction,
+    TaggingResult as TaggingResult,
+    TagTriC as TagTriC,
+    TagTriCState as TagTriCState,
+    simulate_tagging as simulate_tagging,
+    strong_lfs as strong_lfs,
+    strong_tetanus as strong_tetanus,
+    weak_lfs as weak_lfs,
+    weak_tetanus as weak_tetanus,
 )
-from ._graupner_brunel_sim import (
-    GBResult as GBResult,
-    simulate_graupner_brunel as simulate_graupner_brunel,
+from ._plasticity._bcm import (
+    BCM as BCM,
+    BCMState as BCMState,
+    bcm_frequency_response as bcm_frequency_response,
 )
-from ._hebb import Hebb as Hebb, Oja as Oja
-from ._homeostasis import (
+from ._plasticity._hebb import Hebb as Hebb, Oja as Oja
+from ._plasticity._homeostasis import (
     InhibitorySTDP as InhibitorySTDP,
     ISTDPCellResult as ISTDPCellResult,
     ScalingState as ScalingState,
     SynapticScaling as SynapticScaling,
     simulate_istdp_cell as simulate_istdp_cell,
 )
-from ._kinetic_receptors import (
-    AbstractReceptor as AbstractReceptor,
-    FirstOrderReceptor as FirstOrderReceptor,
-    GABABReceptor as GABABReceptor,
-    ampa as ampa,
-    gabaa as gabaa,
-    gabab as gabab,
-    nmda as nmda,
-)
-from ._mg_block import MgBlock as MgBlock, mg_block as mg_block
-from ._neuromodulators import (
+from ._plasticity._neuromodulators import (
     AbstractNeuromodulator as AbstractNeuromodulator,
     Acetylcholine as Acetylcholine,
     Modulated as Modulated,
@@ -76,14 +93,7 @@ from ._neuromodulators import (
     Noradrenaline as Noradrenaline,
     Serotonin as Serotonin,
 )
-from ._protocols import (
-    SpikeTrains as SpikeTrains,
-    pairing as pairing,
-    pre_post_burst as pre_post_burst,
-    tetanus as tetanus,
-    theta_burst as theta_burst,
-)
-from ._rate_rule import (
+from ._plasticity._rate_rule import (
     AbstractBounds as AbstractBounds,
     AbstractDriftRule as AbstractDriftRule,
     AbstractRateRule as AbstractRateRule,
@@ -92,26 +102,7 @@ from ._rate_rule import (
     SoftBounds as SoftBounds,
     with_weights as with_weights,
 )
-from ._receptor_simulation import (
-    ReceptorTrajectory as ReceptorTrajectory,
-    conductance as conductance,
-    current as current,
-    first_order_exact as first_order_exact,
-    simulate_receptor as simulate_receptor,
-    transmitter as transmitter,
-)
-from ._short_term import (
-    ShortTermTrajectory as ShortTermTrajectory,
-    TsodyksMarkram as TsodyksMarkram,
-    short_term_efficacy as short_term_efficacy,
-)
-from ._shouval import (
-    ShouvalBearCooper as ShouvalBearCooper,
-    ShouvalResult as ShouvalResult,
-    simulate_shouval as simulate_shouval,
-)
-from ._spine_calcium import SpineCalcium as SpineCalcium, spine_calcium as spine_calcium
-from ._stdp import (
+from ._plasticity._stdp import (
     AbstractPairingScheme as AbstractPairingScheme,
     AbstractSTDP as AbstractSTDP,
     AllToAll as AllToAll,
@@ -127,28 +118,7 @@ from ._stdp import (
     pfister_visual_nearest_full as pfister_visual_nearest_full,
     simulate_stdp as simulate_stdp,
 )
-from ._structural import (
-    StructuralPlasticity as StructuralPlasticity,
-    StructuralState as StructuralState,
-    apply_mask as apply_mask,
-    check_mask as check_mask,
-    n_synapses as n_synapses,
-    prune_below as prune_below,
-    prune_weakest as prune_weakest,
-    synaptogenesis as synaptogenesis,
-)
-from ._tagging import (
-    Induction as Induction,
-    TaggingResult as TaggingResult,
-    TagTriC as TagTriC,
-    TagTriCState as TagTriCState,
-    simulate_tagging as simulate_tagging,
-    strong_lfs as strong_lfs,
-    strong_tetanus as strong_tetanus,
-    weak_lfs as weak_lfs,
-    weak_tetanus as weak_tetanus,
-)
-from ._three_factor import (
+from ._plasticity._three_factor import (
     AbstractThreeFactorRule as AbstractThreeFactorRule,
     DopamineSTDP as DopamineSTDP,
     DopamineSTDPResult as DopamineSTDPResult,
@@ -156,4 +126,34 @@ from ._three_factor import (
     ThreeFactorState as ThreeFactorState,
     simulate_dopamine_stdp as simulate_dopamine_stdp,
 )
-from ._wang2002 import SaturatingNMDA as SaturatingNMDA
+from ._protocols import (
+    SpikeTrains as SpikeTrains,
+    pairing as pairing,
+    pre_post_burst as pre_post_burst,
+    tetanus as tetanus,
+    theta_burst as theta_burst,
+)
+from ._receptors._kinetic_receptors import (
+    AbstractReceptor as AbstractReceptor,
+    FirstOrderReceptor as FirstOrderReceptor,
+    GABABReceptor as GABABReceptor,
+    ampa as ampa,
+    gabaa as gabaa,
+    gabab as gabab,
+    nmda as nmda,
+)
+from ._receptors._mg_block import MgBlock as MgBlock, mg_block as mg_block
+from ._receptors._receptor_simulation import (
+    ReceptorTrajectory as ReceptorTrajectory,
+    conductance as conductance,
+    current as current,
+    first_order_exact as first_order_exact,
+    simulate_receptor as simulate_receptor,
+    transmitter as transmitter,
+)
+from ._receptors._short_term import (
+    ShortTermTrajectory as ShortTermTrajectory,
+    TsodyksMarkram as TsodyksMarkram,
+    short_term_efficacy as short_term_efficacy,
+)
+from ._receptors._wang2002 import SaturatingNMDA as SaturatingNMDA

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
 from ._rate_rule import AbstractBounds, AbstractRateRule, HardBounds, check_duration, check_rates
 
 
@@ -63,7 +63,7 @@ class BCM(AbstractRateRule):
     bounds: AbstractBounds = HardBounds(0.0, 1.0)
 
     def __check_init__(self):
-        _check_fields("BCM", self, positive=("tau_theta", "y0"), nonnegative=("eta",))
+        check_fields("BCM", self, Constraints(positive=("tau_theta", "y0"), nonnegative=("eta",)))
 
     def init(
         self, weights: Float[Array, "pre post"], theta: Real[ArrayLike, "*post"] | None = None

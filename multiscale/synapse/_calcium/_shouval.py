@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
-from ._protocols import SpikeTrains
-from ._receptor_simulation import _check_spike_times, _check_ts, _clip_at_jumps
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
+from .._protocols import SpikeTrains
+from .._receptors._receptor_simulation import _check_spike_times, _check_ts, _clip_at_jumps
 from ._spine_calcium import SpineCalcium
 
 _DEFAULT_SOLVER = diffrax.Tsit5()
@@ -61,11 +61,13 @@ class ShouvalBearCooper(eqx.Module):
     calcium: SpineCalcium = SpineCalcium()
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "ShouvalBearCooper",
             self,
-            positive=("alpha1", "alpha2", "beta1", "beta2", "P1", "P2", "P3", "P4"),
-            nonnegative=("lambda_",),
+            Constraints(
+                positive=("alpha1", "alpha2", "beta1", "beta2", "P1", "P2", "P3", "P4"),
+                nonnegative=("lambda_",),
+            ),
         )
 
     def Omega(self, Ca: Real[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:

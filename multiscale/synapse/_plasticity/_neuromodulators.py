@@ -43,8 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
 from ._rate_rule import AbstractBounds, AbstractRateRule, check_rates, with_weights
 
 Param = Float[ArrayLike, ""]
@@ -188,15 +188,17 @@ class Acetylcholine(AbstractNeuromodulator):
     activity_threshold: Param = 5.0
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "Acetylcholine",
             self,
-            nonnegative=(
-                "afferent_gain",
-                "recurrent_suppression",
-                "active_boost",
-                "inactive_suppression",
-                "activity_threshold",
+            Constraints(
+                nonnegative=(
+                    "afferent_gain",
+                    "recurrent_suppression",
+                    "active_boost",
+                    "inactive_suppression",
+                    "activity_threshold",
+                )
             ),
         )
 
@@ -271,7 +273,7 @@ class Noradrenaline(AbstractNeuromodulator):
     learning_boost: Param = 1.0
 
     def __check_init__(self):
-        _check_fields("Noradrenaline", self, nonnegative=("gain", "learning_boost"))
+        check_fields("Noradrenaline", self, Constraints(nonnegative=("gain", "learning_boost")))
 
     def effect(self, level: Real[ArrayLike, ""]) -> ModulatoryEffect:
         lv = check_level(level, jnp.result_type(float))
@@ -338,7 +340,7 @@ class Serotonin(AbstractNeuromodulator):
     ltd_bias: Param = 1.0
 
     def __check_init__(self):
-        _check_fields("Serotonin", self, nonnegative=("patience", "ltd_bias"))
+        check_fields("Serotonin", self, Constraints(nonnegative=("patience", "ltd_bias")))
 
     def effect(self, level: Real[ArrayLike, ""]) -> ModulatoryEffect:
         one = _ones(level)

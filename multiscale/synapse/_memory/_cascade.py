@@ -31,7 +31,7 @@ stored, $1/\sqrt N$, so $\mathrm{SNR}(t) = \sqrt N\, S(t)$. For the binary synap
 $S(t) = q (1 - q)^t$, an exponential. For the cascade $S(0) = 1/(n(1 - x))$ exactly
 ($2/n$ at $x = 1/2$: as fast as a binary synapse with $q = 2/n$), and $S(t)$ decays
 roughly as a power law for $1 \ll t \ll x^{-n}$, exponentially after
-(``_targets_cascade.py`` measures both).
+(the validation module ``_synapse_cascade`` measures both).
 
 **Time.** $t$ counts plasticity events per synapse after storage (dimensionless); with
 events at rate $r$ (Hz) the time after storage is $t/r$ seconds.

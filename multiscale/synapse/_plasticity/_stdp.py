@@ -21,15 +21,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
-from ._protocols import SpikeTrains
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
+from .._protocols import SpikeTrains
+from .._receptors._receptor_simulation import _check_spike_times
 from ._rate_rule import (
     AbstractBounds,
     AbstractDriftRule,
     HardBounds,
 )
-from ._receptor_simulation import _check_spike_times
 
 _INF = float("inf")
 
@@ -107,7 +107,7 @@ class AbstractSTDP(AbstractDriftRule):
 
 
 def _check_stdp(owner, rule, taus, amplitudes):
-    _check_fields(owner, rule, positive=taus, nonnegative=amplitudes)
+    check_fields(owner, rule, Constraints(positive=taus, nonnegative=amplitudes))
 
 
 class PairSTDP(AbstractSTDP):

@@ -19,7 +19,7 @@ STDP curves and the rate-based form).
 import equinox as eqx
 from jaxtyping import ArrayLike, Float
 
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
 
 
 class GraupnerBrunel(eqx.Module):
@@ -60,12 +60,14 @@ class GraupnerBrunel(eqx.Module):
     b: Float[ArrayLike, ""]
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "GraupnerBrunel",
             self,
-            positive=("tau_Ca", "tau", "theta_d", "theta_p", "b"),
-            nonnegative=("C_pre", "C_post", "gamma_d", "gamma_p", "sigma", "D", "beta"),
-            finite=("rho_star",),
+            Constraints(
+                positive=("tau_Ca", "tau", "theta_d", "theta_p", "b"),
+                nonnegative=("C_pre", "C_post", "gamma_d", "gamma_p", "sigma", "D", "beta"),
+                finite=("rho_star",),
+            ),
         )
 
 

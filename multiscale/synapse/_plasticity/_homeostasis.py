@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
 from ._rate_rule import (
     AbstractBounds,
     AbstractDriftRule,
@@ -78,7 +78,9 @@ class SynapticScaling(AbstractRateRule):
     bounds: AbstractBounds = HardBounds(0.0, _INF)
 
     def __check_init__(self):
-        _check_fields("SynapticScaling", self, positive=("r_target", "tau_scale", "tau_rate"))
+        check_fields(
+            "SynapticScaling", self, Constraints(positive=("r_target", "tau_scale", "tau_rate"))
+        )
 
     def init(
         self, weights: Float[Array, "pre post"], rate_estimate: ScalarLike | None = None
@@ -140,7 +142,9 @@ class InhibitorySTDP(AbstractDriftRule):
     bounds: AbstractBounds = HardBounds(0.0, 100.0)
 
     def __check_init__(self):
-        _check_fields("InhibitorySTDP", self, positive=("rho0", "tau_stdp"), nonnegative=("eta",))
+        check_fields(
+            "InhibitorySTDP", self, Constraints(positive=("rho0", "tau_stdp"), nonnegative=("eta",))
+        )
 
     @property
     def alpha(self) -> Array:

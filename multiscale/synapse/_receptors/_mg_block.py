@@ -3,34 +3,9 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-
-def _check_fields(
-    owner: str,
-    obj,
-    positive: tuple[str, ...] = (),
-    nonnegative: tuple[str, ...] = (),
-    finite: tuple[str, ...] = (),
-):
-    """Raise ``ValueError`` naming the field when a concrete parameter is invalid.
-
-    Shared by the receptor-kinetics Modules of this package. Parameters that are tracers
-    (a Module built inside ``jit`` or ``vmap``) cannot be checked at construction and
-    are skipped; the simulations guard their own numerics.
-    """
-    for name in positive + nonnegative + finite:
-        try:
-            value = np.asarray(getattr(obj, name), dtype=float)
-        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-            continue
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{owner} `{name}` must be finite, got {value}")
-        if name in positive and not np.all(value > 0):
-            raise ValueError(f"{owner} `{name}` must be > 0, got {value}; check its unit")
-        if name in nonnegative and not np.all(value >= 0):
-            raise ValueError(f"{owner} `{name}` must be >= 0, got {value}")
+from ..._checks import Constraints, check_fields
 
 
 class MgBlock(eqx.Module):
@@ -64,7 +39,7 @@ class MgBlock(eqx.Module):
     K_Mg: Float[ArrayLike, ""] = 3.57
 
     def __check_init__(self):
-        _check_fields("MgBlock", self, positive=("k", "K_Mg"), nonnegative=("Mg",))
+        check_fields("MgBlock", self, Constraints(positive=("k", "K_Mg"), nonnegative=("Mg",)))
 
     def __call__(self, V: Real[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
         """Unblocked fraction at membrane potential ``V`` (mV), same shape as ``V``."""

@@ -13,10 +13,11 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import SpikeTimes
-from ._mg_block import MgBlock, _check_fields
-from ._protocols import SpikeTrains
-from ._receptor_simulation import _check_spike_times, _check_ts, _clip_at_jumps
+from ..._checks import Constraints, check_fields
+from ..._typing import SpikeTimes
+from .._protocols import SpikeTrains
+from .._receptors._mg_block import MgBlock
+from .._receptors._receptor_simulation import _check_spike_times, _check_ts, _clip_at_jumps
 
 # Default method objects (immutable, so sharing them between calls is safe).
 _DEFAULT_SOLVER = diffrax.Tsit5()
@@ -87,12 +88,14 @@ class SpineCalcium(eqx.Module):
     block: MgBlock = MgBlock()
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "SpineCalcium",
             self,
-            positive=("tau_f", "tau_s", "tau_bf", "tau_bs", "tau_Ca"),
-            nonnegative=("P0", "I_f", "a_f", "V_bp", "bpap_delay"),
-            finite=("G_NMDA", "V_r", "V_rest"),
+            Constraints(
+                positive=("tau_f", "tau_s", "tau_bf", "tau_bs", "tau_Ca"),
+                nonnegative=("P0", "I_f", "a_f", "V_bp", "bpap_delay"),
+                finite=("G_NMDA", "V_r", "V_rest"),
+            ),
         )
 
     def nmda_open(self, pre: SpikeTimes, t: Real[ArrayLike, ""]) -> Float[Array, ""]:

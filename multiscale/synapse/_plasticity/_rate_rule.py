@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
+from ..._typing import ScalarLike
 
 
 class RateRuleState(eqx.Module):

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import SpikeTimes
+from ..._typing import SpikeTimes
 from ._kinetic_receptors import AbstractReceptor, FirstOrderReceptor
 
 # Default method objects (immutable, so sharing them between calls is safe).

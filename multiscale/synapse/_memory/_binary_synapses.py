@@ -42,7 +42,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int, Real
 
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
 
 Param = Float[ArrayLike, ""]
 
@@ -90,8 +90,10 @@ class StochasticBinarySynapses(eqx.Module):
     g_unchosen: Param = 0.0
 
     def __check_init__(self):
-        _check_fields(
-            "StochasticBinarySynapses", self, nonnegative=("q_plus", "q_minus", "g_unchosen")
+        check_fields(
+            "StochasticBinarySynapses",
+            self,
+            Constraints(nonnegative=("q_plus", "q_minus", "g_unchosen")),
         )
         for name in ("q_plus", "q_minus", "g_unchosen"):
             value = getattr(self, name)

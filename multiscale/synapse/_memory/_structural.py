@@ -32,7 +32,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
-from .._typing import ScalarLike
+from ..._typing import ScalarLike
 
 
 def check_mask(mask, weights, name: str = "mask") -> Array:

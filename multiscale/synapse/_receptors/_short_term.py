@@ -5,8 +5,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import SpikeTimes
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
+from ..._typing import SpikeTimes
 from ._receptor_simulation import _check_spike_times
 
 
@@ -52,7 +52,11 @@ class TsodyksMarkram(eqx.Module):
     tau_facil: Float[ArrayLike, ""] = 0.0
 
     def __check_init__(self):
-        _check_fields("TsodyksMarkram", self, positive=("U", "tau_rec"), nonnegative=("tau_facil",))
+        check_fields(
+            "TsodyksMarkram",
+            self,
+            Constraints(positive=("U", "tau_rec"), nonnegative=("tau_facil",)),
+        )
         try:
             U = float(self.U)
         except (TypeError, jax.errors.ConcretizationTypeError):

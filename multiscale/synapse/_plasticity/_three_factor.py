@@ -42,9 +42,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
-from ._protocols import SpikeTrains
+from ..._checks import Constraints, check_fields
+from ..._typing import ScalarLike
+from .._protocols import SpikeTrains
+from .._receptors._receptor_simulation import _check_spike_times
 from ._rate_rule import (
     AbstractBounds,
     AbstractRateRule,
@@ -52,7 +53,6 @@ from ._rate_rule import (
     check_duration,
     check_rates,
 )
-from ._receptor_simulation import _check_spike_times
 from ._stdp import AbstractPairingScheme, NearestSpike
 
 _INF = float("inf")
@@ -186,11 +186,13 @@ class DopamineSTDP(AbstractThreeFactorRule):
     bounds: AbstractBounds = HardBounds(0.0, 4.0)
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "DopamineSTDP",
             self,
-            positive=("tau_plus", "tau_minus", "tau_c", "tau_d"),
-            nonnegative=("A_plus", "A_minus", "d_tonic"),
+            Constraints(
+                positive=("tau_plus", "tau_minus", "tau_c", "tau_d"),
+                nonnegative=("A_plus", "A_minus", "d_tonic"),
+            ),
         )
 
     def hebbian(self, pre_rate: Array, post_rate: Array) -> Array:
@@ -235,12 +237,14 @@ class RewardModulatedHebb(AbstractThreeFactorRule):
     bounds: AbstractBounds = HardBounds(0.0, 1.0)
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "RewardModulatedHebb",
             self,
-            positive=("tau_c", "tau_d"),
-            nonnegative=("eta", "d_tonic"),
-            finite=("theta_pre", "theta_post"),
+            Constraints(
+                positive=("tau_c", "tau_d"),
+                nonnegative=("eta", "d_tonic"),
+                finite=("theta_pre", "theta_post"),
+            ),
         )
 
     def hebbian(self, pre_rate: Array, post_rate: Array) -> Array:

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._protocols import SpikeTrains
 from ._graupner_brunel import GraupnerBrunel
-from ._protocols import SpikeTrains
 
 #: Result codes of :class:`GBResult` (``result`` field).
 SUCCESS = 0

@@ -15,7 +15,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ._mg_block import MgBlock, _check_fields
+from ..._checks import Constraints, check_fields
+from ._mg_block import MgBlock
 
 
 class AbstractReceptor(eqx.Module):
@@ -90,12 +91,14 @@ class FirstOrderReceptor(AbstractReceptor):
     block: MgBlock | None = None
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "FirstOrderReceptor",
             self,
-            positive=("alpha", "beta", "Cmax", "Cdur"),
-            nonnegative=("g_max",),
-            finite=("E_rev",),
+            Constraints(
+                positive=("alpha", "beta", "Cmax", "Cdur"),
+                nonnegative=("g_max",),
+                finite=("E_rev",),
+            ),
         )
 
     @property
@@ -140,7 +143,7 @@ class GABABReceptor(AbstractReceptor):
     G-protein (in the scheme's own units, in which $K_D$ is given). The Hill function of
     $G$ with $n = 4$ binding sites makes the response strongly nonlinear: single spikes
     open few channels, bursts open many, and the conductance peaks tens of ms after the
-    pulse (see ``multiscale.synapse._targets_kinetics``). The current is
+    pulse (see ``multiscale.validation._synapse_kinetics``). The current is
     $I = g\,(V - E_\mathrm{rev})$ with $E_\mathrm{rev} = E_K$.
 
     Attributes:
@@ -175,12 +178,14 @@ class GABABReceptor(AbstractReceptor):
     g_max: Float[ArrayLike, ""] = 0.1
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "GABABReceptor",
             self,
-            positive=("K1", "K2", "K3", "K4", "KD", "n", "Cmax", "Cdur"),
-            nonnegative=("g_max",),
-            finite=("E_rev",),
+            Constraints(
+                positive=("K1", "K2", "K3", "K4", "KD", "n", "Cmax", "Cdur"),
+                nonnegative=("g_max",),
+                finite=("E_rev",),
+            ),
         )
 
     def init_state(self) -> Float[Array, " 2"]:

@@ -7,9 +7,9 @@ constant over a step, and both are integrated exactly over the step.
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._numerics import exprel
-from .._typing import ScalarLike
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
+from ..._numerics import exprel
+from ..._typing import ScalarLike
 from ._rate_rule import (
     AbstractBounds,
     AbstractDriftRule,
@@ -37,7 +37,7 @@ class Hebb(AbstractDriftRule):
     bounds: AbstractBounds = HardBounds(0.0, 1.0)
 
     def __check_init__(self):
-        _check_fields("Hebb", self, nonnegative=("eta",))
+        check_fields("Hebb", self, Constraints(nonnegative=("eta",)))
 
     def drift(self, pre_rate: Array, post_rate: Array) -> Array:
         """$\\eta\\,x\\,y$ (weight unit per s)."""
@@ -69,7 +69,7 @@ class Oja(AbstractRateRule):
     bounds: AbstractBounds = HardBounds(-_INF, _INF)
 
     def __check_init__(self):
-        _check_fields("Oja", self, nonnegative=("eta",))
+        check_fields("Oja", self, Constraints(nonnegative=("eta",)))
 
     def init(self, weights: Float[Array, "pre post"]) -> RateRuleState:
         return RateRuleState(weights=jnp.asarray(weights))

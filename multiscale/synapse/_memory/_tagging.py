@@ -67,7 +67,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
 
-from ._mg_block import _check_fields
+from ..._checks import Constraints, check_fields
 
 
 class TagTriCState(eqx.Module):
@@ -241,12 +241,14 @@ class TagTriC(eqx.Module):
     n_synapses: int = eqx.field(static=True, default=100)
 
     def __check_init__(self):
-        _check_fields(
+        check_fields(
             "TagTriC",
             self,
-            positive=("k_h", "k_l", "tau_z", "tau_pm", "tau_pd"),
-            nonnegative=("gamma", "theta_p", "g_h", "g_l", "g_z", "w0"),
-            finite=("kappa",),
+            Constraints(
+                positive=("k_h", "k_l", "tau_z", "tau_pm", "tau_pd"),
+                nonnegative=("gamma", "theta_p", "g_h", "g_l", "g_z", "w0"),
+                finite=("kappa",),
+            ),
         )
         if not (0.0 <= self.up_fraction <= 1.0):
             raise ValueError(f"TagTriC `up_fraction` must lie in [0, 1], got {self.up_fraction}")

@@ -1,0 +1,1 @@
+"""Spine calcium and the calcium-based plasticity rules (Graupner–Brunel, Shouval)."""

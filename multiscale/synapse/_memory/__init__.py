@@ -1,0 +1,1 @@
+"""Memory synapses: cascade and binary synapses, tagging and capture, structural plasticity."""

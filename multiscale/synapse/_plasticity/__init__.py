@@ -1,0 +1,1 @@
+"""Rate and spike-timing plasticity rules, three-factor rules, neuromodulators, homeostasis."""

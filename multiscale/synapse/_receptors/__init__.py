@@ -1,0 +1,1 @@
+"""Receptor kinetics: kinetic and saturating receptors, the Mg block, short-term plasticity."""
