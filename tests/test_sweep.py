@@ -136,6 +136,33 @@ def test_failures_are_data():
     d = sweep(coded, model, bad, key=jr.key(3), chunk_size=4, progress=False)
     np.testing.assert_array_equal(d["status"].values, [0, 7, 0, 0])
     assert "status" in d and "S" in d
+    assert (a.attrs["n_failed"], b.attrs["n_failed"], d.attrs["n_failed"]) == (1, 0, 1)
+
+
+def test_failed_members_are_counted_even_when_fn_says_ok(tmp_path):
+    """A NaN output is a failure even where fn's own status says 0; a resumed sweep counts
+    the failures of the chunks it loads from disk as well."""
+
+    def claims_ok(model, key):
+        del key
+        return {"S": jnp.sqrt(model.tau_decay), "status": jnp.int32(0)}
+
+    design = Grid({TAU: [0.05, -0.1, 0.1, -0.2, 0.2]})
+    stop = [True]
+
+    def interrupt(chunk, n_chunks):
+        if stop[0] and chunk == 1:
+            raise Stop
+
+    run = dict(key=jr.key(0), out=tmp_path / "f", chunk_size=2, progress=False)
+    with pytest.raises(Stop):
+        sweep(claims_ok, SaturatingNMDA(), design, callback=interrupt, **run)
+    stop[0] = False
+    ds = sweep(claims_ok, SaturatingNMDA(), design, callback=interrupt, **run)
+    np.testing.assert_array_equal(ds["status"].values, [0, STATUS_NONFINITE, 0, 1, 0])
+    assert ds.attrs["n_failed"] == 2 and ds.attrs["n_members"] == 5
+    with xr.open_dataset(tmp_path / "f" / "sweep.nc", engine="netcdf4") as on_disk:
+        assert on_disk.attrs["n_failed"] == 2
 
 
 class Stop(Exception):
@@ -368,7 +395,7 @@ def test_bad_input():
         LatinHypercube({TAU: 0.2}, 5, key=jr.key(0))
     with pytest.raises(ValueError, match=">= 1"):
         Halton({TAU: (0.1, 0.2)}, 0)
-    with pytest.raises(ValueError, match="names no parameter"):
+    with pytest.raises(ValueError, match="`tau_nope` is not a parameter"):
         _run(Grid({lambda m: m.tau_nope: [0.1]}))
     pair = Pair(SaturatingNMDA(), TsodyksMarkram())
     with pytest.raises(ValueError, match="selects a SaturatingNMDA, not a parameter"):

@@ -22,6 +22,41 @@ class _Sentinel:
     """A unique leaf marker used to find the pytree path an accessor points at."""
 
 
+class _Path:
+    """Records the attributes and items an accessor reads (``m.nmda.tau_decay``)."""
+
+    __slots__ = ("_accessor_path_",)
+
+    def __init__(self, parts: tuple[str, ...]):
+        self._accessor_path_ = parts
+
+    def __getattr__(self, name: str) -> "_Path":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Path((*self._accessor_path_, name))
+
+    def __getitem__(self, key: Any) -> "_Path":
+        return _Path((*self._accessor_path_, str(key)))
+
+
+def accessor_label(accessor: Accessor) -> str:
+    """The dotted path an accessor reads (``"nmda.tau_decay"``), to name it in messages.
+
+    The accessor is run on a recorder of attribute and item reads, so the label is the
+    same as :func:`parameter_name` gives for a plain ``lambda m: m.a.b[0]``. An accessor
+    that does anything else is named by its function name and source line.
+    """
+    try:
+        path = accessor(_Path(()))
+    except Exception:  # noqa: BLE001 -- any failure means the accessor is not a plain path.
+        path = None
+    if isinstance(path, _Path) and path._accessor_path_:
+        return ".".join(path._accessor_path_)
+    code = getattr(accessor, "__code__", None)
+    where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+    return f"{getattr(accessor, '__qualname__', type(accessor).__name__)}{where}"
+
+
 def parameter_name(model: Any, accessor: Accessor) -> str:
     """The dotted pytree path (``"nmda.tau_decay"``) of the leaf that ``accessor`` selects.
 
@@ -33,66 +68,97 @@ def parameter_name(model: Any, accessor: Accessor) -> str:
             f"a swept parameter must be given by an accessor function such as "
             f"`lambda m: m.tau_decay`, got {accessor!r}"
         )
+    label = accessor_label(accessor)
     sentinel = _Sentinel()
     try:
         marked = eqx.tree_at(accessor, model, replace=sentinel)
     except Exception as error:  # noqa: BLE001 -- any failure means the path is wrong.
         raise ValueError(
-            f"the accessor {_describe(accessor)} names no parameter of "
-            f"{type(model).__name__}: {type(error).__name__}: {error}"
+            f"the swept parameter `{label}` is not a parameter of {type(model).__name__}: "
+            f"{type(error).__name__}: {error}"
         ) from None
     value = accessor(model)
     if isinstance(value, bool) or not isinstance(
         value, int | float | np.ndarray | np.generic | jax.Array
     ):
         raise ValueError(
-            f"the accessor {_describe(accessor)} selects a {type(value).__name__}, not a "
+            f"the swept parameter `{label}` selects a {type(value).__name__}, not a "
             f"parameter (a number or an array) of {type(model).__name__}"
         )
     leaves = jax.tree_util.tree_flatten_with_path(marked, is_leaf=lambda x: x is sentinel)[0]
     paths = [path for path, leaf in leaves if leaf is sentinel]
     if len(paths) != 1 or not paths[0]:
         raise ValueError(
-            f"the accessor {_describe(accessor)} must select exactly one parameter (a leaf) "
+            f"the swept parameter `{label}` must select exactly one parameter (a leaf) "
             f"of {type(model).__name__}"
         )
     return jax.tree_util.keystr(paths[0], simple=True, separator=".")
 
 
-def _describe(accessor: Accessor, short: bool = False) -> str:
-    code = None if short else getattr(accessor, "__code__", None)
-    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
-    return f"{getattr(accessor, '__qualname__', repr(accessor))}{where}"
+def check_key(key: Any, what: str) -> None:
+    """Raise unless ``key`` is one PRNG key (``jr.key(0)``, or legacy ``jr.PRNGKey(0)``)."""
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    legacy = isinstance(key, jax.Array) and key.dtype == np.uint32 and key.shape in ((2,), (4,))
+    if not ((typed and key.shape == ()) or legacy):
+        shape = getattr(key, "shape", None)
+        raise ValueError(
+            f"{what}: `key` must be one PRNG key such as jax.random.key(0), got a "
+            f"{type(key).__name__}" + (f" of shape {shape}" if shape is not None else "")
+        )
 
 
-def _check_parameters(parameters: Mapping, what: str) -> None:
+def _check_parameters(parameters: Mapping, what: str, argument: str) -> list[str]:
+    """Check the ``{accessor: ...}`` dict of a design; return the parameters' labels."""
     if not isinstance(parameters, Mapping) or len(parameters) == 0:
         raise ValueError(
-            f"{what} needs a non-empty dict {{accessor: ...}} of the parameters to vary, "
-            f"e.g. {{lambda m: m.tau_decay: ...}}; got {parameters!r}"
+            f"{what}: `{argument}` must be a non-empty dict {{accessor: ...}} of the parameters "
+            f"to vary, e.g. {{lambda m: m.tau_decay: ...}}; got {parameters!r}"
         )
+    labels = []
     for accessor in parameters:
         if not callable(accessor):
             raise ValueError(
-                f"{what}: parameters are addressed by accessor functions such as "
-                f"`lambda m: m.tau_decay`, never by strings; got the key {accessor!r}"
+                f"{what}: the parameters in `{argument}` are addressed by accessor functions "
+                f"such as `lambda m: m.tau_decay`, never by strings; got the key {accessor!r}"
             )
+        label = accessor_label(accessor)
+        if label in labels:
+            raise ValueError(f"{what}: the parameter `{label}` is listed twice in `{argument}`")
+        labels.append(label)
+    return labels
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float if it is one real number (not a bool or a string), else None."""
+    if isinstance(value, bool | str | bytes):
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    if array.shape != () or array.dtype.kind not in "iuf":
+        return None
+    return float(array)
 
 
 def _check_bounds(bounds: Mapping, what: str) -> dict[Accessor, tuple[float, float]]:
-    _check_parameters(bounds, what)
+    labels = _check_parameters(bounds, what, "bounds")
     checked = {}
-    for accessor, pair in bounds.items():
-        try:
-            low, high = (float(v) for v in pair)
-        except (TypeError, ValueError):
+    for label, (accessor, pair) in zip(labels, bounds.items(), strict=True):
+        numbers = (
+            [_number(v) for v in pair]
+            if isinstance(pair, tuple | list | np.ndarray) and len(pair) == 2
+            else [None]
+        )
+        if None in numbers:
             raise ValueError(
-                f"{what}: the range of {_describe(accessor)} must be a pair (low, high) of "
+                f"{what}: the range of `{label}` in `bounds` must be a pair (low, high) of "
                 f"numbers, got {pair!r}"
-            ) from None
+            )
+        low, high = numbers
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ValueError(
-                f"{what}: the range of {_describe(accessor)} must be finite with low < high, "
+                f"{what}: the range of `{label}` in `bounds` must be finite with low < high, "
                 f"got ({low}, {high})"
             )
         checked[accessor] = (low, high)
@@ -149,14 +215,27 @@ class Grid(AbstractDesign):
     """
 
     def __init__(self, values: Mapping):
-        _check_parameters(values, "Grid")
+        labels = _check_parameters(values, "Grid", "values")
         checked = {}
-        for accessor, vals in values.items():
-            array = np.asarray(vals, dtype=np.float64)
+        for label, (accessor, vals) in zip(labels, values.items(), strict=True):
+            try:
+                array = np.asarray(vals)
+            except (TypeError, ValueError):
+                array = np.asarray(None)
+            if array.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"Grid: the values of `{label}` must be numbers (ints or floats), got {vals!r}"
+                )
+            array = array.astype(np.float64)
             if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)):
                 raise ValueError(
-                    f"Grid: the values of {_describe(accessor)} must be a non-empty 1-D array "
-                    f"of finite numbers, got shape {array.shape}"
+                    f"Grid: the values of `{label}` must be a non-empty 1-D array of finite "
+                    f"numbers, got shape {array.shape}"
+                )
+            if np.unique(array).size != array.size:
+                raise ValueError(
+                    f"Grid: the values of `{label}` repeat a value; each grid point must be "
+                    f"distinct, got {array}"
                 )
             checked[accessor] = array
         self.values = checked
@@ -166,9 +245,7 @@ class Grid(AbstractDesign):
         return tuple(self.values)
 
     def __repr__(self) -> str:
-        sizes = ", ".join(
-            f"{_describe(a, short=True)}: {v.size} values" for a, v in self.values.items()
-        )
+        sizes = ", ".join(f"{accessor_label(a)}: {v.size} values" for a, v in self.values.items())
         return f"Grid({{{sizes}}})"
 
     @property
@@ -192,7 +269,7 @@ class _AbstractSampledDesign(AbstractDesign):
         return tuple(self.bounds)
 
     def __repr__(self) -> str:
-        ranges = ", ".join(f"{_describe(a, short=True)}: {b}" for a, b in self.bounds.items())
+        ranges = ", ".join(f"{accessor_label(a)}: {b}" for a, b in self.bounds.items())
         return f"{type(self).__name__}({{{ranges}}}, n={self.n})"
 
 
@@ -207,6 +284,7 @@ class RandomUniform(_AbstractSampledDesign):
 
     def __init__(self, bounds: Mapping, n: int, *, key):
         super().__init__(bounds, n)
+        check_key(key, type(self).__name__)
         self.key = key
 
     def table(self) -> np.ndarray:
@@ -232,6 +310,7 @@ class LatinHypercube(_AbstractSampledDesign):
 
     def __init__(self, bounds: Mapping, n: int, *, key):
         super().__init__(bounds, n)
+        check_key(key, type(self).__name__)
         self.key = key
 
     def table(self) -> np.ndarray:
@@ -268,7 +347,10 @@ class Halton(_AbstractSampledDesign):
     def __init__(self, bounds: Mapping, n: int):
         super().__init__(bounds, n)
         if len(self.bounds) > len(_PRIMES):
-            raise ValueError(f"Halton supports at most {len(_PRIMES)} parameters")
+            raise ValueError(
+                f"Halton: `bounds` names {len(self.bounds)} parameters; the Halton sequence "
+                f"here supports at most {len(_PRIMES)} (use LatinHypercube for more)"
+            )
 
     def table(self) -> np.ndarray:
         index = np.arange(1, self.n + 1)

@@ -12,11 +12,11 @@ previous complete file or the new complete file, never half of one. A chunk file
 exists is therefore finished; the manifest's ``done`` list mirrors them.
 """
 
-import hashlib
+import io
 import json
 import os
 import pathlib
-import re
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -24,49 +24,48 @@ import jax
 import jax.random as jr
 import numpy as np
 
-_FORMAT = 1
+from ._identity import Hasher, Unidentifiable
+
+_FORMAT = 2
+"""Version of the folder layout and of the identity hash (1: before closures, defaults,
+globals and static fields entered the identity; such folders are refused as different)."""
+_MARK = "multiscale_sweep"
+_CONFIG = ("jax_enable_x64", "jax_default_prng_impl", "jax_threefry_partitionable")
 
 
 def fn_name(fn: Callable) -> str:
     """``module.qualname`` of a function (or its class for a callable object)."""
     target = fn if hasattr(fn, "__qualname__") else type(fn)
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(fn))}"
+    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
 
 
 def sweep_identity(fn: Callable, model: Any, names: list[str], fingerprint: dict, key: Any) -> str:
     """A SHA-256 hash of everything that fixes a sweep's results.
 
-    It covers the function's name and bytecode (or a callable object's repr), the model's
-    structure and parameter values, the swept parameters' names, the design's kind and
-    values, and the key. Chunking, devices and budget are left out on purpose: they do not
-    change the results. Values a closure captures are not covered.
+    It covers ``fn`` and ``model`` completely, as described in ``_identity`` (code,
+    closures, defaults, globals read, every field and array value, static fields), the
+    swept parameters' names, the design's kind and values, the key, JAX's version and the
+    JAX settings that change numbers (64-bit mode, PRNG implementation). Chunking, devices
+    and memory budget are left out on purpose: they do not change the results.
+
+    Raises:
+        Unidentifiable: if ``fn`` or ``model`` holds something the hash cannot cover.
     """
-    h = hashlib.sha256()
-
-    def add(label: str, data: bytes) -> None:
-        h.update(label.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
-
-    add("format", str(_FORMAT).encode())
-    add("fn", fn_name(fn).encode())
-    # The name alone does not tell two lambdas apart; their bytecode and constants do.
-    # (Values a closure captures are not covered: pass them through the model instead.)
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        add("code", _code_bytes(code))
-    else:
-        add("callable", _stable(repr(fn)))  # A callable object: its fields tell it apart.
-    leaves, treedef = jax.tree_util.tree_flatten(model)
-    add("treedef", _stable(str(treedef)))
-    for leaf in leaves:
-        if isinstance(leaf, jax.Array | np.ndarray | np.generic):
-            array = np.asarray(leaf)
-            add("leaf", f"{array.dtype}{array.shape}".encode() + array.tobytes())
-        else:
-            add("leaf", _stable(repr(leaf)))
-    add("names", json.dumps(names).encode())
-    add("design", json.dumps([fingerprint["kind"], fingerprint["shape"]]).encode())
-    add("table", np.ascontiguousarray(fingerprint["table"], dtype=np.float64).tobytes())
-    add("key", key_bytes(key))
+    h = Hasher()
+    h.token("format", str(_FORMAT))
+    h.token("jax", jax.__version__)
+    for name in _CONFIG:
+        h.token(name, repr(getattr(jax.config, name, None)))
+    try:
+        h.value(fn, "`fn`")
+        h.value(model, "`model`")
+    except RecursionError:
+        raise Unidentifiable("`fn` or `model`", "nested too deeply to walk") from None
+    h.token("names", json.dumps(names))
+    h.token("design", json.dumps([fingerprint["kind"], fingerprint["shape"]]))
+    table = np.ascontiguousarray(fingerprint["table"], dtype=np.float64)
+    h.token("table", f"{table.shape}".encode() + table.tobytes())
+    h.token("key", str(key.dtype).encode() + key_bytes(key))
     return h.hexdigest()
 
 
@@ -75,23 +74,6 @@ def key_bytes(key: Any) -> bytes:
     if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jr.key_data(key)
     return np.asarray(key).tobytes()
-
-
-def _stable(text: str) -> bytes:
-    """``text`` without memory addresses (``<function f at 0x7f...>``), which vary by process."""
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", text).encode()
-
-
-def _code_bytes(code: Any) -> bytes:
-    """Bytecode and constants of a code object, nested code objects included.
-
-    Not ``repr(co_consts)``: a nested code object's repr holds its memory address, which
-    changes between processes and would make a resumed sweep look different.
-    """
-    parts = [code.co_code]
-    for const in code.co_consts:
-        parts.append(_code_bytes(const) if hasattr(const, "co_code") else _stable(repr(const)))
-    return b"\0".join(parts)
 
 
 def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
@@ -107,32 +89,100 @@ def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
 class Store:
     """A sweep's output folder: checks its identity, records and loads finished chunks.
 
-    Opening a folder that holds a different sweep raises; opening one that holds the same
-    sweep keeps its chunk size (``chunk_size`` is then not ``None``) so that it resumes.
+    The folder is written only if it is new or empty, holds this same sweep (it then
+    resumes, keeping its chunk size: ``chunk_size`` is not ``None``), or ``overwrite`` is
+    true (the sweep's own files are then deleted first; other files are left alone).
+    A folder holding a different sweep, a sweep whose identity could not be computed, or
+    other files, is refused.
+
+    Args:
+        folder: the output folder.
+        manifest: this sweep's manifest (``identity`` is ``None`` when ``fn`` or ``model``
+            cannot be identified; ``unidentified`` then says why).
+        overwrite: delete a previous sweep's files in ``folder`` and start afresh.
+        follower: a process of a ``jax.distributed`` run opening the folder after process 0
+            checked it and wrote this run's manifest.
     """
 
-    def __init__(self, folder: str | os.PathLike, manifest: dict):
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        manifest: dict,
+        *,
+        overwrite: bool = False,
+        follower: bool = False,
+    ):
         self.folder = pathlib.Path(folder)
         self.chunks = self.folder / "chunks"
-        path = self.folder / "manifest.json"
         self.manifest = dict(manifest, chunk_size=None, n_chunks=None)
-        if path.exists():
-            old = json.loads(path.read_text())
-            if old.get("identity") != manifest["identity"]:
+        self.manifest[_MARK] = _FORMAT
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"`out` must be a folder, but {self.folder} is a file")
+        if overwrite and not follower:
+            self._clear()
+        old = self._read_manifest()
+        if old is None:
+            if not (follower or overwrite) and self.folder.exists() and any(self.folder.iterdir()):
                 raise ValueError(
-                    f"the output folder {self.folder} holds a different sweep "
-                    f"(fn {old.get('fn')!r}, parameters {old.get('parameters')}, "
-                    f"{old.get('n_members')} members); it is never overwritten. Choose "
-                    f"another `out` folder, or delete this one to start afresh."
+                    f"the `out` folder {self.folder} is not empty and holds no sweep; choose "
+                    f"an empty or new folder (nothing is ever overwritten), or pass "
+                    f"overwrite=True to write the sweep's files among the others"
                 )
-            # Chunking is not part of the identity; a resumed sweep keeps the old one so
-            # that its finished chunks stay valid.
-            self.manifest.update(chunk_size=old["chunk_size"], n_chunks=old["n_chunks"])
-        elif self.folder.exists() and any(self.folder.iterdir()):
+            return
+        if follower and old.get("identity") == manifest["identity"]:
+            pass  # The leader checked the folder and wrote this run's manifest.
+        elif manifest["identity"] is None or old.get("identity") is None:
+            reason = manifest.get("unidentified") or old.get("unidentified")
             raise ValueError(
-                f"the output folder {self.folder} is not empty and holds no sweep manifest; "
-                f"choose an empty or new folder so that nothing is overwritten"
+                f"cannot tell whether the sweep in the `out` folder {self.folder} was made by "
+                f"this same `fn` and `model`: {reason}. Resuming could reuse stale results, "
+                f"so it is refused. Pass overwrite=True to discard that folder's results and "
+                f"start afresh, or choose another `out` folder; to make the sweep resumable, "
+                f"pass such values through the model or as plain numbers and arrays"
             )
+        elif old["identity"] != manifest["identity"]:
+            raise ValueError(
+                f"the `out` folder {self.folder} holds a different sweep (fn "
+                f"{old.get('fn')!r}, parameters {old.get('parameters')}, "
+                f"{old.get('n_members')} members, format {old.get(_MARK)}): its function, "
+                f"model, design or key differ from this one's, so its results cannot be "
+                f"reused. Choose another `out` folder, or pass overwrite=True to replace it"
+            )
+        # Chunking is not part of the identity; a resumed sweep keeps the old one so that
+        # its finished chunks stay valid.
+        self.manifest.update(chunk_size=old["chunk_size"], n_chunks=old["n_chunks"])
+
+    def _read_manifest(self) -> dict | None:
+        """The folder's manifest, ``None`` if there is none; raises if it is not a sweep's."""
+        path = self.folder / "manifest.json"
+        if not path.exists():
+            return None
+        try:
+            old = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            old = None
+        if not isinstance(old, dict) or not ({"identity", "chunk_size", "n_chunks"} <= set(old)):
+            raise ValueError(
+                f"the `out` folder {self.folder} holds a manifest.json that is not a sweep's "
+                f"manifest; it is never overwritten: choose another `out` folder, or pass "
+                f"overwrite=True to replace it"
+            )
+        return old
+
+    def _clear(self) -> None:
+        """Delete the files a sweep writes (and nothing else) from the folder."""
+        if not self.folder.exists():
+            return
+        for name in ("manifest.json", "sweep.nc"):
+            (self.folder / name).unlink(missing_ok=True)
+        for tmp in self.folder.glob(".*.tmp-*"):
+            tmp.unlink(missing_ok=True)
+        if self.chunks.is_dir():
+            for path in self.chunks.iterdir():
+                if path.name.startswith(("chunk_", ".chunk_")):
+                    path.unlink()
+            if not any(self.chunks.iterdir()):
+                shutil.rmtree(self.chunks)
 
     def start(self, chunk_size: int, n_chunks: int) -> None:
         """Create the folder and record the chunking (kept from before when resuming)."""
@@ -158,8 +208,6 @@ class Store:
 
     def save_chunk(self, index: int, arrays: dict[str, np.ndarray]) -> None:
         """Write one finished chunk atomically, then record it in the manifest."""
-        import io
-
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(self._chunk_path(index), buffer.getvalue())

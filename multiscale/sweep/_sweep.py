@@ -41,7 +41,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._dataset import build_dataset, write_netcdf
-from ._design import AbstractDesign, parameter_name
+from ._design import AbstractDesign, check_key, parameter_name
+from ._identity import Unidentifiable
 from ._memory import default_memory_budget, member_bytes, plan_chunk_size
 from ._store import Store, fn_name, key_bytes, sweep_identity
 
@@ -67,7 +68,7 @@ def _member_fn(fn: Callable, static: Any, accessors: tuple) -> Callable:
         fn_status = None
         if isinstance(out, dict) and "status" in out:
             out = dict(out)
-            fn_status = jnp.asarray(out.pop("status"), dtype=jnp.int32)
+            fn_status = _status_code(out.pop("status"))
         finite = [
             jnp.all(jnp.isfinite(x))
             for x in jax.tree.leaves(out)
@@ -80,6 +81,20 @@ def _member_fn(fn: Callable, static: Any, accessors: tuple) -> Callable:
         return out, status
 
     return member
+
+
+def _status_code(code: Any) -> jax.Array:
+    """The ``"status"`` ``fn`` returned, as an int32 scalar; raises if it is not one."""
+    code = jnp.asarray(code)
+    if code.shape != () or not (
+        jnp.issubdtype(code.dtype, jnp.integer) or jnp.issubdtype(code.dtype, jnp.bool_)
+    ):
+        raise ValueError(
+            f"the 'status' that `fn` returns must be one integer code per member (0 ok, "
+            f">= 2 failed), got shape {code.shape} and dtype {code.dtype}; reduce it with "
+            f"e.g. jnp.max and cast it with .astype(jnp.int32)"
+        )
+    return code.astype(jnp.int32)
 
 
 def _output_names(out_shape: Any) -> list[str]:
@@ -104,6 +119,7 @@ def sweep(
     devices: list | None = None,
     progress: bool = True,
     callback: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ):
     r"""Evaluate ``fn(model_i, key_i)`` for every parameter set $i$ of ``design``.
 
@@ -112,7 +128,16 @@ def sweep(
     ``"status"`` entry, a non-zero value marks the member as failed with that code (use
     codes >= 2); otherwise a member with any NaN/inf floating output gets status
     ``STATUS_NONFINITE`` (1), and a healthy one ``STATUS_OK`` (0). Failed members never
-    affect the others.
+    affect the others; the result's ``n_failed`` attribute counts them.
+
+    With an ``out`` folder, the sweep records its identity: a hash of ``fn`` and ``model``
+    (their code, closure values, default arguments, the globals the code reads, every
+    field and array value, static fields included), the design and the key; code of
+    installed packages (this toolkit included) enters by name and package version. Rerunning
+    with the same identity resumes from the finished chunks; anything else is refused, as
+    is a folder holding other files, unless ``overwrite=True``. A sweep whose ``fn`` or
+    ``model`` holds something the hash cannot cover (an open file, a lock) still runs, but
+    cannot be resumed: pass such values through the model or as plain arrays.
 
     Args:
         fn: pure function ``fn(model, key) -> pytree of arrays`` of one member (e.g. a
@@ -122,6 +147,7 @@ def sweep(
         key: PRNG key of the sweep.
         out: folder for the chunks, the manifest and ``sweep.nc``; rerunning with the same
             arguments resumes there. ``None`` keeps everything in memory (one process only).
+            It must be new, empty or hold this same sweep, unless ``overwrite=True``.
         chunk_size: members per compiled call (rounded up to a multiple of the number of
             devices). Default: planned from ``memory_budget``.
         memory_budget: bytes one chunk may use. Default: half of the devices' free memory
@@ -129,11 +155,16 @@ def sweep(
         devices: the local devices to shard members over (default: all local devices).
         progress: show a tqdm progress bar with rate and ETA.
         callback: called as ``callback(chunk_index, n_chunks)`` after each finished chunk.
+        overwrite: delete a previous sweep's files in ``out`` (``manifest.json``,
+            ``chunks/``, ``sweep.nc``; nothing else) and start afresh, even where they hold
+            another sweep or ``out`` holds other files.
 
     Returns:
         An ``xarray.Dataset``: one variable per output leaf plus ``status``; a ``Grid``
         has one dimension per parameter, other designs a ``member`` dimension with the
-        parameter values as coordinates. Also written to ``out/sweep.nc`` (netCDF4).
+        parameter values as coordinates. Its attributes hold the identity, ``n_members``
+        and ``n_failed`` (members with a non-zero status). Also written to ``out/sweep.nc``
+        (netCDF4).
 
     Example:
         >>> import numpy as np, jax.random as jr
@@ -145,14 +176,14 @@ def sweep(
         >>> ds["output"].dims
         ('tau_decay',)
     """
-    if not isinstance(design, AbstractDesign):
-        raise ValueError(
-            f"`design` must be a Grid, RandomUniform, LatinHypercube or Halton, got {design!r}"
-        )
+    _check_arguments(fn, design, key, chunk_size, memory_budget, devices, callback)
     accessors = design.accessors
     names = [parameter_name(model, a) for a in accessors]
-    if len(set(names)) != len(names):
-        raise ValueError(f"the design names a parameter twice: {names}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(
+            f"`design` varies the parameter `{twice[0]}` twice (its parameters: {names})"
+        )
     table = design.table()
     n_members = table.shape[0]
     if n_members == 0:
@@ -160,6 +191,8 @@ def sweep(
     if out is None and jax.process_count() > 1:
         raise ValueError("a sweep over several processes needs an `out` folder to gather in")
     devices = list(jax.local_devices() if devices is None else devices)
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise ValueError(f"`out` must be a folder path (str or os.PathLike), got {out!r}")
     n_dev = len(devices)
 
     for name, accessor in zip(names, accessors, strict=True):
@@ -173,9 +206,14 @@ def sweep(
     dynamic, static = eqx.partition(model, eqx.is_array)
     member = _member_fn(fn, static, accessors)
 
+    try:
+        identity = sweep_identity(fn, model, names, _fingerprint(design, table), key)
+        unidentified = None
+    except Unidentifiable as error:
+        identity, unidentified = None, str(error)
     manifest = {
-        "format": 1,
-        "identity": sweep_identity(fn, model, names, _fingerprint(design, table), key),
+        "identity": identity,
+        "unidentified": unidentified,
         "fn": fn_name(fn),
         "parameters": names,
         "design": type(design).__name__,
@@ -187,12 +225,12 @@ def sweep(
     leader = jax.process_index() == 0
     if not leader:
         _barrier("multiscale.sweep: manifest written")
-    store = Store(out, manifest) if out is not None else None
+    store = None
+    if out is not None:
+        store = Store(out, manifest, overwrite=overwrite, follower=not leader)
     if store is not None and store.chunk_size is not None:
         chunk_size = store.chunk_size
     elif chunk_size is not None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"`chunk_size` must be an int >= 1, got {chunk_size!r}")
         chunk_size = -(-chunk_size // n_dev) * n_dev
     else:
         budget = default_memory_budget(devices) if memory_budget is None else int(memory_budget)
@@ -238,6 +276,7 @@ def sweep(
     # Each process counts its own chunks (all of them in a single process).
     total = sum(_size(c, chunk_size, n_members) for c in mine)
     bar = _progress_bar(progress, total, total - sum(_size(c, chunk_size, n_members) for c in todo))
+    failed = 0  # failed members among the chunks this run evaluates, for the progress bar
     try:
         for c in todo:
             start = c * chunk_size
@@ -251,6 +290,8 @@ def sweep(
                 for n, x in zip(names_out, jax.tree.leaves(outputs), strict=True)
             }
             arrays["status"] = np.asarray(status)[:valid]
+            failed += int(np.count_nonzero(arrays["status"]))
+            bar.set_postfix(failed=failed, refresh=False)
             if store is not None:
                 store.save_chunk(c, arrays)
             else:
@@ -265,11 +306,13 @@ def sweep(
     chunks = [store.load_chunk(c) if store is not None else results[c] for c in range(n_chunks)]
     data = {n: np.concatenate([ch[n] for ch in chunks]) for n in [*names_out, "status"]}
     attrs = {
-        "identity": manifest["identity"],
+        "identity": identity or f"none: {unidentified}",
         "fn": manifest["fn"],
         "design": manifest["design"],
         "key_data": key_bytes(key).hex(),
         "status_codes": "0 ok; 1 non-finite output; >= 2 reported by fn",
+        "n_members": n_members,
+        "n_failed": int(np.count_nonzero(data["status"])),
     }
     dataset = build_dataset(names, design, table, data, attrs)
     if store is not None:
@@ -277,6 +320,45 @@ def sweep(
         if leader:
             write_netcdf(dataset, store.folder / "sweep.nc")
     return dataset
+
+
+def _check_arguments(fn, design, key, chunk_size, memory_budget, devices, callback) -> None:
+    """Raise a ``ValueError`` naming the argument of ``sweep`` that is wrong."""
+    if not callable(fn):
+        raise ValueError(f"`fn` must be a function fn(model, key) -> outputs, got {fn!r}")
+    if not isinstance(design, AbstractDesign):
+        raise ValueError(
+            f"`design` must be a Grid, RandomUniform, LatinHypercube or Halton, got {design!r}"
+        )
+    check_key(key, "sweep")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(
+            f"`chunk_size` must be an int >= 1 (members per chunk), got {chunk_size!r}"
+        )
+    if memory_budget is not None and (
+        isinstance(memory_budget, bool)
+        or not isinstance(memory_budget, int | float)
+        or not (math.isfinite(memory_budget) and memory_budget >= 1)
+    ):
+        raise ValueError(
+            f"`memory_budget` must be a positive number of bytes (e.g. 2 * 2**30 for 2 GiB), "
+            f"got {memory_budget!r}"
+        )
+    if devices is not None and (
+        not isinstance(devices, list | tuple)
+        or not devices
+        or not all(isinstance(d, jax.Device) for d in devices)
+    ):
+        raise ValueError(
+            f"`devices` must be a non-empty list of devices (e.g. jax.local_devices()), "
+            f"got {devices!r}"
+        )
+    if callback is not None and not callable(callback):
+        raise ValueError(
+            f"`callback` must be a function callback(chunk, n_chunks), got {callback!r}"
+        )
 
 
 def _fingerprint(design: AbstractDesign, table: np.ndarray) -> dict:
