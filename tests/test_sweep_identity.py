@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import types
 
 import equinox as eqx
 import jax
@@ -80,6 +81,26 @@ def calls_a_function_that_reads_a_global(model, key):
     return reads_global(model, key) + 0.0
 
 
+params = types.ModuleType("sweep_identity_test_params")  # stands for a module of user code
+params.GAIN = 1.0
+
+
+def reads_a_module_attribute(model, key):
+    del key
+    return model.steady_gating(40.0) * params.GAIN
+
+
+class Plain:
+    """A callable object that is neither a dataclass nor a pytree."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def __call__(self, model, key):
+        del key
+        return model.steady_gating(40.0) * self.c
+
+
 def test_the_reported_case_decision_summary_coherence():
     """``DecisionSummary(coherence=jnp.asarray(0.0))`` vs ``0.512``: an array field of fn."""
     circuit = WongWang2006()
@@ -136,6 +157,14 @@ def test_what_the_identity_covers():
     finally:
         GAIN = jnp.asarray(1.0)
     assert before[0] != after[0] and before[1] != after[1]
+    before = identity(reads_a_module_attribute)
+    params.GAIN = 0.5
+    try:
+        assert identity(reads_a_module_attribute) != before
+    finally:
+        params.GAIN = 1.0
+    assert identity(Plain(1.0)) == identity(Plain(1.0)) != identity(Plain(2.0))
+    assert identity(Plain(1.0).__call__) != identity(Plain(2.0).__call__)
 
 
 def test_a_changed_function_is_refused_not_resumed(tmp_path):

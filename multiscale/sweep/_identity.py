@@ -164,10 +164,11 @@ class Hasher:
         self._seen: dict[int, int] = {}
         self._alive: list = []  # keeps walked objects alive, so that no id() is reused
 
-    def token(self, tag: str, data: bytes | str = b"") -> None:
+    def token(self, tag: str, data: bytes | memoryview | str = b"") -> None:
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogatepass")
-        self._hash.update(tag.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        self._hash.update(tag.encode() + b"\0" + memoryview(data).nbytes.to_bytes(8, "little"))
+        self._hash.update(data)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -265,7 +266,7 @@ class Hasher:
         if array.dtype.hasobject:
             raise Unidentifiable(where, "a NumPy array of Python objects")
         self.token("array", f"{array.dtype.str}{array.shape}")
-        self.token("data", np.ascontiguousarray(array).tobytes())
+        self.token("data", memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
 
     def _code(self, code: types.CodeType, where: str) -> None:
         self.token("code", code.co_qualname)
