@@ -252,7 +252,11 @@ class SphinxRoles(griffe.Extension):
             try:
                 path = scope.resolve(first) + (f".{rest}" if rest else "")
             except griffe.NameResolutionError:
-                return None
+                # ``resolve`` sees a class's own members only; try the inherited ones.
+                owner = scope if scope.is_class else scope.parent
+                if owner is None or not owner.is_class or first not in owner.all_members:
+                    return None
+                path = f"{owner.path}.{first}" + (f".{rest}" if rest else "")
         if path == PACKAGE:
             return path
         if not path.startswith(PACKAGE + "."):
