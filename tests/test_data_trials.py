@@ -99,6 +99,30 @@ def test_condition_without_trials():
         load(df, condition="c")
 
 
+def test_report_of_a_continuous_condition_is_short():
+    df = pd.DataFrame(dict(rt=np.linspace(0.4, 0.9, 30), correct=[1, 0] * 15, x=np.arange(30.0)))
+    _, report = load(df, condition="x")
+    assert len(report.conditions) == 30
+    assert "condition: 30 distinct values from 0 to 29" in str(report)
+
+
+def test_real_data_sets_load_unchanged():
+    # The two development data sets pass the plausibility checks untouched.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for path, condition, n in (
+            ("/work/shared/data/roitman2002_monkey_n.csv", "coh", 3533),
+            ("/work/shared/data/cavanagh2011_theta_hddm.csv", "theta", 3988),
+        ):
+            try:
+                trials, report = load(path, condition=condition)
+            except FileNotFoundError:
+                pytest.skip("development data not present")
+            assert trials.n_trials == n and report.n_rt_outliers == 0
+
+
 def test_roitman_shadlen_summary():
     df = ms.data.roitman_shadlen_2002()
     assert int(df["n"].sum()) == 6149
