@@ -98,7 +98,7 @@ def burst_time_above(rule, delta_t, frequency, *, n_post=2, burst_isi=0.0115):
 
 
 def transition_probabilities(rule, alpha_d, alpha_p, T):
-    """UP probability ``U`` (from rho=0) and DOWN probability ``D`` (from rho=1) after ``T`` s.
+    r"""UP probability ``U`` (from rho=0) and DOWN probability ``D`` (from rho=1) after ``T`` s.
 
     Uses the erf expression of the module docstring (Ornstein–Uhlenbeck approximation of
     $\rho$ under the averaged drive). Returns ``(U, D)``, both 0 when there is no drive.

@@ -423,7 +423,7 @@ def simulate_memory(
     *,
     key: PRNGKeyArray,
 ) -> MemorySimulation:
-    """Simulate ``n_synapses`` synapses storing one memory, then ``n_events`` random ones.
+    r"""Simulate ``n_synapses`` synapses storing one memory, then ``n_events`` random ones.
 
     Synapses start in states drawn from :func:`memory_equilibrium`. At t = 0 the first
     half is potentiated and the second half depressed (the tracked memory); each later
