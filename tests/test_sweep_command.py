@@ -39,6 +39,7 @@ def test_command(tmp_path, capsys):
     assert sweep_command(str(path)) == 0
     assert "12 parameter sets, 0 failed" in capsys.readouterr().out
     assert sweep_command(str(path)) == 0  # rerunning resumes (here: nothing left to do)
+    capsys.readouterr()
     ds, out = run_config(path, progress=False)
     assert out == pathlib.Path(tmp_path / "out")
     g = ds["gamma"].values
@@ -48,7 +49,9 @@ def test_command(tmp_path, capsys):
         tmp_path, 'model = "saturating_nmda"\noutput = "o"\n[parameters]\nfoo = {}\n'
     )
     assert sweep_command(str(bad)) == 2
-    assert "unknown parameters ['foo']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown key 'foo' in [parameters] of 'saturating_nmda'" in err
+    assert err.count("\n") == 1 and "tau_decay" in err
 
 
 def test_command_decision_circuit(tmp_path):

@@ -6,9 +6,12 @@ writes its markdown section to ``benchmarks/results/<name>.md``; this command ru
 scripts, prints those sections and assembles ``benchmarks/RESULTS.md``.
 """
 
+import argparse
 import pathlib
 import subprocess
 import sys
+
+from ._run import BadInput, Outcome, Progress, run
 
 
 def find_benchmarks() -> pathlib.Path:
@@ -41,32 +44,43 @@ def assemble_results(folder: pathlib.Path) -> pathlib.Path:
     return out
 
 
-def run_benchmarks(names: list[str], *, quick: bool = False) -> int:
+def bench_command(args, progress: Progress) -> Outcome:
+    """The ``bench`` subcommand: run the chosen scripts, print their sections.
+
+    Ctrl-C stops the running script (it receives the same interrupt); the sections of the
+    scripts that finished are already in ``benchmarks/results/``.
+    """
     try:
         folder = find_benchmarks()
     except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise BadInput(str(e)) from None
     scripts = sorted(folder.glob("bench_*.py"))
     available = {s.stem.removeprefix("bench_"): s for s in scripts}
-    unknown = [n for n in names if n not in available]
+    unknown = [n for n in args.names if n not in available]
     if unknown:
-        print(
-            f"error: unknown benchmark(s) {unknown}; available: {sorted(available)}",
-            file=sys.stderr,
-        )
-        return 2
-    chosen = [available[n] for n in names] if names else scripts
-    status = 0
+        raise BadInput(f"unknown benchmark(s) {unknown}; available: {sorted(available)}")
+    chosen = [available[n] for n in args.names] if args.names else scripts
+    status, finished = 0, []
     for script in chosen:
+        progress.phase = f"running {script.name}"
         print(f"== {script.stem} ==", flush=True)
-        cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])
+        cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         rc = subprocess.call(cmd, cwd=folder.parent)
         if rc != 0:
             print(f"{script.name} failed with exit status {rc}", file=sys.stderr)
             status = 1
         section = folder / "results" / f"{script.stem.removeprefix('bench_')}.md"
         if section.exists():
-            print(section.read_text())
+            print(section.read_text(), flush=True)
+        finished.append(script.stem)
+        progress.kept = (
+            f"finished: {', '.join(finished)} (their sections are in {folder / 'results'})"
+        )
     print(f"wrote {assemble_results(folder)}")
-    return status
+    return Outcome(status=status)
+
+
+def run_benchmarks(names: list[str], *, quick: bool = False) -> int:
+    """``multiscale bench NAMES`` from Python; returns the exit status."""
+    args = argparse.Namespace(names=list(names), quick=quick)
+    return run("multiscale bench", lambda p: bench_command(args, p))

@@ -18,11 +18,13 @@ reaction-time data embedded in :mod:`multiscale.data`:
 4. **Scales linked.** Faster NMDA decay or weaker NMDA recurrence at the synapse changes
    the psychometric threshold and the reaction times.
 
-Figures (PNG) and ``report.md`` go into the output folder; a summary table is printed.
+Figures (PNG; accuracies with 95 % Wilson intervals, 0 % coherence drawn at 0),
+``results.csv`` (the summary table) and ``report.md`` go into the output folder (see
+:mod:`multiscale.cli._demo_output` for which folders it writes into); the summary table is
+printed.
 """
 
 import os
-import pathlib
 import sys
 import time
 
@@ -32,9 +34,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ._demo_figures import figures as draw_figures
+from ._demo_output import prepare_out, write_results_csv
+from ._run import Outcome, Progress
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+_HEADER = ("quantity", "multiscale", "reference", "source")
 
 
 def _synapse_step(fast: bool):
@@ -42,10 +46,10 @@ def _synapse_step(fast: bool):
 
     rule = gb2012_cortical()
     delta_t = jnp.linspace(-0.1, 0.1, 101 if fast else 201)
-    ratios = stdp_curve(rule, delta_t, 1.0, 60)
+    ratios = stdp_curve(rule, delta_t, 1.0, 60.0)
     freqs = jnp.asarray([1.0, 10.0, 20.0, 30.0, 40.0, 50.0])
-    plus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([0.01]), f, 75)[0])(freqs)
-    minus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([-0.01]), f, 75)[0])(freqs)
+    plus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([0.01]), f, 75.0)[0])(freqs)
+    minus = jax.vmap(lambda f: stdp_curve(rule, jnp.asarray([-0.01]), f, 75.0)[0])(freqs)
     return dict(rule=rule, delta_t=delta_t, ratios=ratios, freqs=freqs, plus=plus, minus=minus)
 
 
@@ -100,56 +104,6 @@ def _ddm_step():
 
     model, se, nll = fit_proportional_rate_summary(key=jr.key(0))
     return dict(model=model, se=se, nll=nll)
-
-
-def _figures(out: pathlib.Path, syn, circ, ddm) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .. import plot
-
-    names = []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot.stdp_curve(syn["delta_t"], syn["ratios"], ax=axes[0], label="GB2012 cortical, 1 Hz")
-    plot.frequency_dependence(syn["freqs"], syn["plus"], syn["minus"], ax=axes[1])
-    fig.suptitle("Synapse: calcium-based STDP (Graupner & Brunel 2012) vs Sjöström et al. 2001")
-    fig.tight_layout()
-    names.append("1_synapse_stdp.png")
-    fig.savefig(out / names[-1], dpi=120)
-
-    data, control = circ["data"], circ["results"]["control"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot.psychometric_curve(control.summary, fit=control.weibull, data=data, ax=axes[0])
-    plot.chronometric_curve(control.summary, data=data, ax=axes[1])
-    fig.suptitle(
-        "Circuit → behavior: fitted Wong & Wang 2006 vs Roitman & Shadlen 2002 "
-        f"(non-decision time {1e3 * circ['t_nd']:.0f} ms)"
-    )
-    fig.tight_layout()
-    names.append("2_circuit_vs_monkeys.png")
-    fig.savefig(out / names[-1], dpi=120)
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot.ddm_psychometric(data, ddm["model"], ax=axes[0], label="proportional-rate DDM")
-    plot.ddm_chronometric(data, ddm["model"], ax=axes[1], label="proportional-rate DDM")
-    fig.suptitle("Coarsest scale: Palmer, Huk & Shadlen 2005 diffusion fitted to the same data")
-    fig.tight_layout()
-    names.append("3_ddm_fit.png")
-    fig.savefig(out / names[-1], dpi=120)
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name, r in circ["results"].items():
-        plot.psychometric_curve(r.summary, fit=r.weibull, label=name, ax=axes[0])
-        plot.chronometric_curve(r.summary, label=name, ax=axes[1])
-    axes[1].legend(fontsize=7, frameon=False)
-    fig.suptitle("Scales linked: NMDA receptor changes move the psychometric and RT curves")
-    fig.tight_layout()
-    names.append("4_nmda_manipulation.png")
-    fig.savefig(out / names[-1], dpi=120)
-    plt.close("all")
-    return names
 
 
 def _rows(syn, circ, ddm, cfit) -> list[tuple[str, str, str, str]]:
@@ -216,7 +170,7 @@ def _rows(syn, circ, ddm, cfit) -> list[tuple[str, str, str, str]]:
                 f"proportional-rate DDM {name} (± SE)",
                 f"{float(getattr(m, name)):.3f} ± {float(getattr(se, name)):.3f}",
                 ref,
-                "reference_values 7b (fit to these data)",
+                "Palmer et al. 2005 fitted to Roitman & Shadlen 2002 (RT SEMs)",
             )
         )
     rows.append(
@@ -243,7 +197,7 @@ def _rows(syn, circ, ddm, cfit) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _table(rows, header=("quantity", "multiscale", "reference", "source")) -> str:
+def _table(rows, header=_HEADER) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r, widths, strict=True)).rstrip()
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
@@ -268,21 +222,35 @@ def _markdown(rows, figures, circ, seconds: float, fast: bool) -> str:
     )
 
 
-def run_demo(out: str = "multiscale-demo", fast: bool = False, seed: int = 0) -> int:
-    """Run the demo; write figures and ``report.md`` into ``out``; print the summary table.
+def run_demo(
+    out: str = "multiscale-demo",
+    fast: bool = False,
+    seed: int = 0,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Run the demo; write figures, ``results.csv`` and ``report.md`` into ``out``.
 
     Args:
-        out: output folder (created if missing).
+        out: output folder: new, empty or a previous demo's output, unless ``force``
+            (the rule is in :mod:`multiscale.cli._demo_output`).
         fast: fewer circuit trials (also set by the environment variable
             ``MULTISCALE_FAST=1``), for a run of well under a minute.
         seed: PRNG seed of the circuit trials.
+        force: write into ``out`` even if it holds other files (never deleted).
+        progress: the command line's record of finished steps (for Ctrl-C).
 
     Returns:
-        The exit status (0).
+        The summary table (text) and its rows (data).
+
+    Raises:
+        BadInput: ``out`` is a file, or holds other files and ``force`` is false.
     """
+    progress = Progress() if progress is None else progress
     fast = fast or os.environ.get("MULTISCALE_FAST") == "1"
-    out_dir = pathlib.Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_out(out, force=force)  # before any work: a refusal costs nothing
+    progress.kept = f"no figures or report were written to {out_dir}"
     start = time.perf_counter()
     from tqdm.auto import tqdm
 
@@ -294,25 +262,42 @@ def run_demo(out: str = "multiscale-demo", fast: bool = False, seed: int = 0) ->
         "figures",
     ]
     bar = tqdm(total=len(steps), desc="demo", unit="step", file=sys.stderr)
-    bar.set_postfix_str(steps[0])
+
+    def step(i: int) -> None:
+        bar.set_postfix_str(steps[i])
+        progress.phase = f"running the demo step {steps[i]!r}"
+
+    step(0)
     syn = _synapse_step(fast)
     bar.update()
-    bar.set_postfix_str(steps[1])
+    step(1)
     cfit = _circuit_fit_step(fast, jr.key(seed))
     bar.update()
-    bar.set_postfix_str(steps[2])
+    step(2)
     circ = _circuit_step(300 if fast else 2000, jr.fold_in(jr.key(seed), 1), cfit[0].model)
     bar.update()
-    bar.set_postfix_str(steps[3])
+    step(3)
     ddm = _ddm_step()
     bar.update()
-    bar.set_postfix_str(steps[4])
-    figures = _figures(out_dir, syn, circ, ddm)
+    step(4)
+    figures = draw_figures(out_dir, syn, circ, ddm)
     bar.update()
     bar.close()
     rows = _rows(syn, circ, ddm, cfit)
     seconds = time.perf_counter() - start
+    write_results_csv(out_dir / "results.csv", rows, _HEADER)
     (out_dir / "report.md").write_text(_markdown(rows, figures, circ, seconds, fast))
-    print(_table(rows))
-    print(f"\nfigures and report.md written to {out_dir.resolve()} ({seconds:.0f} s)")
-    return 0
+    text = (
+        f"{_table(rows)}\n\nfigures, results.csv and report.md written to "
+        f"{out_dir.resolve()} ({seconds:.0f} s)"
+    )
+    data = {
+        "rows": [dict(zip(_HEADER, r, strict=True)) for r in rows],
+        "out": str(out_dir.resolve()),
+    }
+    return Outcome(text=text, data=data)
+
+
+def demo_command(args, progress: Progress) -> Outcome:
+    """The ``demo`` subcommand."""
+    return run_demo(args.out, args.fast, args.seed, force=args.force, progress=progress)

@@ -1,14 +1,21 @@
-"""``multiscale fit DATA.csv --model ddm|circuit --condition COLUMN``: fit and report."""
+"""``multiscale fit DATA.csv --model ddm|circuit --condition COLUMN``: fit and report.
 
-import json
+The DDM is fitted in three phases, each kept when a later one is interrupted (Ctrl-C):
+the maximum-likelihood fit, the log-likelihood (NLL, AIC, BIC), then the Laplace standard
+errors. The circuit fits return everything at once, so an interrupted circuit fit keeps
+nothing.
+"""
+
 import math
 import os
-import sys
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ..behavior import ProportionalRateDDM
 from ..data import load_trials
 from ..fit import (
     aic,
@@ -16,13 +23,16 @@ from ..fit import (
     circuit_trials,
     ddm_negative_log_likelihood,
     default_circuit_behavior,
+    fit,
     fit_circuit_summary,
     fit_circuit_trials,
-    fit_ddm_trials,
     n_parameters,
+    newton,
+    standard_errors,
     summarize_trials,
 )
 from ._devices import one_device_per_core
+from ._run import Outcome, Progress
 
 # Units of the circuit parameters a fit may free (the rest are reported without one).
 _CIRCUIT_UNITS = {
@@ -121,6 +131,74 @@ def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None)
     }
 
 
+_DDM_UNITS = {
+    "k": "1/s per unit condition (drift = k * condition)",
+    "a": "boundary separation (noise units; Palmer's A = a/2)",
+    "t0": "s",
+}
+_DDM_MODEL = "ddm (proportional-rate; z = 0.5, 2% uniform contaminant; subjects pooled)"
+# The recipe of multiscale.fit.fit_ddm_trials (start, free parameters, damped Newton
+# steps, early stopping), run phase by phase so that Ctrl-C during the standard errors
+# keeps the fit; tests/test_cli_fit.py checks that both give the same fit.
+_NEWTON = newton()
+_DDM_FIT = dict(steps=100, patience=5, tol=1e-4, chunk=5)
+_ddm_nll = eqx.filter_jit(ddm_negative_log_likelihood)
+
+
+def _ddm_start(trials):
+    rt = np.asarray(trials.rt)
+    model = ProportionalRateDDM(
+        k=5.0,
+        a=1.5,
+        t0=float(0.8 * np.quantile(rt, 0.02)),
+        p_outlier=0.02,
+        rt_max=jnp.asarray(max(2.0, float(rt.max())), jnp.float32),
+    )
+    spec = jax.tree.map(lambda _: False, model)
+    return model, eqx.tree_at(lambda m: (m.k, m.a, m.t0), spec, (True, True, True))
+
+
+def _fit_ddm_command(trials, report, seed: int, progress: Progress) -> dict:
+    """The DDM branch, phase by phase; ``progress.partial`` holds what finished."""
+    model, spec = _ddm_start(trials)
+    progress.start(f"fitting the DDM to {trials.n_trials} trials")
+    fitted, hist = fit(
+        model, ddm_negative_log_likelihood, trials, optimizer=_NEWTON, key=jr.key(seed),
+        filter_spec=spec, **_DDM_FIT,
+    )  # fmt: skip
+    k = n_parameters(fitted, spec)
+    result = {
+        "model": _DDM_MODEL,
+        "likelihood": "trial",
+        "parameters": {
+            name: {"value": float(getattr(fitted, name)), "se": None, "unit": unit}
+            for name, unit in _DDM_UNITS.items()
+        },
+        "nll": None,
+        "n_trials": trials.n_trials,
+        "n_parameters": k,
+        "aic": None,
+        "bic": None,
+        "converged": bool(hist.converged),
+        "report": str(report),
+    }
+
+    def keep(what: str) -> None:
+        progress.partial = Outcome(text=format_fit(result), data=result)
+        progress.kept = what
+
+    keep("the fitted parameters are printed, without their log-likelihood and SEs")
+    progress.start("computing the log-likelihood")
+    nll = float(_ddm_nll(fitted, trials))
+    result.update(nll=nll, aic=float(aic(nll, k)), bic=float(bic(nll, k, trials.n_trials)))
+    keep("the fitted parameters and their log-likelihood are printed, without SEs")
+    progress.start("computing the standard errors")
+    se = standard_errors(fitted, ddm_negative_log_likelihood, trials, spec)
+    for name in _DDM_UNITS:
+        result["parameters"][name]["se"] = float(getattr(se, name))
+    return result
+
+
 def fit_command(
     path: str | os.PathLike,
     model: str = "ddm",
@@ -130,6 +208,8 @@ def fit_command(
     *,
     likelihood: str = "trial",
     circuit_options: dict | None = None,
+    rt_range: tuple[float, float] | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -149,18 +229,22 @@ def fit_command(
             steps, 4 starts, NDT SD floor 20 ms; summary default: 64 paths, 150 steps, 4
             starts, 256 fresh paths). For the circuit the condition must be the
             coherence as a fraction (sign = direction).
+        rt_range: ``(low, high)`` in s: keep only these trials (see
+            :func:`~multiscale.data.load_trials`).
+        progress: the command line's record of finished phases (for Ctrl-C).
 
     Returns:
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
         ``parameters`` (name -> {value, se, unit}), ``nll`` (nats; for ``"trial"`` of the
         RT density in 1/s), ``n_trials``, ``n_parameters``, ``aic``, ``bic``,
-        ``converged`` and the data ``report`` (convention and filtered counts).
+        ``converged`` and the data ``report`` (convention, filtered counts, assumptions).
 
     Raises:
         ValueError: an unknown model or likelihood, ``likelihood="summary"`` with the
             DDM, or data the loader rejects.
     """
     del as_json
+    progress = Progress() if progress is None else progress
     if model not in ("ddm", "circuit"):
         raise ValueError(f"model must be 'ddm' or 'circuit', got {model!r}")
     if likelihood not in ("trial", "summary"):
@@ -170,71 +254,51 @@ def fit_command(
             "--likelihood summary applies to --model circuit only; the DDM is always fitted "
             "by its trial-level likelihood"
         )
-    trials, report = load_trials(path, condition=condition)
-    if model == "circuit" and likelihood == "summary":
-        return _fit_circuit_summary_command(trials, report, seed, circuit_options)
+    progress.start("reading the data")
+    trials, report = load_trials(path, condition=condition, rt_range=rt_range)
     if model == "circuit":
+        progress.start(f"fitting the circuit ({likelihood} likelihood)")
+        progress.kept = "the circuit fit returns its parameters and SEs together, so none"
+        if likelihood == "summary":
+            return _fit_circuit_summary_command(trials, report, seed, circuit_options)
         return _fit_circuit_trials_command(trials, report, seed, circuit_options)
-    fitted, se, spec, hist = fit_ddm_trials(trials, key=jr.key(seed))
-    nll = float(ddm_negative_log_likelihood(fitted, trials))
-    k = n_parameters(fitted, spec)
-    params = {
-        "k": (fitted.k, se.k, "1/s per unit condition (drift = k * condition)"),
-        "a": (fitted.a, se.a, "boundary separation (noise units; Palmer's A = a/2)"),
-        "t0": (fitted.t0, se.t0, "s"),
-    }
-    return {
-        "model": "ddm (proportional-rate; z = 0.5, 2% uniform contaminant; subjects pooled)",
-        "likelihood": "trial",
-        "parameters": {
-            name: {"value": float(v), "se": float(s), "unit": u}
-            for name, (v, s, u) in params.items()
-        },
-        "nll": nll,
-        "n_trials": trials.n_trials,
-        "n_parameters": k,
-        "aic": float(aic(nll, k)),
-        "bic": float(bic(nll, k, trials.n_trials)),
-        "converged": bool(hist.converged),
-        "report": str(report),
-    }
+    return _fit_ddm_command(trials, report, seed, progress)
+
+
+def _number(x, fmt: str) -> str:
+    return "-" if x is None or not math.isfinite(x) else format(x, fmt)
 
 
 def format_fit(result: dict) -> str:
-    """Human-readable table of a :func:`fit_command` result."""
+    """Human-readable table of a :func:`fit_command` result (``-``: not available)."""
     lines = [f"model: {result['model']}", result["report"], ""]
     width = max(len("parameter"), *(len(name) for name in result["parameters"]))
     lines.append(f"{'parameter':{width}s} {'value':>10s} {'SE':>10s}  unit")
     for name, p in result["parameters"].items():
-        se = "nan" if math.isnan(p["se"]) else f"{p['se']:.4g}"
+        se = _number(p["se"], ".4g")
         lines.append(f"{name:{width}s} {p['value']:>10.4g} {se:>10s}  {p['unit']}")
     lines.append("")
     summary = result.get("likelihood") == "summary"
     kind = "summary likelihood" if summary else "trial likelihood, RT density in 1/s"
     lines.append(
-        f"NLL {result['nll']:.3f} ({kind}), n = {result['n_trials']}, "
-        f"AIC {result['aic']:.2f}, BIC {result['bic']:.2f}"
+        f"NLL {_number(result['nll'], '.3f')} ({kind}), n = {result['n_trials']}, "
+        f"AIC {_number(result['aic'], '.2f')}, BIC {_number(result['bic'], '.2f')}"
     )
     return "\n".join(lines)
 
 
-def fit_main(args) -> int:
-    """The ``fit`` subcommand: fit, print a table or JSON; exit status 2 on bad input."""
+def fit_main(args, progress: Progress) -> Outcome:
+    """The ``fit`` subcommand: the fit, as a table or JSON."""
+    if args.verbose:
+        progress.echo = "multiscale fit"
     one_device_per_core()
-    try:
-        result = fit_command(
-            args.data,
-            model=args.model,
-            condition=args.condition,
-            seed=args.seed,
-            likelihood=args.likelihood,
-        )
-    except (FileNotFoundError, ValueError, NotImplementedError) as e:
-        # Bad input is the user's to fix: say what, without a traceback.
-        print(f"multiscale fit: {e}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print(format_fit(result))
-    return 0
+    result = fit_command(
+        args.data,
+        model=args.model,
+        condition=args.condition,
+        seed=args.seed,
+        likelihood=args.likelihood,
+        rt_range=None if args.rt_range is None else tuple(args.rt_range),
+        progress=progress,
+    )
+    return Outcome(text=format_fit(result), data=result)

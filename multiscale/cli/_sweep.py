@@ -25,16 +25,17 @@ and their ranges, and where to write::
     J_N11 = { start = 0.24, stop = 0.28, num = 16 }
     # random designs: J_N11 = { low = 0.24, high = 0.28 }
 
-Rerunning the same command resumes an interrupted sweep; a folder holding a different
-sweep is refused. The result is ``OUTPUT/sweep.nc`` (netCDF4, open with
+Every key is checked: an unknown key (a typo such as ``[parameter]``) is an error that
+names it and lists the known ones. Rerunning the same command resumes an interrupted sweep
+(Ctrl-C keeps every finished chunk on disk); a folder holding a different sweep, or other
+files, is refused unless ``--force``, which deletes the previous sweep's files there (and
+nothing else) and starts afresh. The result is ``OUTPUT/sweep.nc`` (netCDF4, open with
 ``xarray.open_dataset``).
 """
 
+import argparse
 import dataclasses
 import pathlib
-import re
-import sys
-import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,8 @@ from ..sweep import (
     sweep,
 )
 from ..synapse import MgBlock, SaturatingNMDA, TsodyksMarkram
+from ._run import BadInput, Outcome, Progress, run
+from ._sweep_config import SweepConfig, check_config, read_toml
 
 
 def _nmda_steady_gating_40hz(model: SaturatingNMDA, key: Any) -> Any:
@@ -163,102 +166,100 @@ class _Readouts:
         return f"readouts({', '.join(self.names)})"
 
 
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-
-
-def _parse_bytes(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMgG]?i?[bB])\s*", str(value))
-    if not match:
-        raise ValueError(f"`memory_budget` must be bytes or e.g. '2 GiB', got {value!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
-
-def _design(config: dict, entry: ModelEntry, seed: int) -> AbstractDesign:
-    spec = config.get("design", {"kind": "grid"})
-    kind = spec.get("kind", "grid")
-    params = config.get("parameters")
-    if not isinstance(params, dict) or not params:
-        raise ValueError("the config needs a non-empty [parameters] table")
-    unknown = sorted(set(params) - set(entry.parameters))
-    if unknown:
-        raise ValueError(f"unknown parameters {unknown}; this model has {sorted(entry.parameters)}")
-    accessors = {name: entry.parameters[name] for name in params}
-    if kind == "grid":
+def _design(config: SweepConfig, entry: ModelEntry) -> AbstractDesign:
+    accessors = {name: entry.parameters[name] for name in config.parameters}
+    if config.kind == "grid":
         values = {}
-        for name, p in params.items():
-            if "values" in p:
-                values[accessors[name]] = np.asarray(p["values"], dtype=np.float64)
-            elif {"start", "stop", "num"} <= set(p):
-                values[accessors[name]] = np.linspace(p["start"], p["stop"], int(p["num"]))
+        for name, (form, spec) in config.parameters.items():
+            if form == "values":
+                values[accessors[name]] = np.asarray(spec, dtype=np.float64)
             else:
-                raise ValueError(
-                    f"grid parameter {name!r} needs values = [...] or start, stop, num"
-                )
+                values[accessors[name]] = np.linspace(*spec)
         return Grid(values)
-    designs = {"random_uniform": RandomUniform, "latin_hypercube": LatinHypercube, "halton": Halton}
-    if kind not in designs:
-        raise ValueError(f"design kind {kind!r} is not one of {['grid', *designs]}")
-    bounds = {}
-    for name, p in params.items():
-        if not {"low", "high"} <= set(p):
-            raise ValueError(f"parameter {name!r} of a {kind} design needs low and high")
-        bounds[accessors[name]] = (p["low"], p["high"])
-    if "n" not in spec:
-        raise ValueError(f"a {kind} design needs `n` (number of parameter sets) in [design]")
-    if kind == "halton":
-        return Halton(bounds, spec["n"])
-    return designs[kind](bounds, spec["n"], key=jr.fold_in(jr.key(seed), 1))
+    bounds = {accessors[name]: spec for name, (_, spec) in config.parameters.items()}
+    if config.kind == "halton":
+        return Halton(bounds, config.n)
+    designs = {"random_uniform": RandomUniform, "latin_hypercube": LatinHypercube}
+    return designs[config.kind](bounds, config.n, key=jr.fold_in(jr.key(config.seed), 1))
 
 
-def run_config(config_path: str | pathlib.Path, *, progress: bool = True):
-    """Run the sweep a TOML config describes; returns the ``xarray.Dataset`` and its folder."""
+def load_config(config_path: str | pathlib.Path) -> SweepConfig:
+    """Read and check a sweep config (every error is :class:`BadInput`)."""
     path = pathlib.Path(config_path)
-    with open(path, "rb") as f:
-        config = tomllib.load(f)
-    name = config.get("model")
-    if name not in MODELS:
-        raise ValueError(f"`model` must be one of {sorted(MODELS)}, got {name!r}")
-    entry = MODELS[name]
-    readout_names = config.get("readouts", list(entry.readouts))
-    unknown = sorted(set(readout_names) - set(entry.readouts))
-    if unknown or not readout_names:
-        raise ValueError(
-            f"`readouts` must name some of {sorted(entry.readouts)}, got {readout_names}"
-        )
-    if "output" not in config:
-        raise ValueError("the config needs `output`, the folder to write the sweep to")
-    seed = int(config.get("seed", 0))
-    if config.get("distributed", False):
+    return check_config(read_toml(path), path, MODELS)
+
+
+def run_config(
+    config_path: str | pathlib.Path,
+    *,
+    progress: bool = True,
+    overwrite: bool = False,
+    callback: Callable[[int, int], None] | None = None,
+):
+    """Run the sweep a TOML config describes; returns the ``xarray.Dataset`` and its folder."""
+    config = load_config(config_path)
+    entry = MODELS[config.model]
+    if config.distributed:
         import jax
 
-        jax.distributed.initialize()
-    model = entry.factory(**config.get("model_args", {}))
-    fn = _Readouts(tuple(readout_names), tuple(entry.readouts[r] for r in readout_names))
-    budget = config.get("memory_budget")
-    out = path.parent / config["output"]
+        try:
+            jax.distributed.initialize()
+        except Exception as error:
+            raise BadInput(
+                f"distributed = true, but jax.distributed.initialize() failed ({error}); "
+                "start one process per host under a cluster manager (e.g. srun), or set "
+                "distributed = false"
+            ) from None
+    try:
+        model = entry.factory(**config.model_args)
+    except (TypeError, ValueError) as error:
+        raise BadInput(f"[model_args] do not make a valid {config.model!r}: {error}") from None
+    fn = _Readouts(config.readouts, tuple(entry.readouts[r] for r in config.readouts))
     dataset = sweep(
         fn,
         model,
-        _design(config, entry, seed),
-        key=jr.fold_in(jr.key(seed), 0),
-        out=str(out),
-        chunk_size=config.get("chunk_size"),
-        memory_budget=None if budget is None else _parse_bytes(budget),
+        _design(config, entry),
+        key=jr.fold_in(jr.key(config.seed), 0),
+        out=str(config.output),
+        chunk_size=config.chunk_size,
+        memory_budget=config.memory_budget,
         progress=progress,
+        callback=callback,
+        overwrite=overwrite,
     )
-    return dataset, out
+    return dataset, config.output
 
 
-def sweep_command(config_path: str) -> int:
-    """Entry point of ``multiscale sweep CONFIG.toml``; returns the exit status."""
-    try:
-        dataset, out = run_config(config_path)
-    except (ValueError, OSError, tomllib.TOMLDecodeError) as error:
-        print(f"multiscale sweep: {error}", file=sys.stderr)
-        return 2
+def sweep_main(args, progress: Progress) -> Outcome:
+    """The ``sweep`` subcommand; Ctrl-C reports the chunks saved so far."""
+    config = load_config(args.config)  # bad input is reported before any work
+    done: list[int] = []
+    # A chunk is saved before it is counted, so an interrupt may come after the save and
+    # before the count: the count is a lower bound.
+    progress.kept = (
+        f"any chunk finished so far is saved in {config.output}; rerun the same command to resume"
+    )
+
+    def chunk_done(index: int, n_chunks: int) -> None:
+        done.append(index)
+        progress.phase = f"running the sweep ({len(done)} of {n_chunks} chunks done)"
+        progress.kept = (
+            f"the chunks finished so far (at least {len(done)} in this run) are saved in "
+            f"{config.output}; rerun the same command to resume"
+        )
+
+    progress.start("running the sweep")
+    dataset, out = run_config(
+        args.config, overwrite=args.force, callback=chunk_done, progress=not args.json
+    )
     status = dataset["status"].values
     failed = int(np.count_nonzero(status != STATUS_OK))
-    print(f"{status.size} parameter sets, {failed} failed; results in {out / 'sweep.nc'}")
-    return 0
+    result = {"n_members": int(status.size), "n_failed": failed, "output": str(out / "sweep.nc")}
+    text = f"{status.size} parameter sets, {failed} failed; results in {out / 'sweep.nc'}"
+    return Outcome(text=text, data=result)
+
+
+def sweep_command(config_path: str, *, force: bool = False, as_json: bool = False) -> int:
+    """``multiscale sweep CONFIG.toml`` from Python; returns the exit status."""
+    args = argparse.Namespace(config=config_path, force=force, json=as_json)
+    return run("multiscale sweep", lambda p: sweep_main(args, p), as_json=as_json)
