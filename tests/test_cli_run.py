@@ -139,6 +139,20 @@ def test_sweep_json_on_success(tmp_path, capsys):
     assert result == {"n_members": 2, "n_failed": 0, "output": str(tmp_path / "out" / "sweep.nc")}
 
 
+def test_sweep_force_writes_among_other_files_and_keeps_them(tmp_path, capsys):
+    config = tmp_path / "s.toml"
+    config.write_text(
+        'model = "mg_block"\noutput = "out"\n[parameters]\nMg = { values = [0.5, 1.0] }\n'
+    )
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    assert main(["sweep", str(config)]) == 2
+    assert "not empty and holds no sweep" in capsys.readouterr().err
+    assert main(["sweep", str(config), "--force"]) == 0
+    assert (tmp_path / "out" / "sweep.nc").is_file()
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
 def test_interrupted_validate_prints_the_finished_targets(capsys, monkeypatch):
     import multiscale.validation
 
