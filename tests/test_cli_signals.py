@@ -5,6 +5,7 @@ Each test starts ``python -m multiscale`` (which owns its process, as the ``mult
 command does), waits until the work is under way, sends SIGINT and waits at most a minute.
 """
 
+import json
 import os
 import pathlib
 import queue
@@ -133,4 +134,29 @@ def test_ctrl_c_during_a_sweep_keeps_the_chunks(tmp_path):
     assert on_disk >= max(counted, 1)
     assert pathlib.Path(match.group(5)) == tmp_path / "out"
     # The program owned its process, so the compilation cache was on.
+    assert any((tmp_path / "cache" / "multiscale" / "jax").iterdir())
+
+
+def test_finished_program_flushes_its_output_and_files(tmp_path):
+    # A finished command of an owned process ends with os._exit after flushing: its output
+    # and files must be complete, and the compilation cache filled.
+    config = tmp_path / "s.toml"
+    config.write_text(
+        'model = "mg_block"\noutput = "out"\n[parameters]\nMg = { values = [0.5, 1.0, 2.0] }\n'
+    )
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("MULTISCALE_NO_CACHE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "multiscale", "sweep", str(config), "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "n_members": 3, "n_failed": 0, "output": str(tmp_path / "out" / "sweep.nc"),
+    }  # fmt: skip
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as ds:
+        np.testing.assert_array_equal(ds["Mg"].values, [0.5, 1.0, 2.0])
+        assert np.all(np.diff(ds["unblocked_at_rest"].values) < 0)  # more Mg, more block
     assert any((tmp_path / "cache" / "multiscale" / "jax").iterdir())

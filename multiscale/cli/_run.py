@@ -15,8 +15,10 @@ multiscale``), the first Ctrl-C stops the command at once (a ``KeyboardInterrupt
 next Python instruction, i.e. between two compiled JAX calls), the command reports what
 finished, and the process ends with ``os._exit(130)`` after flushing its output, without
 running the interpreter's teardown while XLA's threads may still be busy (which can crash);
-a second Ctrl-C ends it at once. Called from Python (``main([...])``), nothing is installed
-and the status is returned.
+a second Ctrl-C ends it at once. A finished command of an owned process ends the same
+way once its output is flushed (the teardown does nothing a finished command needs, and
+takes seconds on a loaded machine), except a distributed sweep. Called from Python
+(``main([...])``), nothing is installed and the status is returned.
 """
 
 import contextlib
@@ -57,11 +59,15 @@ class Outcome:
         text: printed on stdout without ``--json``; None prints nothing.
         data: JSON-ready value printed with ``--json``.
         status: the exit status.
+        quick_exit: an owned process may end with ``os._exit`` once the output is
+            flushed (False where something still needs the interpreter's teardown, e.g.
+            ``jax.distributed``'s shutdown).
     """
 
     text: str | None = None
     data: Any = None
     status: int = EXIT_OK
+    quick_exit: bool = True
 
 
 @dataclasses.dataclass
@@ -242,4 +248,10 @@ def run(
         print(dump_json(outcome.data), flush=True)
     elif outcome.text is not None:
         print(outcome.text, flush=True)
+    if owns_process and outcome.quick_exit:
+        # Nothing is left to do: skip the interpreter's teardown of JAX's runtime, which
+        # takes 0.5-2.5 s on two cores (benchmarks/bench_cold_start.py).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(outcome.status)
     return outcome.status

@@ -256,7 +256,8 @@ def sweep_main(args, progress: Progress) -> Outcome:
     failed = int(np.count_nonzero(status != STATUS_OK))
     result = {"n_members": int(status.size), "n_failed": failed, "output": str(out / "sweep.nc")}
     text = f"{status.size} parameter sets, {failed} failed; results in {out / 'sweep.nc'}"
-    return Outcome(text=text, data=result)
+    # jax.distributed shuts down in the interpreter's teardown, which os._exit would skip.
+    return Outcome(text=text, data=result, quick_exit=not config.distributed)
 
 
 def sweep_command(config_path: str, *, force: bool = False, as_json: bool = False) -> int:
