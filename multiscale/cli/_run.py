@@ -2,8 +2,8 @@
 
 Exit statuses: 0 success; 2 bad input (arguments, files, data, configs: the message says
 what to fix); 130 interrupted (Ctrl-C: what finished is kept and reported); 1 an internal
-failure (a bug: the message asks for a report; ``MULTISCALE_DEBUG=1`` prints the traceback).
-``multiscale validate`` also exits with 1 when a reproduction fails.
+failure (a bug: the message asks for a report). ``MULTISCALE_DEBUG=1`` prints the traceback
+of any error. ``multiscale validate`` also exits with 1 when a reproduction fails.
 
 Every error is one sentence on stderr, ``multiscale COMMAND: what went wrong; the fix.``,
 and with ``--json`` stdout holds valid JSON in every case (non-finite numbers become
@@ -225,6 +225,8 @@ def run(
         try:
             outcome = command(progress)
         except KeyboardInterrupt:
+            if sys.stderr.isatty():
+                print(file=sys.stderr)  # off the line a progress bar may hold
             message = f"interrupted while {progress.phase}; {progress.kept}"
             _print_error(prog, "interrupted", EXIT_INTERRUPTED, message, progress.partial, as_json)
             if owns_process:
@@ -233,11 +235,11 @@ def run(
                 os._exit(EXIT_INTERRUPTED)
             return EXIT_INTERRUPTED
         except Exception as error:
+            if os.environ.get("MULTISCALE_DEBUG", "") not in ("", "0"):
+                traceback.print_exc()
             if _bad_input(error):
                 _print_error(prog, "bad_input", EXIT_BAD_INPUT, _message(error), None, as_json)
                 return EXIT_BAD_INPUT
-            if os.environ.get("MULTISCALE_DEBUG", "") not in ("", "0"):
-                traceback.print_exc()
             detail = " ".join(_message(error).split())
             if len(detail) > 300:
                 detail = detail[:300] + " ..."
