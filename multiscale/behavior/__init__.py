@@ -1,5 +1,13 @@
 """Behavior scale: choices, reaction times, psychometric and chronometric curves."""
 
+from ._bounds import (
+    AbstractBound as AbstractBound,
+    ConstantBound as ConstantBound,
+    ExponentialCollapse as ExponentialCollapse,
+    HyperbolicCollapse as HyperbolicCollapse,
+    LinearCollapse as LinearCollapse,
+    WeibullCollapse as WeibullCollapse,
+)
 from ._choice_rt import Trials as Trials
 from ._curves import (
     ChoiceSummary as ChoiceSummary,
@@ -32,6 +40,8 @@ from ._experiment import (
     Psychophysics as Psychophysics,
     psychophysics as psychophysics,
 )
+from ._gddm import GDDM as GDDM
+from ._gddm_solver import FokkerPlanck as FokkerPlanck, PassageDensity as PassageDensity
 from ._matching import (
     MatchingCounts as MatchingCounts,
     MatchingFit as MatchingFit,
