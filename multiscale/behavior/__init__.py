@@ -42,6 +42,7 @@ from ._experiment import (
 )
 from ._gddm import GDDM as GDDM
 from ._gddm_solver import FokkerPlanck as FokkerPlanck, PassageDensity as PassageDensity
+from ._lba import LBA as LBA
 from ._matching import (
     MatchingCounts as MatchingCounts,
     MatchingFit as MatchingFit,
@@ -59,6 +60,7 @@ from ._quantile_stats import (
     g_squared as g_squared,
     quantile_bins as quantile_bins,
 )
+from ._race import RacingDiffusion as RacingDiffusion
 from ._readouts import (
     Decision as Decision,
     HazardReadout as HazardReadout,
