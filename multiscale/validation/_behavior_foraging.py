@@ -4,16 +4,16 @@ The sessions run in the population scale (:func:`~multiscale.population.run_fora
 the targets live here because they are read out with the behavior scale's matching
 analysis and threshold readout (population may not import behavior).
 
-What was retrieved (see also the docstrings of the population module): Soltani & Wang's
+Published values used (see also the docstrings of the population module): Soltani & Wang's
 abstract and the captions of their Figs. 1 and 5 (3:1 baiting with total 0.3, matching
 at P_A = 0.782 where the income is maximal; sigma = 10 % undermatches, 5 % less);
 Sugrue's ratios 8:1, 6:1, 3:1, 1:1 (Song, Yang & Wang's ``pyrl`` task; Iigaya et al.
 2019); undermatching as a matching-law sensitivity below 1 (Baum 1974; Iigaya et al.
-2019). **Not retrieved**: S&W's q+/q- and fitted sigma of their network, a numeric
-undermatching slope of the monkeys or of the model, and the number of trials the
-monkeys needed after a block change. Targets that need such numbers are stated as
-ordinal checks or against the model's own mean-field prediction ([D]), never against
-an invented published value.
+2019). Not used, because no published value is available to us: S&W's q+/q- and fitted
+sigma of their network, a numeric undermatching slope of the monkeys or of the model, and
+the number of trials the monkeys needed after a block change. Targets that need such
+numbers are stated as ordinal checks or against the model's own mean-field prediction,
+never against an invented published value.
 """
 
 import functools
@@ -152,7 +152,7 @@ def _undermatching():
         in_range("block-wise matching-law sensitivity a (undermatching)", 0.0, 1.0, a),
         in_range("block-wise slope of choice vs reward fraction (undermatching)", 0.0, 1.0, slope),
         within(
-            "sensitivity a against the mean-field prediction [D]",
+            "sensitivity a against the mean-field prediction",
             float(mf.sensitivity),
             a,
             atol=0.1,
@@ -213,8 +213,8 @@ def _mean_field_session(forager, p_bait, c0):
     source=(
         "Sugrue et al. 2004 Science 304:1782 (unsignalled block changes; blocks of 100-200 "
         f"trials in Song, Yang & Wang's pyrl task); {SW06} (melioration tracks the "
-        "change); no published trial count retrieved: checked against the block length and "
-        "the model's mean field [D]"
+        "change); no published trial count: checked against the block length and the "
+        "model's mean field"
     ),
 )
 def _block_changes():
@@ -246,12 +246,8 @@ def _block_changes():
             f"{reach} trials",
             bool(reach < 50),
         ),
-        within(
-            "crossing trial against the mean field [D]", float(mf_cross), float(cross), atol=4.0
-        ),
-        within(
-            "late-block P(rich) against the mean field [D]", float(mf_late), float(late), atol=0.03
-        ),
+        within("crossing trial against the mean field", float(mf_cross), float(cross), atol=4.0),
+        within("late-block P(rich) against the mean field", float(mf_late), float(late), atol=0.03),
     ]
 
 
@@ -307,7 +303,7 @@ def _circuit():
             bool(rf[1] < cf[1] < 0.5),
         ),
         within(
-            "3:1 choice fraction against the reduced model with the fitted sigma [D]",
+            "3:1 choice fraction against the reduced model with the fitted sigma",
             P_mf,
             float(cf[0]),
             atol=0.05,

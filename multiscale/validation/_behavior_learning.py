@@ -1,10 +1,14 @@
-"""Behavioral targets of dopamine-gated learning across trials (reference_values 8).
+"""Behavioral targets of dopamine-gated learning across trials (Law & Gold 2009; Clarke et
+al. 2011).
 
 The sessions run in the population scale; the targets live here because they are read
 out with the behavior scale's readouts (population may not import behavior).
 
-No numeric benchmark exists (reference_values 8); the targets are ordinal. Measured
-from 8 simulated subjects per condition; nothing is read back from the parameters.
+No numeric benchmark of reversal under dopamine depletion has been published in a form a
+model can be fitted to, so the targets are ordinal: errors after a reversal rise when the
+dopamine signal is reduced, while initial acquisition changes little (Clarke et al.
+2011). Measured from 8 simulated subjects per condition; nothing is read back from the
+parameters.
 """
 
 import functools
@@ -42,14 +46,13 @@ def _sessions():
     scale="behavior",
     source=(
         "Law & Gold 2009 Nat Neurosci 12:655 (practice); Clarke et al. 2011 J Neurosci "
-        "31:4290 (DA depletion impairs reversal); reference_values 8 (ordinal)"
+        "31:4290 (DA depletion impairs reversal); ordinal"
     ),
     slow=True,
     known_gap=(
-        "with the counter-based circuit noise (2026-11-29) the intact learner's accuracy over "
-        "the last 40 trials after the reversal is 0.74 for these 8 subjects and 0.75 +/- 0.03 "
-        "for 32: the model's recovery sits at the 0.75 criterion, not above it (the earlier "
-        "threefry noise realisation passed)"
+        "the intact learner's accuracy over the last 40 trials after the reversal is 0.74 "
+        "for these 8 subjects and 0.75 +/- 0.03 for 32: the model's recovery sits at the "
+        "0.75 criterion, not above it"
     ),
 )
 def _session():
@@ -91,7 +94,7 @@ def _session():
     scale="behavior",
     source=(
         "Clarke et al. 2011 J Neurosci 31:4290 (DA depletion leaves initial discrimination "
-        "learning largely intact); reference_values 8 (ordinal)"
+        "learning largely intact); ordinal"
     ),
     slow=True,
     known_gap=(

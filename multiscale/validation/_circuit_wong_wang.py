@@ -1,4 +1,4 @@
-"""Published targets for the Wong–Wang appendix model: fixed points (validation target 9).
+"""Published targets for the Wong–Wang appendix model: fixed points (Wong & Wang 2006).
 
 Fixed points are computed by Newton's method on the noise-free model with the Jacobian
 from ``jax.jacobian`` (float64), and their stability from its eigenvalues.
@@ -14,8 +14,8 @@ from ._registry import holds, target, within
 @target(
     name="wong_wang_fixed_points",
     scale="circuit",
-    source="Wong & Wang 2006 J Neurosci 26:1314, appendix parameters; reference_values 6a, "
-    "validation target 9 (D)",
+    source="Wong & Wang 2006 J Neurosci 26:1314, appendix parameters (fixed points and "
+    "eigenvalues computed from them; the paper's 7 Hz bifurcation is its AMPA model's)",
 )
 def _fixed_points():
     with jax.enable_x64(True):

@@ -1,7 +1,8 @@
 """Validation target: the Wong–Wang circuit fitted to the Roitman & Shadlen summary.
 
-Target 13 of reference_values states what a 3-parameter model calibrated to this task
-should reach; the proportional-rate DDM reaches accuracies within 0.025 and mean RTs within
+A 3-parameter model calibrated to this task should reach P(correct) 0.64 / 0.78 / 0.94 at
+3.2 / 6.4 / 12.8 % coherence (Roitman & Shadlen 2002); Palmer, Huk & Shadlen's (2005)
+proportional-rate diffusion fitted to the trials reaches accuracies within 0.025 and mean RTs within
 12 ms. Here the circuit (stimulus gain, readout threshold and non-decision time free; see
 :func:`~multiscale.fit.fit_circuit_summary`) is asked for accuracies within 0.03 and mean
 correct RTs within 30 ms, with its predictions taken on fresh noise paths.
@@ -16,7 +17,8 @@ from ._registry import holds, target as register, within
 
 _SOURCE = (
     "Roitman & Shadlen 2002 J Neurosci 22:9475 (data, via PyDDM docs); Wong & Wang 2006 "
-    "J Neurosci 26:1314 (circuit); reference_values 6a, 7a and validation target 13 (D)"
+    "J Neurosci 26:1314 (circuit); Palmer, Huk & Shadlen 2005 J Vis 5:376 (the accuracy a "
+    "3-parameter model reaches)"
 )
 
 _GAP = (

@@ -1,4 +1,4 @@
-"""Recovery of a plasticity learning rate from simulated learning curves (issue 6).
+"""Recovery of a plasticity learning rate from simulated learning curves.
 
 Three data sets, each 32 simulated subjects of the reduced Law & Gold 2009 learner
 (:func:`~multiscale.population.run_session`, hazard readout, 200 trials at 20 %

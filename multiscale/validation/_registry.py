@@ -103,7 +103,8 @@ def target(
     Args:
         name: unique identifier, e.g. ``"mg_block_jahr_stevens"``.
         scale: one of ``synapse``, ``circuit``, ``population``, ``behavior``, ``fit``.
-        source: citation, with the section of ``reference_values.md`` it comes from.
+        source: citation (authors, year, journal, figure or table) and, for a value
+            computed from a paper's model rather than printed in it, how it was computed.
         slow: True for targets that take more than ~20 s on 2 CPU cores; those run in
             ``multiscale validate`` and ``pytest -m slow`` but not in the default test run.
         known_gap: for a published result the model does not reproduce, what falls short

@@ -1,6 +1,7 @@
-"""Published targets of the Graupner & Brunel 2012 calcium rule (reference_values 3–5).
+"""Published targets of the Graupner & Brunel 2012 calcium rule (PNAS 109:3991).
 
-The [D] numbers were produced with the authors' analytic code: time above threshold in the
+The model ratios were computed with the authors' analytic code (Graupner & Brunel 2012,
+SI; github.com/mgraupe/CalciumBasedPlasticityModel): time above threshold in the
 periodic steady state of the deterministic calcium trace, then the erf transition
 probabilities and the β/b readout. :mod:`._graupner_brunel_readout` follows that procedure,
 so the tolerance is atol 0.01 on the ratio w_after/w_before (the table rounds to 1e-3).
@@ -70,8 +71,8 @@ def hippocampal_model_ratios() -> dict[str, tuple[float, float]]:
     name="gb2012_dp_stdp",
     scale="synapse",
     source=(
-        "Graupner & Brunel 2012 PNAS 109:3991 Fig. 2; "
-        "reference_values target 3 ([D], authors' analytic code)"
+        "Graupner & Brunel 2012 PNAS 109:3991 Fig. 2 (DP set, 60 pairs at 1 Hz, rho0 = 0.5; "
+        "values computed with the authors' analytic code)"
     ),
 )
 def _dp_stdp():
@@ -92,7 +93,8 @@ def _dp_stdp():
     name="gb2012_cortical_frequency",
     scale="synapse",
     source=(
-        "Graupner & Brunel 2012 Fig. 4B (cortical set, 75 pairs); reference_values target 4 ([D])"
+        "Graupner & Brunel 2012 PNAS 109:3991 Fig. 4B (cortical set, 75 pairs; values "
+        "computed with the authors' analytic code)"
     ),
 )
 def _cortical():
@@ -108,12 +110,12 @@ def _cortical():
     name="gb2012_cortical_vs_sjostrom_data",
     scale="synapse",
     source=(
-        "Sjöström, Turrigiano & Nelson 2001 Neuron 32:1149 (means ± SEM); GB2012 Fig. 4B "
-        "cortical set, 75 pairs; reference_values 3b and target 4 (within 1.5 SEM)"
+        "Sjöström, Turrigiano & Nelson 2001 Neuron 32:1149 (means ± SEM); Graupner & Brunel "
+        "2012 PNAS 109:3991 Fig. 4B, cortical set, 75 pairs (within 1.5 SEM)"
     ),
     known_gap=(
         "GB2012 cortical set at 1 Hz, +10 ms gives 1.061 against Sjöström's 0.1 Hz data "
-        "0.96 ± 0.05 (2.0 SEM, target 1.5 SEM); the other 9 points lie within 1.5 SEM"
+        "0.96 ± 0.05 (2.0 SEM, tolerance 1.5 SEM); the other 9 points lie within 1.5 SEM"
     ),
 )
 def _cortical_vs_data():
@@ -139,8 +141,8 @@ def _cortical_vs_data():
     name="gb2012_hippocampal_protocols",
     scale="synapse",
     source=(
-        "Graupner & Brunel 2012 Fig. 3 (hippocampal set, 5 Hz, burst ISI 11.5 ms); "
-        "reference_values target 5 ([D])"
+        "Graupner & Brunel 2012 PNAS 109:3991 Fig. 3 (hippocampal set, 5 Hz, burst ISI "
+        "11.5 ms; values computed with the authors' analytic code)"
     ),
 )
 def _hippocampal():

@@ -2,12 +2,11 @@
 
 Every number is measured from the exact mean field of ``_cascade.py`` (no simulation
 noise); nothing is read back from the parameters. Time is in plasticity events per
-synapse after storage. What could and could not be checked against retrieved text:
+synapse after storage. Where each quantitative claim comes from:
 
-- The 2005 paper's abstract was read (the peeref.com record of the article). Its body,
-  figures and numbers could not be retrieved, so its quantitative claims are taken from
-  later papers of the same group, some only through a third-party transcription; each
-  ``source`` says which.
+- Of the 2005 paper only the abstract was available to us (the peeref.com record of the
+  article), so its quantitative claims are taken from later papers of the same group,
+  some only through a third-party transcription; each ``source`` says which.
 - The forgetting exponent: Ben Dayan Rubin & Fusi 2007 (Front Comput Neurosci 1:7) say
   the 2005 paper estimated the S/N decay as $t^{-3/4}$ and that their own fit, $t^{-1}$,
   "has been determined to describe the S/N decay in a different range"; Fusi 2021

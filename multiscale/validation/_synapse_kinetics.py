@@ -1,4 +1,5 @@
-"""Published targets for receptor kinetics (reference_values 1a, 1b; validation targets 1, 2).
+"""Published targets for receptor kinetics (Jahr & Stevens 1990; Destexhe,
+Mainen & Sejnowski 1994, 1998).
 
 Each target simulates the model and measures the quantity from the simulated trace;
 nothing is read back from the parameters.
@@ -22,9 +23,9 @@ from ..synapse import (
 )
 from ._registry import holds, target, within
 
-# Jahr & Stevens 1990 block at 1 mM Mg2+ as tabulated in reference_values 1b ([D], printed
-# to four decimals, so compared to half a unit of the last digit), and the three values
-# of validation target 1 ([V2], rel. tol. 1e-3).
+# Jahr & Stevens 1990 block B(V) = 1/(1 + exp(-0.062 V) [Mg]/3.57) at 1 mM Mg2+, evaluated
+# and printed to four decimals (so compared to half a unit of the last digit), and the
+# three values quoted to three digits (rel. tol. 1e-3).
 _MG_TABLE = {-80.0: 0.0244, -65.0: 0.0597, -40.0: 0.2302, -20.0: 0.5081, 0.0: 0.7812, 20.0: 0.9250}
 _MG_TARGET = {-65.0: 0.0597, -20.0: 0.508, 0.0: 0.781}
 
@@ -32,7 +33,7 @@ _MG_TARGET = {-65.0: 0.0597, -20.0: 0.508, 0.0: 0.781}
 @target(
     name="mg_block_jahr_stevens",
     scale="synapse",
-    source="Jahr & Stevens 1990 J Neurosci 10:3178; reference_values 1b (V2) and target 1",
+    source="Jahr & Stevens 1990 J Neurosci 10:3178 (block at 1 mM Mg2+)",
 )
 def _mg_block():
     block = MgBlock(Mg=1.0)
@@ -44,8 +45,9 @@ def _mg_block():
     return out
 
 
-# Validation target 2: pulse-end open fraction and decay time constant after one
-# 1 mM x 1 ms pulse from r = 0 ([D] from the [V2] ModelDB 18500 parameters).
+# Pulse-end open fraction and decay time constant after one 1 mM x 1 ms pulse from r = 0,
+# computed in closed form from the ModelDB 18500 parameters (r_inf (1 - exp(-Cdur/tau_r)),
+# 1/beta).
 _PULSE = {
     "AMPA": (ampa, 0.618, 5.26e-3, 20e-3),
     "NMDA": (nmda, 0.0692, 151.5e-3, 300e-3),
@@ -71,8 +73,8 @@ def _pulse_response(receptor: FirstOrderReceptor, window: float) -> tuple[float,
     name="kinetic_synapse_single_pulse",
     scale="synapse",
     source=(
-        "Destexhe, Mainen & Sejnowski 1994/1998, ModelDB 18500; reference_values 1a and "
-        "target 2 (D from V2 parameters)"
+        "Destexhe, Mainen & Sejnowski 1994 Neural Comput 6:10 and 1998 (Methods in Neuronal "
+        "Modeling); values computed from the parameters of ModelDB 18500"
     ),
 )
 def _single_pulse():
@@ -124,7 +126,7 @@ def _peak_and_half_decay(ts: np.ndarray, g: np.ndarray) -> tuple[float, float]:
     scale="synapse",
     source=(
         "Destexhe et al. 1996 J Neurophysiol 76:2049 (GABA_B G-protein scheme), ModelDB "
-        "18500 gabab.mod; reference_values 1a (V2)"
+        "18500 gabab.mod"
     ),
 )
 def _gabab():

@@ -1,8 +1,9 @@
 """Published targets for three-factor and homeostatic plasticity.
 
-Reference_values 4b, 4c, 5a, 5b and validation targets 7 and 8 (scaled down). Every
-number is measured from a simulation of the model; nothing is read back from the
-parameters.
+Izhikevich 2007 (dopamine-modulated STDP), Frémaux & Gerstner 2016 (three-factor rules),
+Turrigiano et al. 1998 (synaptic scaling) and Vogels et al. 2011 (inhibitory STDP, scaled
+down to one cell). Every number is measured from a simulation of the model; nothing is
+read back from the parameters.
 """
 
 import jax
@@ -20,7 +21,10 @@ from ..synapse import (
 )
 from ._registry import holds, target, within
 
-_SOURCE_7 = "Izhikevich 2007 Cereb Cortex 17:2443 (daspnet.m); reference_values 5a, 5b, target 7"
+_SOURCE_7 = (
+    "Izhikevich 2007 Cereb Cortex 17:2443 (constants of the author's daspnet.m); Frémaux & "
+    "Gerstner 2016 Front Neural Circuits 9:85 (dw = c d0 tau_c tau_d / (tau_c + tau_d))"
+)
 
 
 def _dw_after(rule, delay: float, trains=None) -> float:
@@ -74,7 +78,7 @@ def _da_stdp():
 @target(
     name="synaptic_scaling_multiplicative",
     scale="synapse",
-    source="Turrigiano et al. 1998 Nature 391:892 (multiplicative scaling); reference_values 4b",
+    source="Turrigiano et al. 1998 Nature 391:892 (multiplicative scaling)",
 )
 def _scaling():
     rule = SynapticScaling(r_target=5.0, tau_scale=10.0, tau_rate=1.0)
@@ -91,7 +95,7 @@ def _scaling():
         np.max(np.abs(w / w[1] - np.asarray(w0[:, 0] / w0[1, 0])) / (w0[:, 0] / w0[1, 0]))
     )
     return [
-        within("rate after scaling (Hz), target 5", 5.0, float(ys[-1]), rtol=1e-3),
+        within("rate after scaling (Hz), r_target = 5 Hz", 5.0, float(ys[-1]), rtol=1e-3),
         holds("silenced cell scales weights up", "w > w0", float(w[0] / 0.1), bool(w[0] > 0.1)),
         holds(
             "weight ratios preserved (max rel. error)", "< 1e-5", ratio_error, ratio_error < 1e-5
@@ -110,7 +114,7 @@ def _lif_cell(rho0):
     name="vogels_istdp_target_rate",
     scale="synapse",
     source=(
-        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (the rule "
+        "Vogels et al. 2011 Science 334:1569, rho_post = alpha/(2 tau_STDP) (the rule "
         "averaged over Poisson rates, one rate cell)"
     ),
 )
@@ -140,7 +144,7 @@ def _istdp():
     name="vogels_istdp_lif_cell",
     scale="synapse",
     source=(
-        "Vogels et al. 2011 Science 334:1569; reference_values 4c, target 8 (scaled down to "
+        "Vogels et al. 2011 Science 334:1569, rate set by rho0 (scaled down to "
         "one LIF cell with 80 E + 20 I Poisson inputs, eta raised to 0.2 nS, 40 s)"
     ),
     known_gap=(

@@ -1,8 +1,9 @@
 """Published targets for STDP, BCM, Oja and the Shouval–Bear–Cooper rule.
 
-Reference_values 3b, 3d, 4a and validation target 6, plus the BCM targets of issue 3.
-Every number is measured from a simulation of the model; nothing is read back from the
-parameters.
+Data: Sjöström, Turrigiano & Nelson 2001 (frequency dependence of STDP in L5 visual
+cortex); models: Pfister & Gerstner 2006 (triplet rule), Bienenstock, Cooper & Munro 1982
+and Intrator & Cooper 1992 (BCM), Oja 1982, Shouval, Bear & Cooper 2002. Every number is
+measured from a simulation of the model; nothing is read back from the parameters.
 """
 
 import jax
@@ -27,8 +28,9 @@ from ._registry import holds, target, within
 
 FREQUENCIES = (0.1, 10.0, 20.0, 40.0, 50.0)
 
-# Validation target 6 [D]: event-driven additive simulation, 60 pairs at dt = +-10 ms,
-# weight change x 100 (%), per frequency: (+10 ms, -10 ms).
+# Regression values from an independent event-driven additive simulation of the published
+# Table 4 rows (60 pairs at dt = +-10 ms), weight change x 100 (%), per frequency:
+# (+10 ms, -10 ms).
 TRIPLET_TABLE = {
     "visual minimal all-to-all": (
         pfister_visual_all_to_all_minimal,
@@ -44,7 +46,8 @@ TRIPLET_TABLE = {
     ),
 }
 
-# Sjöström, Turrigiano & Nelson 2001, reference_values 3b [V1]: mean and SEM in %,
+# Sjöström, Turrigiano & Nelson 2001 Neuron 32:1149 (the values distributed with the
+# Graupner & Brunel 2012 code, sjoestroem_regular_all.dat): mean and SEM in %,
 # per frequency: ((+10 mean, SEM), (-10 mean, SEM)).
 SJOSTROM = (
     ((-4.0, 5.0), (-29.0, 8.0)),
@@ -70,7 +73,7 @@ def frequency_curve(rule, delta_t: float, n_pairs: int = 60) -> np.ndarray:
     scale="synapse",
     source=(
         "Pfister & Gerstner 2006 J Neurosci 26:9673 Table 4; Sjöström et al. 2001 Neuron "
-        "32:1149; reference_values 3b (V1), 3d, target 6 (D)"
+        "32:1149 (rule values from an independent event-driven simulation of Table 4)"
     ),
 )
 def _triplet_frequency():
@@ -157,8 +160,9 @@ def selective_response(n: int, y0: float, n_rounds: int = 20000, seed: int = 1) 
     name="bcm_sliding_threshold",
     scale="synapse",
     source=(
-        "Bienenstock, Cooper & Munro 1982 J Neurosci 2:32; Intrator & Cooper 1992; "
-        "reference_values 3c (shape only), 4a (D: y* = n y0); issue 3"
+        "Bienenstock, Cooper & Munro 1982 J Neurosci 2:32; Intrator & Cooper 1992 Neural "
+        "Netw 5:3 (selective fixed point y* = n y0 for n orthogonal patterns); Dudek & Bear "
+        "1992 PNAS 89:4363 (LTD at low, LTP at high stimulation frequency: signs only)"
     ),
 )
 def _bcm():
@@ -238,7 +242,7 @@ def oja_learn(C: np.ndarray, n_samples: int, eta_T: float = 0.002, seed: int = 0
     scale="synapse",
     source=(
         "Shouval, Bear & Cooper 2002 PNAS 99:10831 (STDP from calcium, with a second LTD "
-        "window at large positive dt); reference_values 2c (V1s)"
+        "window at large positive dt)"
     ),
 )
 def _shouval():

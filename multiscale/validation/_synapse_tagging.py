@@ -1,11 +1,11 @@
 """Published targets for synaptic tagging and capture (TagTriC).
 
-Reference_values 5c and validation target 14: Clopath, Ziegler, Vasilaki, Büsing &
-Gerstner 2008 with the constants of the authors' code. Every number is measured from
-simulations (the mean over 32 random cells of 2 × 100 synapses); nothing is read back
-from the parameters. The tag-setting probabilities of the protocols are this package's
-reduction of the paper's stimulation stage (see ``_tagging.py``), so the magnitudes are
-checked ordinally, with the bounds stated in each check.
+Clopath, Ziegler, Vasilaki, Büsing & Gerstner 2008 (PLoS Comput Biol 4:e1000248) with the
+constants of the authors' code. Every number is measured from simulations (the mean over
+32 random cells of 2 × 100 synapses); nothing is read back from the parameters. The
+tag-setting probabilities of the protocols are this package's reduction of the paper's
+stimulation stage (see ``_tagging.py``), so the magnitudes are checked ordinally, with the
+bounds stated in each check.
 """
 
 import jax
@@ -18,10 +18,10 @@ from ._registry import holds, target, within
 
 _SOURCE_14 = (
     "Clopath, Ziegler, Vasilaki, Büsing & Gerstner 2008 PLoS Comput Biol 4:e1000248, "
-    "constants of the authors' code (ModelDB 118199 tagtric.py); reference_values 5c, "
-    "target 14. The qualitative outcomes (early LTP decays over 1-3 h, strong tetanus "
-    "gives late LTP stable > 3 h, capture within the protein window, the same for LTD) "
-    "are recalled from the paper, not checked against retrieved text"
+    "constants of the authors' code (ModelDB 118199 tagtric.py). Checked ordinally "
+    "against the paper's qualitative outcomes (early LTP decays over 1-3 h, strong "
+    "tetanus gives late LTP stable > 3 h, capture within the protein window, the same "
+    "for LTD); its time courses were not digitised"
 )
 
 _T_WEAK = 3600.0  # the first (weak) stimulus, on pathway A, 1 h into the run (s)
