@@ -42,7 +42,8 @@ class GraupnerBrunel(eqx.Module):
 
     References:
         Graupner M, Brunel N (2012) PNAS 109:3991, with the noise correction PNAS 2013
-        (doi 10.1073/pnas.1220044110). Parameter sets from reference_values 2a.
+        (doi 10.1073/pnas.1220044110). Parameter sets from the authors' code
+        (github.com/mgraupe/CalciumBasedPlasticityModel, ``synapticChange.py``).
     """
 
     tau_Ca: Float[ArrayLike, ""]
@@ -72,7 +73,7 @@ class GraupnerBrunel(eqx.Module):
 
 
 def _make(tau_Ca_ms, C_pre, C_post, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, D_ms, beta, b):
-    # The table in reference_values 2a gives tau_Ca and D in ms; the toolkit uses seconds.
+    # The authors' parameter tables give tau_Ca and D in ms; the toolkit uses seconds.
     return GraupnerBrunel(
         tau_Ca=tau_Ca_ms * 1e-3,
         C_pre=C_pre,
@@ -91,12 +92,12 @@ def _make(tau_Ca_ms, C_pre, C_post, theta_d, theta_p, gamma_d, gamma_p, sigma, t
 
 
 def gb2012_dp() -> GraupnerBrunel:
-    """Generic DP set of Graupner & Brunel 2012 Fig. 2 (reference_values 2a, [V2])."""
+    """Generic DP set of Graupner & Brunel 2012 Fig. 2 (the authors' parameters)."""
     return _make(20.0, 1.0, 2.0, 1.0, 1.3, 200.0, 321.808, 2.8284, 150.0, 13.7, 0.5, 5.0)
 
 
 def gb2012_cortical() -> GraupnerBrunel:
-    """Cortical-slice set, fitted to Sjöström et al. 2001 (reference_values 2a, [V1])."""
+    """Cortical-slice set, fitted to Sjöström et al. 2001 (the authors' parameters)."""
     return _make(
         22.6936, 0.5617539, 1.23964, 1.0, 1.3, 331.909, 725.085, 3.3501, 346.3615, 4.6098,
         0.5, 5.40988,
@@ -104,7 +105,7 @@ def gb2012_cortical() -> GraupnerBrunel:
 
 
 def gb2012_hippocampal() -> GraupnerBrunel:
-    """Hippocampal-slice set, fitted to Wittenberg & Wang 2006 (reference_values 2a, [V2])."""
+    """Hippocampal-slice set, fitted to Wittenberg & Wang 2006 (the authors' parameters)."""
     return _make(
         48.8373, 1.0, 0.275865, 1.0, 1.3, 313.0965, 1645.59, 9.1844, 688.355, 18.8008, 0.7,
         5.28145,
@@ -112,7 +113,7 @@ def gb2012_hippocampal() -> GraupnerBrunel:
 
 
 def gb2012_hippocampal_cultures() -> GraupnerBrunel:
-    """Hippocampal-culture set, fitted to Wang et al. 2005 (reference_values 2a, [V1])."""
+    """Hippocampal-culture set, fitted to Wang et al. 2005 (the authors' parameters)."""
     return _make(
         11.9536, 0.58156, 1.76444, 1.0, 1.3, 61.141, 113.6545, 2.5654, 33.7596, 10.0, 0.5,
         36.0263,
@@ -120,15 +121,15 @@ def gb2012_hippocampal_cultures() -> GraupnerBrunel:
 
 
 def gb2012_dpd() -> GraupnerBrunel:
-    """DPD set of Graupner & Brunel 2012 (reference_values 2a, [V1])."""
+    """DPD set of Graupner & Brunel 2012 (the authors' parameters)."""
     return _make(20.0, 0.9, 0.9, 1.0, 1.3, 250.0, 550.0, 2.8284, 150.0, 4.6, 0.5, 5.0)
 
 
 def gb2012_p() -> GraupnerBrunel:
-    """P (potentiation-only) set of Graupner & Brunel 2012 (reference_values 2a, [V1])."""
+    """P (potentiation-only) set of Graupner & Brunel 2012 (the authors' parameters)."""
     return _make(20.0, 2.0, 2.0, 1.0, 1.3, 160.0, 257.447, 2.8284, 150.0, 0.0, 0.5, 5.0)
 
 
 def gb2012_d() -> GraupnerBrunel:
-    """D (depression-only) set of Graupner & Brunel 2012 (reference_values 2a, [V1])."""
+    """D (depression-only) set of Graupner & Brunel 2012 (the authors' parameters)."""
     return _make(20.0, 0.6, 0.6, 1.0, 1.3, 500.0, 550.0, 5.6568, 150.0, 0.0, 0.5, 5.0)

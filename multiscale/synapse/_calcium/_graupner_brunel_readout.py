@@ -16,7 +16,9 @@ with $U = P(\rho_0{=}0, +)$ and $D = P(\rho_0{=}1, -)$, and the change of the me
 $$\frac{w_\mathrm{after}}{w_\mathrm{before}} = \frac{\beta(1-U) + (1-\beta)D
   + b\,(\beta U + (1-\beta)(1-D))}{\beta + (1-\beta)\,b}.$$
 
-This is the procedure of the authors' analytic code (reference_values 2a, targets 3–5).
+This is the procedure of the authors' analytic code (Graupner & Brunel 2012, SI;
+github.com/mgraupe/CalciumBasedPlasticityModel, ``timeAboveThreshold.py`` and
+``synapticChange.py``).
 """
 
 from typing import NamedTuple
@@ -82,9 +84,9 @@ def burst_time_above(rule, delta_t, frequency, *, n_post=2, burst_isi=0.0115):
     """$(\\alpha_d, \\alpha_p)$ for one pre spike and a post burst of ``n_post`` spikes.
 
     Convention of the authors' analytic code (``preSpikePostPair``), reproduced so that
-    target 5 matches: with the calcium lag $x = \\Delta t - D$, the burst starts at $x$
-    when $x \\ge 0$ and *ends* at $x$ when $x < 0$ (Δt is taken to the nearest post spike
-    of the burst, on the calcium time axis).
+    the code's values for the Fig. 3 protocols are matched: with the calcium lag
+    $x = \\Delta t - D$, the burst starts at $x$ when $x \\ge 0$ and *ends* at $x$ when
+    $x < 0$ (Δt is taken to the nearest post spike of the burst, on the calcium time axis).
     """
     delta_t = jnp.asarray(delta_t)
     x = delta_t - rule.D
@@ -133,7 +135,7 @@ def synaptic_change(rule, alpha_d, alpha_p, T):
         The ratio (dimensionless); 1 means no change.
 
     References:
-        Graupner & Brunel 2012, SI; the authors' ``synapticChange.py`` (reference_values 2a).
+        Graupner & Brunel 2012, SI; the authors' ``synapticChange.py``.
     """
     U, Dn = transition_probabilities(rule, alpha_d, alpha_p, T)
     beta, b = rule.beta, rule.b

@@ -45,8 +45,9 @@ class ShouvalBearCooper(eqx.Module):
         calcium: the spine calcium model (:class:`SpineCalcium`, µM).
 
     References:
-        Shouval HZ, Bear MF, Cooper LN (2002) PNAS 99:10831. Parameters as collected in
-        reference_values 2c ([V1s], the folmez/CaDP-MatLab reimplementation).
+        Shouval HZ, Bear MF, Cooper LN (2002) PNAS 99:10831. Parameters as in the
+        MATLAB reimplementation github.com/folmez/CaDP-MatLab (not checked against the
+        paper's tables).
     """
 
     alpha1: Float[ArrayLike, ""] = 0.35

@@ -68,8 +68,9 @@ class SpineCalcium(eqx.Module):
         block: the Mg²⁺ block (``MgBlock()``, 1 mM).
 
     References:
-        Shouval HZ, Bear MF, Cooper LN (2002) PNAS 99:10831. Parameters as collected in
-        reference_values 2c ([V1s], a MATLAB reimplementation, folmez/CaDP-MatLab).
+        Shouval HZ, Bear MF, Cooper LN (2002) PNAS 99:10831. Parameters as in the
+        MATLAB reimplementation github.com/folmez/CaDP-MatLab (not checked against the
+        paper's tables).
     """
 
     P0: Float[ArrayLike, ""] = 0.5

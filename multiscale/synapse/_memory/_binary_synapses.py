@@ -27,7 +27,7 @@ integrate past rewards into an estimate of the local return, the first main resu
 Soltani & Wang 2006. :meth:`StochasticBinarySynapses.steady_state` gives the fixed point
 for any parameters.
 
-The values of $q_\pm$ used by Soltani & Wang were **not retrieved** (only their
+The values of $q_\pm$ used by Soltani & Wang were not available to us (only their
 abstract and figure captions were); the defaults below are our choice, not the
 paper's.
 

@@ -50,8 +50,8 @@ References:
     Neuron 45:599-611. The transition probabilities above, with their boundary terms,
     were read from a public reimplementation (GitHub kostasl/synapticMemory,
     ``MFPT-synapseModels/synapseCascade.cpp``: "q_i=x^(i-1)", "p=x^i/(1-x) x=1/2 As
-    given in Fusi '05", "last q is divided by (1-x)"); the paper's own text could not be
-    retrieved. The uniform equilibrium they produce is stated for the cascade by Ben
+    given in Fusi '05", "last q is divided by (1-x)"); the paper's own text was not available
+    to us. The uniform equilibrium they produce is stated for the cascade by Ben
     Dayan Rubin & Fusi (2007) Front Comput Neurosci 1:7 (as quoted in a third-party
     transcription).
 """

@@ -23,7 +23,7 @@ about an hour; a tag that decays first, or proteins that come too late, leave $z
 where it was. That race sets the capture window.
 
 Constants are those of the authors' code (ModelDB 118199, ``tagtric.py``, 2009 revision
-with corrected amplitudes; reference_values 5c): $k_h = 1/3600$ s⁻¹ ($\tau_h = 1$ h),
+with corrected amplitudes): $k_h = 1/3600$ s⁻¹ ($\tau_h = 1$ h),
 $k_l = 1/5400$ s⁻¹, $\tau_z = \tau_{pm} = 360$ s, $\tau_{pd} = 3600$ s, $\kappa = 0.5$,
 $\gamma = 0.1$, $\theta_p = 60$ tags, $g_h = 1$, $g_l = 0.5$, $g_z = 2$, $w_0 = 1$,
 2 pathways × 100 synapses with 30 % of synapses starting at $z = 1$.

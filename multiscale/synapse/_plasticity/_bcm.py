@@ -46,8 +46,8 @@ class BCM(AbstractRateRule):
 
     Attributes:
         eta: learning rate, 1/(s·Hz³) (weight unit per s per Hz³), >= 0.
-        tau_theta: threshold time constant, s. No canonical biological value exists
-            (reference_values 4a, [U]); the default 3600 s is a convenience choice that
+        tau_theta: threshold time constant, s. No canonical biological value has been
+            published; the default 3600 s is a convenience choice that
             keeps the threshold nearly fixed over one stimulation protocol.
         y0: target rate scale, Hz (``theta`` settles at ``y**2 / y0``).
         bounds: weight bounds (default ``HardBounds(0, 1)``).

@@ -2,14 +2,13 @@ r"""Homeostatic plasticity: multiplicative synaptic scaling and inhibitory STDP.
 
 :class:`SynapticScaling` multiplies all excitatory weights onto a cell by a common
 factor that grows when the cell's slow rate estimate is below target (Turrigiano et
-al. 1998: TTX scales mEPSCs up, bicuculline down, multiplicatively; reference_values
-4b). Because the factor is common to a column, weight *ratios* are preserved exactly.
+al. 1998: TTX scales mEPSCs up, bicuculline down, multiplicatively). Because the factor
+is common to a column, weight *ratios* are preserved exactly.
 
-:class:`InhibitorySTDP` is the symmetric iSTDP rule of Vogels et al. 2011
-(reference_values 4c), which moves inhibitory weights until the postsynaptic rate is
-$\rho_0 = \alpha/(2\tau_\mathrm{STDP})$. :func:`simulate_istdp_cell` runs it on one
-conductance-based LIF cell (the parameters of Vogels' single-cell code, scaled down,
-see there).
+:class:`InhibitorySTDP` is the symmetric iSTDP rule of Vogels et al. 2011, which moves
+inhibitory weights until the postsynaptic rate is $\rho_0 = \alpha/(2\tau_\mathrm{STDP})$.
+:func:`simulate_istdp_cell` runs it on one conductance-based LIF cell (the parameters of
+Vogels' single-cell code, scaled down, see there).
 """
 
 import equinox as eqx
@@ -58,7 +57,7 @@ class SynapticScaling(AbstractRateRule):
     et al. 1998).
 
     Biological $\tau_\mathrm{scale}$ is hours to days; the defaults shorten it by about
-    $10^4$ (reference_values 4b), as simulations commonly do. State the value you use.
+    $10^4$, as simulations commonly do. State the value you use.
 
     Attributes:
         r_target: target rate, Hz (5).
@@ -125,7 +124,8 @@ class InhibitorySTDP(AbstractDriftRule):
     and shrinks below it (:meth:`step` integrates this drift exactly).
 
     Attributes:
-        eta: learning rate, nS (1e-2 with w in nS, the network of reference_values 4c).
+        eta: learning rate, nS (1e-2 with w in nS, as in the recurrent network of
+            Vogels et al. 2011, ModelDB 143751 ``isp_brian.py``).
         rho0: target postsynaptic rate, Hz (3).
         tau_stdp: trace time constant, s (0.020).
         bounds: weight bounds, nS (``HardBounds(0, 100)``: g_max = 100).
@@ -133,7 +133,7 @@ class InhibitorySTDP(AbstractDriftRule):
     References:
         Vogels TP, Sprekeler H, Zenke F, Clopath C, Gerstner W (2011) Inhibitory
         plasticity balances excitation and inhibition in sensory pathways and memory
-        networks. Science 334:1569 (reference_values 4c).
+        networks. Science 334:1569.
     """
 
     eta: Float[ArrayLike, ""] = 1e-2
@@ -189,7 +189,7 @@ def simulate_istdp_cell(
     $C\,dV/dt = g_L(E_L - V) + g_E(E_E - V) + g_I(E_I - V) + I_b$ with
     $C = 200$ pF, $g_L = 10$ nS, $E_L = -60$, $E_E = 0$, $E_I = -80$, $V_\mathrm{th} =
     -50$, reset $-60$ mV, 5 ms refractory, $\tau_E = 5$, $\tau_I = 10$ ms, $I_b = 200$ pA
-    (Vogels et al. 2011, reference_values 4c). Inputs are independent Poisson trains
+    (Vogels et al. 2011, ModelDB 143751). Inputs are independent Poisson trains
     (Bernoulli per step). Each input spike increments $g_E$ or $g_I$ by its weight (nS).
 
     **Scaled down.** The published single cell has 1000 inputs (800 E, 200 I) in 8

@@ -28,9 +28,9 @@ dopamine) are the base rule's, unmodulated.
 
 **Numbers.** The literature fixes the *direction* of each effect (cited per class). The
 sizes per unit level are model choices: no published dose–response that maps a level
-onto these factors was retrieved (the carbachol suppression percentages of Hasselmo &
-Bower 1992 and Hasselmo & Schnell 1994, and the gain values of Servan-Schreiber et al.
-1990, were looked for and not retrieved). Level 1 is the reference level at which the
+onto these factors is available to us (the carbachol suppression percentages of Hasselmo
+& Bower 1992 and Hasselmo & Schnell 1994, and the gain values of Servan-Schreiber et al.
+1990, were not available). Level 1 is the reference level at which the
 fields apply; the circuit defaults keep the Wong–Wang circuit in its decision regime
 (validation targets ``neuromod_*``).
 """
@@ -148,7 +148,7 @@ class Acetylcholine(AbstractNeuromodulator):
 
     Attributes:
         afferent_gain: $\alpha$, fractional increase of afferent transmission at level 1,
-            >= 0 (0.2; model choice, no published number retrieved).
+            >= 0 (0.2; model choice, no published number available).
         recurrent_suppression: $\beta$, recurrent transmission is divided by
             $1 + \beta L$, >= 0 (0.05; model choice. The Wong–Wang circuit tolerates
             little: with $J_{N11}, J_{N12}$ divided by 1.1, 9.6 % of trials at 3.2 %
@@ -249,7 +249,7 @@ class Noradrenaline(AbstractNeuromodulator):
 
     Attributes:
         gain: $\gamma$, fractional increase of the transfer gain at level 1, >= 0 (0.03;
-            model choice, the gain values of Servan-Schreiber et al. were not retrieved.
+            model choice, the gain values of Servan-Schreiber et al. were not available.
             In the Wong–Wang circuit with the spontaneous-state pivot, 0.03 is about the
             largest gain at which the symmetric state at $\mu_0$ = 30 Hz stays unstable and
             below the 15 Hz decision threshold (14.5 Hz, unstable eigenvalue 3.1/s, from

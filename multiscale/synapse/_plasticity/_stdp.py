@@ -118,9 +118,9 @@ class PairSTDP(AbstractSTDP):
       \Delta t = t_\mathrm{post} - t_\mathrm{pre}.$$
 
     Defaults are Song, Miller & Abbott 2000 (A+ = 0.005 of the maximal weight,
-    A−/A+ = 1.05, τ± = 20 ms; reference_values 3a, [V2]). Bi & Poo's window time
-    constants are ``tau_plus=0.0168, tau_minus=0.0337`` (Bi & Poo 2001, as used by
-    Pfister & Gerstner 2006; [V2]); no fitted Bi–Poo amplitudes exist.
+    A−/A+ = 1.05, τ± = 20 ms). Bi & Poo's window time constants are
+    ``tau_plus=0.0168, tau_minus=0.0337`` (Bi & Poo 2001, as used by Pfister & Gerstner
+    2006); no fitted Bi–Poo amplitudes exist.
 
     Attributes:
         A_plus: potentiation amplitude (weight unit), >= 0.
@@ -175,7 +175,7 @@ class TripletSTDP(AbstractSTDP):
         bounds: weight bounds (default unbounded, as fitted: additive rule).
 
     References:
-        Pfister J-P, Gerstner W (2006) J Neurosci 26:9673, Table 4 (reference_values 3d).
+        Pfister J-P, Gerstner W (2006) J Neurosci 26:9673, Table 4.
     """
 
     tau_plus: Float[ArrayLike, ""]
@@ -231,32 +231,35 @@ _UNBOUNDED = HardBounds(-_INF, _INF)
 
 
 def pfister_visual_all_to_all_full(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Visual cortex, all-to-all, full model (Pfister & Gerstner 2006 Table 4; [V2])."""
+    """Visual cortex, all-to-all, full model (Pfister & Gerstner 2006 Table 4)."""
     return _row(101.0, 125.0, 5e-10, 6.2e-3, 7e-3, 2.3e-4, AllToAll(), bounds)
 
 
 def pfister_visual_all_to_all_minimal(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Visual cortex, all-to-all, minimal model (Pfister & Gerstner 2006 Table 4; [V2])."""
+    """Visual cortex, all-to-all, minimal model (Pfister & Gerstner 2006 Table 4)."""
     return _row(None, 114.0, 0.0, 6.5e-3, 7.1e-3, 0.0, AllToAll(), bounds)
 
 
 def pfister_visual_nearest_full(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Visual cortex, nearest-spike, full model (Pfister & Gerstner 2006 Table 4; [V1])."""
+    """Visual cortex, nearest-spike, full model (Pfister & Gerstner 2006 Table 4)."""
     return _row(714.0, 40.0, 8.8e-11, 5.3e-2, 6.6e-3, 3.1e-3, NearestSpike(), bounds)
 
 
 def pfister_hippocampal_all_to_all_full(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Hippocampal culture, all-to-all, full model (Pfister & Gerstner 2006 Table 4; [V2])."""
+    """Hippocampal culture, all-to-all, full model (Pfister & Gerstner 2006 Table 4)."""
     return _row(946.0, 27.0, 6.1e-3, 6.7e-3, 1.6e-3, 1.4e-3, AllToAll(), bounds)
 
 
 def pfister_hippocampal_all_to_all_minimal(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Hippocampal culture, all-to-all, minimal model (Table 4 as transcribed; [V1s])."""
+    """Hippocampal culture, all-to-all, minimal model (Pfister & Gerstner 2006 Table 4).
+
+    Taken from a third-party transcription of the table and not checked against the paper.
+    """
     return _row(None, 40.0, 5.3e-3, 8e-3, 3.5e-3, 0.0, AllToAll(), bounds)
 
 
 def pfister_hippocampal_nearest_full(bounds: AbstractBounds = _UNBOUNDED) -> TripletSTDP:
-    """Hippocampal culture, nearest-spike, full model (Pfister & Gerstner 2006 Table 4; [V2])."""
+    """Hippocampal culture, nearest-spike, full model (Pfister & Gerstner 2006 Table 4)."""
     return _row(575.0, 47.0, 4.6e-3, 9.1e-3, 3e-3, 7.5e-9, NearestSpike(), bounds)
 
 

@@ -3,7 +3,7 @@ r"""Three-factor plasticity: Hebbian eligibility traces gated by dopamine.
 A Hebbian coincidence does not change the weight; it writes an eligibility trace $c$
 that decays over about a second. A neuromodulator $d$ (dopamine), released later by a
 reward, turns whatever eligibility is left into a weight change (Izhikevich 2007;
-Frémaux & Gerstner 2016, reference_values 5a, 5b):
+Frémaux & Gerstner 2016):
 
 $$\frac{dc}{dt} = -\frac{c}{\tau_c} + H(t),\qquad
   \frac{dd}{dt} = -\frac{d}{\tau_d} + \sum_k d_k\,\delta(t - t_k),\qquad
@@ -19,7 +19,8 @@ $$\Delta w(T) = d_0\big[c_H\tau_d(1 - e^{-T/\tau_d})
   + d_\mathrm{tonic}\big[c_H T + (c_0 - c_H)\,\tau_c(1 - e^{-T/\tau_c})\big].$$
 
 One burst $d_0$ that meets a trace $c$ and nothing else gives
-$\Delta w = c\,d_0\,\tau_c\tau_d/(\tau_c + \tau_d)$ (validation target 7).
+$\Delta w = c\,d_0\,\tau_c\tau_d/(\tau_c + \tau_d)$ (checked by ``multiscale validate``,
+target ``izhikevich_da_stdp_closed_form``).
 
 Units. Time in s, rates in Hz, $d$ in 1/s (so that $\int d\,c\,dt$ is in the weight
 unit), $c$ in the weight unit. Izhikevich's ``daspnet.m`` adds $(0.002 + d)\,c$ to
@@ -172,7 +173,7 @@ class DopamineSTDP(AbstractThreeFactorRule):
 
     References:
         Izhikevich EM (2007) Solving the distal reward problem through linkage of STDP
-        and dopamine signaling. Cereb Cortex 17:2443 (``daspnet.m``; reference_values 5a).
+        and dopamine signaling. Cereb Cortex 17:2443 (constants of the author's ``daspnet.m``).
     """
 
     A_plus: Float[ArrayLike, ""] = 0.1
@@ -223,7 +224,7 @@ class RewardModulatedHebb(AbstractThreeFactorRule):
         bounds: weight bounds (``HardBounds(0, 1)``).
 
     References:
-        Frémaux N, Gerstner W (2016) Front Neural Circuits 9:85 (reference_values 5b).
+        Frémaux N, Gerstner W (2016) Front Neural Circuits 9:85.
         Law C-T, Gold JI (2009) Reinforcement learning can account for associative and
         perceptual learning on a visual-decision task. Nat Neurosci 12:655.
     """

@@ -31,7 +31,7 @@ class MgBlock(eqx.Module):
     References:
         Jahr CE, Stevens CF (1990) J Neurosci 10:3178 (Eq. 5 and its fitted constants).
         The same form and constants are used by Wang 2002 (Neuron 36:955) and by
-        ModelDB 18500 ``nmda.mod`` (reference_values 1b, [V2]).
+        ModelDB 18500 ``nmda.mod``.
     """
 
     Mg: Float[ArrayLike, ""] = 1.0
