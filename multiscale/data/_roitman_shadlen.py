@@ -4,7 +4,7 @@ Provenance: computed from the trial-level file that ships with the PyDDM documen
 (``mwshinn/PyDDM`` @ a1345d18, ``doc/downloads/roitman_rts.csv``: 6149 trials of two
 monkeys, "b" and "n", built by PyDDM's ``extract_roitman.py`` from the Shadlen lab's
 RoitmanDataCode), all trials, no RT filter, RT = saccade time − motion onset. Only the
-summary numbers are carried (reference_values section 7a, tag [D]: derived from data).
+summary numbers are carried, computed from those trials.
 This is the data set behind Wong & Wang's (2006) "experimental" psychometric curve: its
 Weibull fit gives α = 7.4 %, β = 1.3.
 """

@@ -4,7 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 # Sjöström, Turrigiano & Nelson 2001 (Neuron 32:1149), regular pairs, mean ± SEM of the
-# fractional change (reference_values 3b, [V1]; the 0.1 Hz column is drawn at 0.1 Hz).
+# fractional change (as distributed with the Graupner & Brunel 2012 code,
+# sjoestroem_regular_all.dat; the 0.1 Hz column is drawn at 0.1 Hz).
 SJOSTROM_2001 = {
     "frequency": np.array([0.1, 10.0, 20.0, 40.0, 50.0]),
     "plus10": (np.array([-4, 14, 29, 53, 56]) / 100, np.array([5, 10, 14, 11, 26]) / 100),

@@ -31,7 +31,7 @@ References:
     Tononi G, Cirelli C (2006) Sleep function and synaptic homeostasis. Sleep Med Rev
     10:49. Tononi G, Cirelli C (2014) Sleep and the price of plasticity: from synaptic
     and cellular homeostasis to memory consolidation and integration. Neuron 81:12.
-    Turrigiano GG et al. (1998) Nature 391:892 (multiplicative scaling; reference_values 4b).
+    Turrigiano GG et al. (1998) Nature 391:892 (multiplicative scaling).
 """
 
 import equinox as eqx
