@@ -54,14 +54,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real
 
-from ..circuit import (
-    AbstractCircuit,
-    AbstractOnlineReadout,
-    Stimulus,
-    TrialProtocol,
-    WongWang2006,
-    simulate,
-)
+from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
 from ..synapse import BinarySynapseState, StochasticBinarySynapses
 
 Param = Float[ArrayLike, ""]
@@ -268,7 +261,8 @@ class ReducedChoice(AbstractChoice):
 
     The sigmoid that stands for Soltani & Wang's network in their analysis, with
     $\sigma$ a fraction of synapses (10 % and 5 % in their Fig. 5B, C; the form is the one
-    their Fig. 5 implies, the text of their equation was not available to us). Always decides.
+    their Fig. 5 implies, the text of their equation was not available to us). Always
+    decides.
 
     Attributes:
         sigma: $\sigma$, the spread of the sigmoid in units of $c$ (0.1), > 0.
@@ -325,14 +319,20 @@ class CircuitChoice(AbstractChoice):
         circuit: the circuit (Wong & Wang 2006 appendix parameters).
         rate_gain: $g$, input rate per unit of potentiated fraction, Hz (40).
         rate_base: $u_0$, input rate independent of $c$, Hz (20).
-        protocol: the trial's timing (1 ms steps, targets on from 0.1 s, 1.5 s trials).
+        t_on: target onset within the trial, s (0.1).
+        t1: trial length, s (1.5); static (it fixes the number of steps).
+        dt: integration step, s (1 ms); static.
+        block: steps per noise block of :func:`~multiscale.circuit.simulate`; static.
     """
 
     readout: AbstractOnlineReadout
     circuit: WongWang2006 = WongWang2006()
     rate_gain: Param = 40.0
     rate_base: Param = 20.0
-    protocol: TrialProtocol = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.5)
+    t_on: Param = 0.1
+    t1: float = eqx.field(static=True, default=1.5)
+    dt: float = eqx.field(static=True, default=1e-3)
+    block: int = eqx.field(static=True, default=100)
 
     def __check_init__(self):
         if not isinstance(self.readout, AbstractOnlineReadout):
@@ -342,8 +342,9 @@ class CircuitChoice(AbstractChoice):
             value = getattr(self, name)
             if isinstance(value, int | float) and not value >= 0:
                 raise ValueError(f"CircuitChoice `{name}` must be >= 0 Hz, got {value}")
-        if not isinstance(self.protocol, TrialProtocol):
-            raise TypeError("CircuitChoice `protocol` must be a TrialProtocol")
+        t_on = self.t_on if isinstance(self.t_on, int | float) else 0.0
+        if not (self.dt > 0 and self.t1 > t_on >= 0):
+            raise ValueError(f"CircuitChoice needs dt > 0, t1 > t_on >= 0 (s): {self!r}")
 
     def __call__(self, c: Float[Array, "2"], *, key: PRNGKeyArray) -> TrialChoice:
         dtype = c.dtype
@@ -353,14 +354,16 @@ class CircuitChoice(AbstractChoice):
         safe = jnp.where(total > 0, total, jnp.ones_like(total))
         swap = u[1] > u[0]
         coherence = jnp.where(total > 0, jnp.abs(u[0] - u[1]) / safe, jnp.zeros_like(total))
-        stim = Stimulus(coherence=coherence, mu0=0.5 * total)
+        stim = Stimulus(coherence=coherence, mu0=0.5 * total, t_on=jnp.asarray(self.t_on, dtype))
         traj = simulate(
             self.circuit,
             stim,
             key=k_circ,
-            protocol=self.protocol,
+            dt=self.dt,
+            t1=self.t1,
             readout=self.readout,
             save_every=0,
+            block=self.block,
         )
         res = traj.readout
         nan = jnp.full((), jnp.nan, dtype)

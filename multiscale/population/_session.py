@@ -43,14 +43,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
-from ..circuit import (
-    AbstractCircuit,
-    AbstractOnlineReadout,
-    Stimulus,
-    TrialProtocol,
-    WongWang2006,
-    simulate,
-)
+from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
 from ..synapse import (
     AbstractThreeFactorRule,
     RewardModulatedHebb,
@@ -61,9 +54,6 @@ from ..synapse import (
 from ._critical_period import AbstractPlasticityGate
 
 Param = Float[ArrayLike, ""]
-
-SESSION_PROTOCOL = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.1)
-"""A session trial: 1 ms steps, stimulus from 0.1 s, 1.1 s long (1 s of stimulus)."""
 
 
 def _check_nonneg(owner, obj, names):
@@ -327,9 +317,12 @@ def run_session(
     *,
     key: PRNGKeyArray,
     readout: AbstractOnlineReadout,
-    protocol: TrialProtocol = SESSION_PROTOCOL,
+    dt: float = 1e-3,
+    t_on: float = 0.1,
+    t1: float = 1.1,
     reward_delay: float = 0.5,
     iti: float = 2.0,
+    block: int = 100,
 ) -> SessionResult:
     """Run one subject's session of ``task.n_trials`` trials (see the module docstring).
 
@@ -338,10 +331,12 @@ def run_session(
         task: the trial schedule.
         key: PRNG key (split per trial into sensory noise, circuit noise and choice draw).
         readout: online readout (``ThresholdReadout`` or ``HazardReadout``).
-        protocol: the trial's timing (:data:`SESSION_PROTOCOL`: 1 ms steps, stimulus from
-            0.1 s, 1.1 s trials); the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
+        dt: circuit step, s (1 ms; must be <= tau_AMPA / 2).
+        t_on: stimulus onset within the trial, s.
+        t1: trial length, s; the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
         reward_delay: from the end of the trial to the dopamine burst, s.
         iti: from the burst to the next trial, s.
+        block: as in :func:`~multiscale.circuit.simulate`.
 
     Returns:
         :class:`SessionResult`. Batch subjects with ``jax.vmap`` over ``key`` (and over
@@ -349,11 +344,11 @@ def run_session(
     """
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be a Task, got {type(task).__name__}")
-    if not (reward_delay >= 0 and iti >= 0):
+    if not (t1 > t_on >= 0 and reward_delay >= 0 and iti >= 0):
         raise ValueError(
-            f"need reward_delay, iti >= 0 (s); got reward_delay={reward_delay}, iti={iti}"
+            "need t1 > t_on >= 0 and reward_delay, iti >= 0 (s); got "
+            f"t_on={t_on}, t1={t1}, reward_delay={reward_delay}, iti={iti}"
         )
-    t_on, t1 = protocol.t_on, protocol.t1
     rule, critic, circuit = learner.rule, learner.critic, learner.circuit
     dtype = jnp.result_type(float)
     state0 = rule.init(learner.initial_weights().astype(dtype))
@@ -369,9 +364,9 @@ def run_session(
         total = jnp.maximum(u[0] + u[1], jnp.asarray(1e-9, dtype))
         c = (u[0] - u[1]) / total
         swap = c < 0
-        stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total)
+        stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total, t_on=t_on)
         traj = simulate(
-            circuit, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0
+            circuit, stim, key=k_circ, dt=dt, t1=t1, readout=readout, save_every=0, block=block
         )
         r_end = jnp.where(swap, traj.r[-1, ::-1], traj.r[-1])
         choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
