@@ -4,6 +4,11 @@ Benchmarks live in the source repository, not in the installed package, because 
 need the peers of the ``bench`` extra (SciPy, Brian2, PyDDM, BrainPy). Each script
 writes its markdown section to ``benchmarks/results/<name>.md``; this command runs the
 scripts, prints those sections and assembles ``benchmarks/RESULTS.md``.
+
+``bench_gpu.py`` (``multiscale bench gpu``, or ``--gpu`` where the parser offers it) is the
+accelerator run: it is left out of "all" because its full sizes are meant for a GPU (with
+``--quick`` it runs its CPU sizes), and it writes ``results/gpu_<device>_<date>.md`` and
+``.json`` for each run, so that runs on different cards sit side by side.
 """
 
 import argparse
@@ -12,6 +17,9 @@ import subprocess
 import sys
 
 from ._run import BadInput, Outcome, Progress, run
+
+GPU = "gpu"  # benchmarks/bench_gpu.py
+ON_REQUEST = (GPU,)  # run only when named, never as part of "all"
 
 
 def find_benchmarks() -> pathlib.Path:
@@ -56,10 +64,16 @@ def bench_command(args, progress: Progress) -> Outcome:
         raise BadInput(str(e)) from None
     scripts = sorted(folder.glob("bench_*.py"))
     available = {s.stem.removeprefix("bench_"): s for s in scripts}
-    unknown = [n for n in args.names if n not in available]
+    names = list(args.names)
+    if getattr(args, "gpu", False) and GPU not in names:
+        names.append(GPU)
+    unknown = [n for n in names if n not in available]
     if unknown:
         raise BadInput(f"unknown benchmark(s) {unknown}; available: {sorted(available)}")
-    chosen = [available[n] for n in args.names] if args.names else scripts
+    if names:
+        chosen = [available[n] for n in names]
+    else:  # all but the accelerator run, whose full sizes are for a GPU
+        chosen = [s for name, s in available.items() if name not in ON_REQUEST]
     status, finished = 0, []
     for script in chosen:
         progress.phase = f"running {script.name}"
@@ -70,7 +84,8 @@ def bench_command(args, progress: Progress) -> Outcome:
             print(f"{script.name} failed with exit status {rc}", file=sys.stderr)
             status = 1
         section = folder / "results" / f"{script.stem.removeprefix('bench_')}.md"
-        if section.exists():
+        # bench_gpu.py prints its own dated section; results/gpu.md only describes it.
+        if section.exists() and script.stem != f"bench_{GPU}":
             print(section.read_text(), flush=True)
         finished.append(script.stem)
         progress.kept = (
@@ -80,7 +95,10 @@ def bench_command(args, progress: Progress) -> Outcome:
     return Outcome(status=status)
 
 
-def run_benchmarks(names: list[str], *, quick: bool = False) -> int:
-    """``multiscale bench NAMES`` from Python; returns the exit status."""
-    args = argparse.Namespace(names=list(names), quick=quick)
+def run_benchmarks(names: list[str], *, quick: bool = False, gpu: bool = False) -> int:
+    """``multiscale bench NAMES`` from Python; returns the exit status.
+
+    ``gpu``: also run ``bench_gpu.py`` (the accelerator goals; ``quick``: its CPU sizes).
+    """
+    args = argparse.Namespace(names=list(names), quick=quick, gpu=gpu)
     return run("multiscale bench", lambda p: bench_command(args, p))
