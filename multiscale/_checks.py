@@ -127,3 +127,12 @@ def checked(owner: str, obj, constraints: Constraints):
         value = eqx.error_if(value, _bad(value, kind), f"{owner} `{name}` {_WORDS[kind]}")
         obj = eqx.tree_at(lambda o, n=name: _get(o, n), obj, value)
     return obj
+
+
+def error_if(x, pred, msg: str):
+    """``eqx.error_if(x, pred, msg)``: the one place the package raises run-time errors.
+
+    Under ``jit`` the error is raised when the computation runs (``EquinoxRuntimeError``,
+    whose message starts with ``msg``); under ``vmap`` when any member is bad.
+    """
+    return eqx.error_if(x, pred, msg)

@@ -9,6 +9,25 @@ from ._bounds import (
     WeibullCollapse as WeibullCollapse,
 )
 from ._choice_rt import Trials as Trials
+from ._circuit_likelihood import (
+    NDT_SD_MIN as NDT_SD_MIN,
+    CircuitTrials as CircuitTrials,
+    FirstPassage as FirstPassage,
+    RTDensity as RTDensity,
+    circuit_trials as circuit_trials,
+    first_passage_density as first_passage_density,
+    ndt_kernel as ndt_kernel,
+    rt_density as rt_density,
+    sample_circuit_trials as sample_circuit_trials,
+    trial_log_likelihood as trial_log_likelihood,
+)
+from ._circuit_model import FIT_PROTOCOL as FIT_PROTOCOL, CircuitBehavior as CircuitBehavior
+from ._circuit_summary import (
+    CircuitSummary as CircuitSummary,
+    circuit_summary as circuit_summary,
+    circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
+    summary_nll as summary_nll,
+)
 from ._curves import (
     ChoiceSummary as ChoiceSummary,
     Chronometric as Chronometric,
@@ -27,6 +46,7 @@ from ._ddm import (
     ProportionalRateDDM as ProportionalRateDDM,
     ddm_log_density as ddm_log_density,
     ddm_log_likelihood as ddm_log_likelihood,
+    ddm_simulate as ddm_simulate,
 )
 from ._ddm_closed_form import (
     ddm_choice_probability as ddm_choice_probability,

@@ -4,7 +4,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006
+from ..circuit import AbstractCircuit, AbstractOnlineReadout, Stimulus, TrialProtocol
 from ..population import TrialBatch, run_trials
 from ._curves import ChoiceSummary, WeibullFit, psychometric, summarize, summarize_soft
 from ._readouts import Decision, ThresholdReadout
@@ -12,6 +12,7 @@ from ._readouts import Decision, ThresholdReadout
 # Coherences of Roitman & Shadlen 2002 (fractions).
 ROITMAN_COHERENCES = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
 _THRESHOLD = ThresholdReadout()
+_PROTOCOL = TrialProtocol()
 _STIMULUS = Stimulus()
 
 
@@ -24,21 +25,20 @@ class Psychophysics(eqx.Module):
 
 
 def psychophysics(
-    circuit: WongWang2006,
+    circuit: AbstractCircuit,
     *,
     key: PRNGKeyArray,
     n_trials: int,
     coherence: Float[Array, " c"] | None = None,
     readout: AbstractOnlineReadout = _THRESHOLD,
     stimulus: Stimulus = _STIMULUS,
-    dt: float = 5e-4,
-    t1: float = 2.5,
+    protocol: TrialProtocol = _PROTOCOL,
     chunk_size: int | None = None,
 ) -> Psychophysics:
     """Run ``n_trials`` trials per coherence of one circuit (no member axis) and summarise.
 
-    Defaults are the settings of reference_values target 10: dt 0.5 ms, 0.5 s
-    pre-stimulus from S = 0.1, 50 ms boxcar rate, threshold 15 Hz, 2 s of stimulus.
+    Defaults are Wong & Wang's (2006) settings: dt 0.5 ms, 0.5 s pre-stimulus from
+    S = 0.1, 50 ms boxcar rate, threshold 15 Hz, 2 s of stimulus.
     Coherence defaults to Roitman & Shadlen's (0 to 51.2 %).
     """
     if coherence is None:
@@ -50,8 +50,7 @@ def psychophysics(
         n_trials=n_trials,
         readout=readout,
         stimulus=stimulus,
-        dt=dt,
-        t1=t1,
+        protocol=protocol,
         chunk_size=chunk_size,
     )
     if trials.result.ndim != 2:

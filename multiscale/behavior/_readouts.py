@@ -26,7 +26,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 from .._numerics import exprel
-from ..circuit import AbstractOnlineReadout
+from ..circuit import (
+    AbstractCircuit,
+    AbstractOnlineReadout,
+    GivenNormals,
+    TrialProtocol,
+    integrate,
+)
 
 Param = Float[Array, ""] | float
 
@@ -251,57 +257,80 @@ class ReadoutTrace(eqx.Module):
     per_step: Array
 
 
+class _Replay(AbstractCircuit):
+    """A "circuit" that replays saved rates: step ``k`` returns ``rates[k]``."""
+
+    rates: Float[Array, "time 2"]
+
+    @property
+    def n_noise(self) -> int:
+        return 0
+
+    def init(self, batch, dtype):
+        del batch, dtype
+        return jnp.zeros((1,), jnp.int32)
+
+    def stimulus_input(self, stimulus):
+        del stimulus
+        return jnp.zeros((0,), self.rates.dtype)
+
+    def discretise(self, dt):
+        del dt
+        last = self.rates.shape[0] - 1
+
+        def step(k, drive, xi):
+            del drive, xi
+            r = jax.lax.dynamic_index_in_dim(self.rates, jnp.minimum(k[0], last), keepdims=False)
+            return k + 1, r
+
+        return step
+
+    def choice_rates(self, rates):
+        return rates
+
+    def check_step(self, dt):
+        del dt
+
+    def checked(self):
+        return self
+
+    def violations(self):
+        return jnp.asarray(False)
+
+
 def apply_readout(
     readout: AbstractOnlineReadout,
     ts: Float[Array, " time"],
     r: Float[Array, "time 2"],
     *,
-    dt: float,
-    t_on: float,
+    protocol: TrialProtocol,
 ) -> ReadoutTrace:
-    """Run an online readout over saved rates ``r`` (Hz) at times ``ts`` (s), ``dt`` (s) apart.
+    """Run an online readout over saved choice rates ``r`` (Hz) at times ``ts`` (s).
 
-    ``ts`` are the times at which the rates were saved (``save_every=1``), so each
-    step ends at ``ts[k] + dt``. The boxcar takes ``r[0]`` as the history before the
-    first step, as :func:`~multiscale.circuit.simulate` does, so the result is the same
-    as running the readout inside the simulation.
+    ``ts`` are the times at which the rates were saved with ``save_every=1`` (step ``k``
+    ends at ``ts[k] + dt``); ``protocol`` gives ``dt`` and the stimulus onset. The rates
+    are replayed through the circuit's one loop (:func:`~multiscale.circuit.integrate`),
+    so the result is the same as running the readout inside the simulation.
     """
-    if r.shape != ts.shape + (2,):
+    if r.ndim != 2 or r.shape != ts.shape + (2,):
         raise ValueError(
             f"`r` must have shape (time, 2) matching `ts`, got {r.shape} and {ts.shape}"
         )
-    window = readout.window_steps(dt)
-    state = readout.init(r[0], dt=dt, t_on=jnp.asarray(t_on, r.dtype))
-    ends = ts + jnp.asarray(dt, ts.dtype)
-
-    # The same running sums, in the same order, as inside the simulation's loop, so that
-    # both give bit-identical decisions.
-    def step(carry, inp):
-        run, ro = carry
-        t, r_k, tail = inp
-        run = run + r_k
-        ro, out = readout.step(ro, t, (run + tail) / window)
-        return (run, ro), (run, out)
-
-    def segment(carry, inp):
-        prev, ro = carry
-        t, r_seg = inp
-        size = r_seg.shape[0]
-        init = (jnp.zeros((2,), r.dtype), ro)
-        tail = (prev[-1:] - prev)[:size]
-        (_, ro), (runs, out) = jax.lax.scan(step, init, (t, r_seg, tail))
-        return (runs if size == window else prev, ro), out
-
-    n_full, rem = divmod(ts.shape[0], window)
-    carry = (jnp.cumsum(jnp.broadcast_to(r[0], (window, 2)), axis=0), state)
-    outs = []
-    if n_full:
-        split = lambda a: a[: n_full * window].reshape((n_full, window) + a.shape[1:])
-        carry, out = jax.lax.scan(segment, carry, (split(ends), split(r)))
-        outs.append(jax.tree.map(lambda a: a.reshape((n_full * window,) + a.shape[2:]), out))
-    if rem:
-        carry, out = segment(carry, (ends[n_full * window :], r[n_full * window :]))
-        outs.append(out)
-    state = carry[1]
-    per_step = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
-    return ReadoutTrace(readout.finish(state), ends, per_step)
+    n = ts.shape[0]
+    replay_protocol = TrialProtocol(
+        dt=protocol.dt,
+        t_on=min(protocol.t_on, (n - 1) * protocol.dt),
+        t1=n * protocol.dt,
+        segment=protocol.segment,
+    )
+    out = integrate(
+        _Replay(r),
+        jnp.zeros((0,), r.dtype),
+        replay_protocol,
+        GivenNormals(jnp.zeros((n, 0), r.dtype)),
+        jnp.zeros((n, 0), r.dtype),
+        readout,
+        emit=lambda x: x,
+    )
+    ends = ts + jnp.asarray(protocol.dt, ts.dtype)
+    return ReadoutTrace(readout.finish(out.readout), ends, out.emitted)

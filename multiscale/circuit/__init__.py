@@ -1,12 +1,12 @@
-"""Circuit scale: rate and spiking microcircuits as jitted fixed-step scans."""
+"""Circuit scale: rate microcircuits composed of populations and projections, one time loop.
 
-from ._decision_simulation import (
-    CircuitTrajectory as CircuitTrajectory,
-    Stimulus as Stimulus,
-    simulate as simulate,
-    simulate_batch as simulate_batch,
-    simulate_with_normals as simulate_with_normals,
-)
+Every circuit implements :class:`AbstractCircuit`; :func:`integrate` is the one loop that
+runs them, and :func:`simulate`, :func:`simulate_batch` and the likelihoods of
+:mod:`multiscale.behavior` all go through it.
+"""
+
+from ._abstract import AbstractCircuit as AbstractCircuit
+from ._integrate import Integration as Integration, integrate as integrate
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
     AbstractCircuitNoise as AbstractCircuitNoise,
@@ -21,5 +21,34 @@ from ._phase_plane import (
     nullclines as nullclines,
     symmetric_fixed_point as symmetric_fixed_point,
     symmetry_breaking_mu0 as symmetry_breaking_mu0,
+)
+from ._populations import (
+    AbbottChance as AbbottChance,
+    AbstractTransfer as AbstractTransfer,
+    OUNoise as OUNoise,
+    PowerLaw as PowerLaw,
+    RatePopulation as RatePopulation,
+    Sigmoid as Sigmoid,
+    ThresholdLinear as ThresholdLinear,
+)
+from ._projections import (
+    AbstractWeight as AbstractWeight,
+    Dense as Dense,
+    Projection as Projection,
+    SelfCross as SelfCross,
+    Uniform as Uniform,
+)
+from ._protocol import Stimulus as Stimulus, TrialProtocol as TrialProtocol
+from ._rate_circuit import (
+    RateCircuit as RateCircuit,
+    RateState as RateState,
+    StimulusInput as StimulusInput,
+    check_time_constants as check_time_constants,
+)
+from ._simulate import (
+    CircuitTrajectory as CircuitTrajectory,
+    simulate as simulate,
+    simulate_batch as simulate_batch,
+    simulate_with_normals as simulate_with_normals,
 )
 from ._wong_wang import WongWang2006 as WongWang2006

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._decision_simulation import Stimulus
+from ._protocol import Stimulus, TrialProtocol
 from ._wong_wang import WongWang2006
 
 _HEUN = diffrax.Heun()
@@ -46,9 +46,7 @@ def simulate_sde(
     stimulus: Stimulus,
     path: diffrax.VirtualBrownianTree,
     *,
-    dt: float,
-    t1: float,
-    S0: float = 0.1,
+    protocol: TrialProtocol,
     solver: diffrax.AbstractSolver = _HEUN,
 ) -> Float[Array, "2"]:
     """Gating $S(t_1)$ from the diffrax SDE solve with a fixed step ``dt`` (s).
@@ -56,17 +54,22 @@ def simulate_sde(
     Args:
         circuit, stimulus: as in :func:`~multiscale.circuit.simulate`.
         path: the Brownian motion (its ``t1`` must be >= ``t1``).
-        dt: fixed step, s. t1: end time, s. S0: initial gating.
+        protocol: the trial's timing (its ``dt`` is the fixed step; ``t1`` the end time);
+            the initial gating is ``circuit.S0``.
         solver: a diffrax SDE solver (Heun: strong order 1 for additive noise).
 
     Returns:
         $S(t_1)$, shape (2,).
     """
 
+    on_level = circuit.stimulus_input(stimulus)
+    t_on, t_off = protocol.t_on, protocol.t_on + protocol.duration
+
     def drift(t, y, args):
         del args
         S, I_n = y[:2], y[2:]
-        dS, _ = circuit.vector_field(S, stimulus.currents(circuit, t) + I_n)
+        on = (t >= t_on) & (t < t_off)
+        dS, _ = circuit.vector_field(S, jnp.where(on, on_level, 0.0) + I_n)
         return jnp.concatenate([dS, -I_n / jnp.asarray(circuit.tau_AMPA)])
 
     def diffusion(t, y, args):
@@ -76,8 +79,8 @@ def simulate_sde(
 
     terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diffusion, path))
     dtype = jnp.result_type(float)
-    y0 = jnp.concatenate([jnp.full((2,), S0, dtype), jnp.zeros((2,), dtype)])
-    n_steps = round(t1 / dt)
+    y0 = jnp.concatenate([jnp.full((2,), circuit.S0, dtype), jnp.zeros((2,), dtype)])
+    dt, n_steps = protocol.dt, protocol.n_steps
     sol = diffrax.diffeqsolve(
         terms,
         solver,

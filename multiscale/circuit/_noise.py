@@ -32,12 +32,12 @@ class AbstractCircuitNoise(eqx.Module):
         """The per-trial state (e.g. seed words) made once from the trial's key."""
 
     @abc.abstractmethod
-    def normals(self, state: Any, k: Int[Array, ""]) -> Float[Array, "2 ..."]:
-        """Two independent N(0, 1) draws for step ``k`` (an int32 step index).
+    def normals(self, state: Any, k: Int[Array, ""], n: int = 2) -> Float[Array, "n ..."]:
+        """``n`` independent N(0, 1) draws for step ``k`` (an int32 step index).
 
-        Shape (2,) for one trial's state; a source that accepts a batch of states (the
+        Shape (n,) for one trial's state; a source that accepts a batch of states (the
         batch axes last, as ``init`` mapped with ``out_axes=-1`` makes them) returns
-        (2, *batch).
+        (n, *batch). ``n`` is the circuit's :attr:`~AbstractCircuit.n_noise`.
         """
 
     @abc.abstractmethod
@@ -120,14 +120,28 @@ class CounterNoise(AbstractCircuitNoise):
     def init(self, key: PRNGKeyArray) -> UInt32[Array, "2"]:
         return jr.bits(key, (2,), jnp.uint32)
 
-    def normals(self, state: UInt32[Array, "2 ..."], k: Int[Array, ""]) -> Float[Array, "2 ..."]:
-        c = jnp.asarray(k).astype(jnp.uint32) * jnp.uint32(2)
-        h0 = _mix(_mix(c ^ state[0]) ^ state[1])
-        h1 = _mix(_mix((c + jnp.uint32(1)) ^ state[0]) ^ state[1])
-        return _box_muller(h0, h1, jnp.result_type(float))
+    def normals(
+        self, state: UInt32[Array, "2 ..."], k: Int[Array, ""], n: int = 2
+    ) -> Float[Array, "n ..."]:
+        # Step k uses the counters 2(kP + p) and 2(kP + p) + 1 for its P = ceil(n/2) pairs;
+        # with n = 2 (P = 1) these are 2k and 2k + 1.
+        pairs = -(-n // 2)
+        k = jnp.asarray(k).astype(jnp.uint32)
+        out = []
+        for p in range(pairs):
+            c = (
+                (k * jnp.uint32(pairs) + jnp.uint32(p)) * jnp.uint32(2)
+                if pairs > 1
+                else k * jnp.uint32(2)
+            )
+            h0 = _mix(_mix(c ^ state[0]) ^ state[1])
+            h1 = _mix(_mix((c + jnp.uint32(1)) ^ state[0]) ^ state[1])
+            out.append(_box_muller(h0, h1, jnp.result_type(float)))
+        xi = out[0] if pairs == 1 else jnp.concatenate(out)
+        return xi if n == 2 * pairs else xi[:n]
 
     def max_steps(self) -> int:
-        return 2**31  # the counter 2k + 1 must fit in 32 bits
+        return 2**31  # the counter 2k + 1 must fit in 32 bits (for two normals per step)
 
 
 class ThreefryNoise(AbstractCircuitNoise):
@@ -136,13 +150,15 @@ class ThreefryNoise(AbstractCircuitNoise):
     def init(self, key: PRNGKeyArray) -> PRNGKeyArray:
         return key
 
-    def normals(self, state: Key[Array, "..."], k: Int[Array, ""]) -> Float[Array, "2 ..."]:
-        draw = lambda key: jr.normal(jr.fold_in(key, k), (2,), dtype=jnp.result_type(float))
+    def normals(
+        self, state: Key[Array, "..."], k: Int[Array, ""], n: int = 2
+    ) -> Float[Array, "n ..."]:
+        draw = lambda key: jr.normal(jr.fold_in(key, k), (n,), dtype=jnp.result_type(float))
         if jnp.ndim(state) == 0:
             return draw(state)
         # A batch of keys (*batch): populations first, like CounterNoise.
         flat = jax.vmap(draw, out_axes=1)(jnp.reshape(state, (-1,)))
-        return jnp.reshape(flat, (2,) + jnp.shape(state))
+        return jnp.reshape(flat, (n,) + jnp.shape(state))
 
     def max_steps(self) -> None:
         return None
@@ -158,9 +174,9 @@ class GivenNormals(AbstractCircuitNoise):
     xi: Float[Array, "steps 2"]
 
     def __check_init__(self):
-        if jnp.ndim(self.xi) != 2 or jnp.shape(self.xi)[1] != 2:
+        if jnp.ndim(self.xi) != 2:
             raise ValueError(
-                f"GivenNormals `xi` must have shape (steps, 2), got {jnp.shape(self.xi)}"
+                f"GivenNormals `xi` must have shape (steps, n_noise), got {jnp.shape(self.xi)}"
             )
 
     def max_steps(self) -> int:
@@ -170,5 +186,11 @@ class GivenNormals(AbstractCircuitNoise):
         del key
         return self.xi
 
-    def normals(self, state: Float[Array, "steps 2"], k: Int[Array, ""]) -> Float[Array, "2"]:
+    def normals(
+        self, state: Float[Array, "steps n"], k: Int[Array, ""], n: int = 2
+    ) -> Float[Array, " n"]:
+        if jnp.shape(state)[1] != n:
+            raise ValueError(
+                f"GivenNormals has {jnp.shape(state)[1]} normals per step; the circuit needs {n}"
+            )
         return jax.lax.dynamic_index_in_dim(state, k, keepdims=False)

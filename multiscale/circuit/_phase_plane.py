@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from ._decision_simulation import Stimulus
+from ._protocol import Stimulus
 from ._wong_wang import WongWang2006
 
 
@@ -38,8 +38,7 @@ class FixedPoint(eqx.Module):
 
 
 def _stimulus_currents(circuit: WongWang2006, mu0: Float[ArrayLike, ""], coherence) -> Array:
-    stim = Stimulus(coherence=coherence, mu0=mu0, t_on=0.0)
-    return stim.currents(circuit, 1.0)
+    return circuit.stimulus_input(Stimulus(coherence=coherence, mu0=mu0))
 
 
 def noise_free_field(

@@ -1,32 +1,40 @@
 r"""The reduced two-variable decision circuit of Wong & Wang 2006 (appendix version).
 
 Two excitatory populations, selective for the two choices, interact through NMDA
-gating variables $S_1, S_2$. The NMDA kinetics come from the synapse scale
-(:class:`~multiscale.synapse.SaturatingNMDA`): $\tau_S$ is its ``tau_decay`` and
-$\gamma$ its rate-averaged coefficient ``gamma``, so changing receptor kinetics
-changes the circuit and hence behavior.
+gating variables $S_1, S_2$. The circuit is an instance of the composition layer: one
+:class:`~multiscale.circuit.RatePopulation` of two units with the Abbott–Chance transfer
+function and AMPA-filtered noise, one recurrent :class:`~multiscale.circuit.Projection`
+carrying the NMDA synapse with self-excitation and effective cross-inhibition
+(:class:`~multiscale.circuit.SelfCross`). The synapse is any rate form of the synapse
+scale: Wong & Wang's :class:`~multiscale.synapse.SaturatingNMDA` by default, or the
+Destexhe kinetic NMDA receptor with its Mg²⁺ block (:func:`~multiscale.synapse.nmda`),
+integrated inside the loop, so receptor kinetics change behavior.
 
 **The AMPA cross term.** Wong & Wang's main-text model (their Fig. 3) also has
 recurrent AMPA synapses, folded into an effective transfer function with a cross term
 $f_A = J_{A12}(-276\,x_\mathrm{other} + 106)\,\Theta(x_\mathrm{other} - 0.4)$. The
-supplement that defines it was not retrieved, and the two reimplementations that
-carry it disagree on the sign with which it enters (reference_values 6a). The
-appendix model implemented here has **no recurrent AMPA**: the only fast
-synaptic current is the external AMPA input and its Ornstein–Uhlenbeck noise, so the
-sign question does not arise. The main-text AMPA version is not implemented.
+supplement that defines it was not available to us, and two public reimplementations
+that carry it disagree on the sign with which it enters. The appendix model implemented
+here has **no recurrent AMPA**: the only fast synaptic current is the external AMPA
+input and its Ornstein–Uhlenbeck noise, so the sign question does not arise.
 """
 
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._numerics import exprel
-from ..synapse import SaturatingNMDA
+from .._checks import Constraints, check_fields, checked
+from ..synapse import AbstractRateSynapse, SaturatingNMDA
+from ._abstract import AbstractCircuit
+from ._populations import AbbottChance, OUNoise, RatePopulation
+from ._projections import Projection, SelfCross
+from ._protocol import Stimulus
+from ._rate_circuit import RateCircuit, StimulusInput, checked_parts, part_violations
 
-Param = Float[ArrayLike, ""]
+Param = Float[ArrayLike, "..."]
 
 
-class WongWang2006(eqx.Module):
+class WongWang2006(AbstractCircuit):
     r"""Wong & Wang 2006 reduced decision circuit, appendix parameters (no recurrent AMPA).
 
     $$\frac{dS_i}{dt} = -\frac{S_i}{\tau_S} + (1 - S_i)\,\gamma\, H(x_i), \qquad
@@ -36,11 +44,15 @@ class WongWang2006(eqx.Module):
     $$\tau_\mathrm{AMPA}\,\frac{dI_{\mathrm{noise},i}}{dt} = -I_{\mathrm{noise},i}
       + \eta_i(t)\sqrt{\tau_\mathrm{AMPA}\,\sigma_\mathrm{noise}^2},$$
 
-    with $\tau_S$ = ``nmda.tau_decay`` and $\gamma$ = ``nmda.gamma`` (0.641 at the
-    default kinetics). $\eta_i$ is unit Gaussian white noise, so the stationary
-    standard deviation of $I_\mathrm{noise}$ is $\sigma_\mathrm{noise}/\sqrt 2$.
-    $H$ is evaluated with :func:`multiscale._numerics.exprel`, finite (with a finite
-    gradient) at $a x - b = 0$. The stimulus currents $I_{1,2}$ are set by
+    with the gating equation that of ``nmda``'s rate form: for the default
+    :class:`~multiscale.synapse.SaturatingNMDA`, $\tau_S$ = ``nmda.tau_decay`` and
+    $\gamma$ = ``nmda.gamma`` (0.641). With a kinetic receptor
+    (``ms.synapse.nmda()``) the gating is its mean-field open fraction and the NMDA current
+    is $J\,g_\max\,s\,B(V)$, the Mg²⁺ block $B$ at the populations' mean potential ``V``;
+    its conductance scale differs from Wong & Wang's gating, so $J_{N11}, J_{N12}$ must
+    be rescaled (see the tests). $\eta_i$ is unit Gaussian white noise, so the stationary
+    standard deviation of $I_\mathrm{noise}$ is $\sigma_\mathrm{noise}/\sqrt 2$. The
+    stimulus currents $I_{1,2} = J_{A,\mathrm{ext}}\mu_0(1 \pm c)$ are set by
     :class:`~multiscale.circuit.Stimulus`.
 
     Attributes:
@@ -53,7 +65,9 @@ class WongWang2006(eqx.Module):
         I_0: constant background current, nA (0.3255).
         sigma_noise: noise amplitude $\sigma_\mathrm{noise}$, nA (0.02).
         tau_AMPA: correlation time of the noise, s (0.002).
-        nmda: the NMDA receptor model supplying $\tau_S$ and $\gamma$.
+        nmda: the NMDA synapse (any rate form; :class:`~multiscale.synapse.SaturatingNMDA`).
+        S0: initial gating of both populations (0.1).
+        V: mean membrane potential for a voltage-dependent NMDA receptor, mV (-55).
 
     Example:
         >>> circuit = WongWang2006()
@@ -62,7 +76,7 @@ class WongWang2006(eqx.Module):
 
     References:
         Wong KF, Wang XJ (2006) A recurrent network mechanism of time integration in
-        perceptual decisions. J Neurosci 26:1314 (Appendix); reference_values 6a.
+        perceptual decisions. J Neurosci 26:1314-1328 (Appendix).
     """
 
     a: Param = 270.0
@@ -74,22 +88,23 @@ class WongWang2006(eqx.Module):
     I_0: Param = 0.3255
     sigma_noise: Param = 0.02
     tau_AMPA: Param = 0.002
-    nmda: SaturatingNMDA = SaturatingNMDA()
+    nmda: AbstractRateSynapse = SaturatingNMDA()
+    S0: Param = 0.1
+    V: Param = -55.0
+    constraints = Constraints(
+        positive=("a", "d", "tau_AMPA", "J_A_ext"),
+        nonnegative=("J_N11", "J_N12", "sigma_noise"),
+        finite=("b", "I_0", "V"),
+        fraction=("S0",),
+    )
 
     def __check_init__(self):
-        positive = ("a", "d", "tau_AMPA", "J_A_ext")
-        non_negative = ("J_N11", "J_N12", "sigma_noise")
-        for name in positive:
-            value = getattr(self, name)
-            if isinstance(value, int | float) and not value > 0:
-                raise ValueError(f"WongWang2006 `{name}` must be > 0, got {value}")
-        for name in non_negative:
-            value = getattr(self, name)
-            if isinstance(value, int | float) and not value >= 0:
-                raise ValueError(f"WongWang2006 `{name}` must be >= 0, got {value}")
-        if not isinstance(self.nmda, SaturatingNMDA):
-            raise ValueError(
-                f"WongWang2006 `nmda` must be a SaturatingNMDA, got {type(self.nmda).__name__}"
+        check_fields("WongWang2006", self, self.constraints)
+        if not isinstance(self.nmda, AbstractRateSynapse):
+            raise TypeError(
+                "WongWang2006 `nmda` must be a synapse with a rate form (an "
+                "AbstractRateSynapse: ms.synapse.SaturatingNMDA() or ms.synapse.nmda()), "
+                f"got {type(self.nmda).__name__}"
             )
 
     @property
@@ -99,39 +114,74 @@ class WongWang2006(eqx.Module):
 
     @property
     def gamma(self) -> Array:
-        """Rate-averaged NMDA gating coefficient $\\gamma$ = ``nmda.gamma`` (dimensionless)."""
+        """Rate-averaged NMDA gating coefficient $\\gamma$ = ``nmda.gamma`` (SaturatingNMDA)."""
         return self.nmda.gamma
 
+    def rate_circuit(self) -> RateCircuit:
+        """The same circuit written in the composition layer's terms."""
+        population = RatePopulation(
+            AbbottChance(self.a, self.b, self.d),
+            size=2,
+            I_0=self.I_0,
+            noise=OUNoise(self.sigma_noise, self.tau_AMPA),
+            V=self.V,
+            name="E",
+        )
+        recurrent = Projection(
+            0, 0, self.nmda, SelfCross(self.J_N11, -jnp.asarray(self.J_N12)), s0=self.S0
+        )
+        return RateCircuit(
+            (population,), (recurrent,), StimulusInput((0, 1), self.J_A_ext), choice=(0, 1)
+        )
+
+    @property
+    def n_noise(self) -> int:
+        return 2
+
+    def init(self, batch, dtype):
+        return self.rate_circuit().init(batch, dtype)
+
+    def stimulus_input(self, stimulus: Stimulus) -> Array:
+        return self.rate_circuit().stimulus_input(stimulus)
+
+    def discretise(self, dt: float):
+        return self.rate_circuit().discretise(dt)
+
+    def choice_rates(self, rates):
+        return rates
+
+    def check_step(self, dt: float) -> None:
+        self.rate_circuit().check_step(dt)
+
+    def checked(self) -> "WongWang2006":
+        own = checked("WongWang2006", self, self.constraints)
+        return eqx.tree_at(lambda c: c.nmda, own, checked_parts(own.nmda))
+
+    def violations(self) -> Array:
+        from .._checks import violations
+
+        return violations(self, self.constraints) | part_violations(self.nmda)
+
+    # Kept for the phase-plane analysis and the diffrax reference, which need the
+    # deterministic vector field of the default (saturating) form.
     def currents(
         self, S: Float[Array, "2 ..."], I_ext: Float[Array, "2 ..."]
     ) -> Float[Array, "2 ..."]:
-        r"""Total input currents $x_{1,2}$ (nA) from gating $S$ and external currents (nA).
-
-        ``I_ext`` is the stimulus plus the noise current, $I_i + I_{\mathrm{noise},i}$.
-        The leading axis is the population; trailing axes, if any, are a batch.
-        """
-        J11 = jnp.asarray(self.J_N11)
-        J12 = jnp.asarray(self.J_N12)
-        recurrent = J11 * S - J12 * S[::-1]
+        """Total input currents $x_{1,2}$ (nA) from gating $S$ and external currents (nA)."""
+        out = self.nmda.rate_output(S, self.V)
+        recurrent = jnp.asarray(self.J_N11) * out - jnp.asarray(self.J_N12) * out[::-1]
         return recurrent + jnp.asarray(self.I_0) + I_ext
 
     def rate(self, x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
-        r"""Transfer function $H(x) = (a x - b) / (1 - e^{-d(a x - b)})$ (Hz) of currents (nA)."""
-        d = jnp.asarray(self.d)
-        u = jnp.asarray(self.a) * jnp.asarray(x) - jnp.asarray(self.b)
-        return exprel(d * u) / d
+        r"""Transfer function $H(x)$ (Hz) of currents (nA)."""
+        return AbbottChance(self.a, self.b, self.d)(jnp.asarray(x))
 
     def vector_field(
         self, S: Float[Array, "2 ..."], I_ext: Float[Array, "2 ..."]
     ) -> tuple[Float[Array, "2 ..."], Float[Array, "2 ..."]]:
-        r"""$dS/dt$ (1/s) and rates $r = H(x)$ (Hz) at gating $S$ and external current (nA).
-
-        The leading axis is the population; trailing axes, if any, are a batch (a batch of
-        trials advanced in one loop, :mod:`multiscale.fit._first_passage`).
-        """
+        r"""$dS/dt$ (1/s) and rates $r = H(x)$ (Hz) at gating $S$ and external current (nA)."""
         r = self.rate(self.currents(S, I_ext))
-        dS = -S / self.tau_S + (1.0 - S) * self.gamma * r
-        return dS, r
+        return self.nmda.rate_field(S, r), r
 
     def gating_at_rate(self, rate: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         r"""Steady gating $\gamma r\tau_S / (1 + \gamma r \tau_S)$ at a rate (Hz); 15 Hz: 0.4902."""

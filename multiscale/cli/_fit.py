@@ -15,12 +15,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..behavior import ProportionalRateDDM
+from ..behavior import ProportionalRateDDM, circuit_trials
 from ..data import load_trials
 from ..fit import (
     aic,
     bic,
-    circuit_trials,
     ddm_negative_log_likelihood,
     default_circuit_behavior,
     fit,
@@ -52,6 +51,27 @@ _CIRCUIT_UNITS = {
 _TRIAL_DEFAULTS = dict(
     n_paths=2048, n_paths_eval=5000, steps=40, lbfgs_steps=10, n_starts=4, ndt_sd_min=0.02
 )
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _convergence(history) -> dict:
+    """JSON-ready details of a fit's convergence (see :class:`~multiscale.fit.FitHistory`)."""
+    check = getattr(history, "check", None)
+    if check is None:
+        return {"checked": False, "reason": getattr(history, "reason", "")}
+    return {
+        "checked": True,
+        "stopped": bool(history.stopped),
+        "gradient_norm": _finite(check.gradient_norm),
+        "newton_decrement": _finite(check.newton_decrement),
+        "min_eigenvalue": _finite(check.min_eigenvalue),
+        "unidentified": list(check.unidentified),
+        "reason": history.reason,
+    }
 
 
 def _circuit_parameters(values: dict, se: dict) -> dict:
@@ -93,6 +113,7 @@ def _fit_circuit_summary_command(trials, report, seed: int, options: dict | None
         "aic": r.aic,
         "bic": r.bic,
         "converged": bool(r.history.converged),
+        "convergence": _convergence(r.history),
         "report": str(report) + note,
     }
 
@@ -127,6 +148,7 @@ def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None)
         "aic": r.aic,
         "bic": r.bic,
         "converged": bool(r.history.converged),
+        "convergence": _convergence(r.history),
         "report": str(report) + note,
     }
 
@@ -180,6 +202,7 @@ def _fit_ddm_command(trials, report, seed: int, progress: Progress) -> dict:
         "aic": None,
         "bic": None,
         "converged": bool(hist.converged),
+        "convergence": _convergence(hist),
         "report": str(report),
     }
 
@@ -237,7 +260,11 @@ def fit_command(
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
         ``parameters`` (name -> {value, se, unit}), ``nll`` (nats; for ``"trial"`` of the
         RT density in 1/s), ``n_trials``, ``n_parameters``, ``aic``, ``bic``,
-        ``converged`` and the data ``report`` (convention, filtered counts, assumptions).
+        ``converged`` (True only at a checked optimum: the optimiser stopped, the
+        Hessian is positive definite and the Newton decrement small), ``convergence``
+        (gradient norm, Newton decrement, smallest Hessian eigenvalue, unidentified
+        parameters, the reason when not converged) and the data ``report`` (convention,
+        filtered counts, assumptions).
 
     Raises:
         ValueError: an unknown model or likelihood, ``likelihood="summary"`` with the
@@ -284,7 +311,24 @@ def format_fit(result: dict) -> str:
         f"NLL {_number(result['nll'], '.3f')} ({kind}), n = {result['n_trials']}, "
         f"AIC {_number(result['aic'], '.2f')}, BIC {_number(result['bic'], '.2f')}"
     )
+    if "converged" in result:
+        lines.append(_converged_line(result))
     return "\n".join(lines)
+
+
+def _converged_line(result: dict) -> str:
+    details = result.get("convergence") or {}
+    if result["converged"]:
+        g = details.get("gradient_norm")
+        return "converged: yes" + ("" if g is None else f" (gradient norm {g:.2g})")
+    text = "converged: NO"
+    reason = details.get("reason")
+    if reason:
+        text += f": {reason}"
+    unidentified = details.get("unidentified") or []
+    if unidentified:
+        text += f"\nunidentified: {', '.join(unidentified)} (the data do not constrain it)"
+    return text
 
 
 def fit_main(args, progress: Progress) -> Outcome:

@@ -1,5 +1,6 @@
 """Fitting: losses, parameter constraints and optax loops."""
 
+from .._autodiff import forward_mode as forward_mode
 from .._constraints import (
     AbstractTransform as AbstractTransform,
     Bounded as Bounded,
@@ -17,18 +18,17 @@ from ._circuit_fit import (
     fit_circuit_summary as fit_circuit_summary,
     summarize_trials as summarize_trials,
 )
-from ._circuit_likelihood import (
-    CircuitBehavior as CircuitBehavior,
-    CircuitSummary as CircuitSummary,
-    circuit_summary as circuit_summary,
-    circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
+from ._convergence import (
+    OptimumCheck as OptimumCheck,
+    check_derivatives as check_derivatives,
+    check_optimum as check_optimum,
+    parameter_names as parameter_names,
 )
 from ._ddm_fit import (
     ddm_negative_log_likelihood as ddm_negative_log_likelihood,
     fit_ddm_trials as fit_ddm_trials,
 )
 from ._fit import FitHistory as FitHistory, fit as fit, optimize as optimize
-from ._forward_mode import forward_mode as forward_mode
 from ._hierarchical import (
     HierarchicalFit as HierarchicalFit,
     SubjectTrials as SubjectTrials,
@@ -47,18 +47,6 @@ from ._learning_fit import (
 from ._newton import NewtonState as NewtonState, newton as newton
 from ._roitman_fit import fit_proportional_rate_summary as fit_proportional_rate_summary
 from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials
-from ._trial_likelihood import (
-    NDT_SD_MIN as NDT_SD_MIN,
-    CircuitTrials as CircuitTrials,
-    FirstPassage as FirstPassage,
-    RTDensity as RTDensity,
-    circuit_trials as circuit_trials,
-    first_passage_density as first_passage_density,
-    ndt_kernel as ndt_kernel,
-    rt_density as rt_density,
-    sample_circuit_trials as sample_circuit_trials,
-    trial_log_likelihood as trial_log_likelihood,
-)
 from ._uncertainty import (
     aic as aic,
     bic as bic,

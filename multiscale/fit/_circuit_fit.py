@@ -34,15 +34,15 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Key, PRNGKeyArray
 
-from ..behavior import HazardReadout
-from ..circuit import WongWang2006
-from ._circuit_likelihood import (
+from ..behavior import (
     CircuitBehavior,
     CircuitSummary,
+    HazardReadout,
     circuit_summary,
     circuit_summary_negative_log_likelihood,
     summary_nll,
 )
+from ..circuit import WongWang2006
 from ._fit import FitHistory, fit
 from ._newton import newton
 from ._scaling import LogScaled, float_count_adam, free_parameter_names, log_scaled

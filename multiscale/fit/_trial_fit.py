@@ -67,12 +67,14 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Float, Key, PRNGKeyArray
 
+from .._autodiff import AbstractDifferentiation, ForwardMode, ReverseMode
+from ..behavior import NDT_SD_MIN, CircuitBehavior, CircuitTrials, trial_log_likelihood
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
-from ._circuit_likelihood import CircuitBehavior
 from ._fit import FitHistory
 from ._scaling import float_count_adam, free_parameter_names, log_scaled
-from ._trial_likelihood import NDT_SD_MIN, CircuitTrials, trial_log_likelihood
 from ._uncertainty import aic, bic, covariance_from_hessian
+
+_REVERSE = ReverseMode()
 
 FORWARD_MODE_MAX_PARAMETERS = 8
 """Most free scalars for which :func:`fit_circuit_trials` uses forward mode by default."""
@@ -86,7 +88,7 @@ class TrialProblem(eqx.Module):
     treedef: Any = eqx.field(static=True)
     ndt_sd_min: float = eqx.field(static=True)
     chunk: int = eqx.field(static=True)
-    forward_mode: bool = eqx.field(static=True, default=False)
+    differentiation: AbstractDifferentiation = eqx.field(static=True, default=_REVERSE)
 
     def model(self, u: Float[Array, " p"]) -> CircuitBehavior:
         x = self.ref * jnp.exp(u)
@@ -100,21 +102,21 @@ class TrialProblem(eqx.Module):
             keys,
             ndt_sd_min=self.ndt_sd_min,
             chunk=self.chunk,
-            forward_mode=self.forward_mode,
+            differentiation=self.differentiation,
         )
         return -jnp.sum(ll)
 
 
-def trial_problem(model, filter_spec, ndt_sd_min, chunk, forward_mode=False) -> TrialProblem:
+def trial_problem(
+    model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE
+) -> TrialProblem:
     """The fit's loss over $u$ for ``model`` with the leaves ``filter_spec`` selects free."""
     scaled, _ = log_scaled(model, filter_spec)  # checks: positive float leaves
     leaves, treedef = jax.tree.flatten(scaled.ref)
     if any(jnp.ndim(x) != 0 for x in leaves):
         raise ValueError("the free circuit parameters must be scalars")
     ref = jnp.stack([jnp.asarray(x) for x in leaves])
-    return TrialProblem(
-        ref, scaled.rest, treedef, float(ndt_sd_min), int(chunk), bool(forward_mode)
-    )
+    return TrialProblem(ref, scaled.rest, treedef, float(ndt_sd_min), int(chunk), differentiation)
 
 
 @eqx.filter_jit
@@ -267,7 +269,7 @@ class CircuitTrialFit(NamedTuple):
     """Result of :func:`fit_circuit_trials`.
 
     Attributes:
-        model: fitted :class:`~multiscale.fit.CircuitBehavior`.
+        model: fitted :class:`~multiscale.behavior.CircuitBehavior`.
         parameters: the free parameters in their units, a dict name -> float.
         se: Laplace standard errors of the free parameters in their units, a dict name ->
             float (curvature of the fitting paths' loss; NaN if its Hessian is not
@@ -317,12 +319,12 @@ def fit_circuit_trials(
     chunk: int = 1024,
     paths: Key[Array, " paths"] | None = None,
     paths_eval: Key[Array, " paths_eval"] | None = None,
-    forward_mode: bool | None = None,
+    differentiation: AbstractDifferentiation | None = None,
 ) -> CircuitTrialFit:
     r"""Fit the circuit's free parameters to trial-level choices and RTs (maximum likelihood).
 
     Args:
-        trials: :class:`~multiscale.fit.CircuitTrials` (RT in s, at most ``model.rt_max``).
+        trials: :class:`~multiscale.behavior.CircuitTrials` (RT in s, at most ``model.rt_max``).
         key: PRNG key: fitting paths, start perturbations and fresh evaluation paths.
         n_paths: noise paths per condition for fitting (common random numbers; >= 2000
             for real data).
@@ -331,7 +333,7 @@ def fit_circuit_trials(
             ``tol`` nats in the best loss).
         lbfgs_steps: maximum L-BFGS steps (a start stops when a step gains < ``tol``).
         n_starts: starting points run in parallel with ``vmap``; start 0 is ``model``.
-        model: initial :class:`~multiscale.fit.CircuitBehavior` (default
+        model: initial :class:`~multiscale.behavior.CircuitBehavior` (default
             :func:`~multiscale.fit.default_circuit_behavior`).
         filter_spec: free leaves (default :func:`~multiscale.fit.circuit_free_parameters`).
         learning_rate: Adam step on $u = \log(x/x_\mathrm{init})$.
@@ -341,8 +343,8 @@ def fit_circuit_trials(
         chunk: paths simulated at once (memory).
         paths: keys of the fitting paths (default: ``n_paths`` keys drawn from ``key``).
         paths_eval: keys of the fresh paths (default: ``n_paths_eval`` keys from ``key``).
-        forward_mode: differentiate the time loop in forward mode (one tangent per free
-            scalar) instead of reverse mode; default: when at most
+        differentiation: ``ForwardMode()`` (one tangent per free scalar) or
+            ``ReverseMode()``; default: forward mode when at most
             ``FORWARD_MODE_MAX_PARAMETERS`` scalars are free (module docstring).
 
     Returns:
@@ -361,8 +363,14 @@ def fit_circuit_trials(
     model = default_circuit_behavior() if model is None else model
     filter_spec = circuit_free_parameters(model) if filter_spec is None else filter_spec
     n_free = sum(jnp.size(x) for x in jax.tree.leaves(eqx.filter(model, filter_spec)))
-    forward_mode = n_free <= FORWARD_MODE_MAX_PARAMETERS if forward_mode is None else forward_mode
-    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, forward_mode)
+    if differentiation is None:
+        few = n_free <= FORWARD_MODE_MAX_PARAMETERS
+        differentiation = ForwardMode() if few else ReverseMode()
+    if not isinstance(differentiation, AbstractDifferentiation):
+        raise TypeError(
+            f"`differentiation` must be ForwardMode() or ReverseMode(), got {differentiation!r}"
+        )
+    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation)
     k_fit, k_start, k_eval = jr.split(key, 3)
     data = (trials, jr.split(k_fit, n_paths) if paths is None else paths)
     p = problem.ref.shape[0]

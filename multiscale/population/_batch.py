@@ -25,15 +25,16 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..circuit import (
+    AbstractCircuit,
     AbstractOnlineReadout,
     Stimulus,
-    WongWang2006,
+    TrialProtocol,
     simulate_batch,
 )
-from ..circuit._decision_simulation import checked_coherence
 
 _TRACES = [0]
 _DEFAULT_STIMULUS = Stimulus()
+_PROTOCOL = TrialProtocol()
 
 
 class TrialBatch(eqx.Module):
@@ -43,8 +44,9 @@ class TrialBatch(eqx.Module):
         coherence: coherences, fraction, shape (coherences,).
         readout: the readout's result Module with leading axes (members, coherences,
             trials), or (coherences, trials) when the circuit has no member axis.
-        result: 0 for a trial that finished with a finite state, 1 where it diverged;
-            same leading axes. A diverging member never affects the others.
+        result: ``RESULTS`` code per trial (0 ok, 1 the state diverged, 4 a parameter of
+            that member out of range with ``throw=False``); same leading axes. A bad
+            member never affects the others.
     """
 
     coherence: Float[Array, " c"]
@@ -52,7 +54,7 @@ class TrialBatch(eqx.Module):
     result: Int[Array, "..."]
 
 
-def _member_axes(circuit: WongWang2006) -> tuple[object, int | None]:
+def _member_axes(circuit: AbstractCircuit) -> tuple[object, int | None]:
     """Pytree of 0/None marking leaves with a member axis, and the number of members."""
     sizes = set()
 
@@ -74,7 +76,7 @@ def _member_axes(circuit: WongWang2006) -> tuple[object, int | None]:
 @eqx.filter_jit
 def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
     _TRACES[0] += 1
-    dt, t1, S0, block, n_c, n_t, tile, mesh = config
+    protocol, n_c, n_t, tile, mesh = config
 
     def trials(i):
         m, rest = jnp.divmod(i, n_c * n_t)
@@ -84,17 +86,10 @@ def _run_chunk(circuit, axes, stimulus, readout, coherence, index, key, config):
         )
         stim = eqx.tree_at(lambda s: s.coherence, stimulus, coherence[c])
         keys = jax.vmap(lambda c_, n_: jr.fold_in(jr.fold_in(key, c_), n_))(c, n)
-        # The coherences were checked by run_trials, outside the loop split across devices.
+        # Values were checked by run_trials, outside the loop split across devices; here
+        # a bad member is only marked (a check inside the loop would be gathered to one).
         traj = simulate_batch(
-            members,
-            stim,
-            keys=keys,
-            dt=dt,
-            t1=t1,
-            S0=S0,
-            readout=readout,
-            block=block,
-            check_coherence=False,
+            members, stim, keys=keys, protocol=protocol, readout=readout, throw=False
         )
         return traj.readout, traj.result
 
@@ -139,30 +134,28 @@ def _trial_sharding(chunk: int):
 
 
 def run_trials(
-    circuit: WongWang2006,
+    circuit: AbstractCircuit,
     coherence: Float[ArrayLike, "..."],
     *,
     key: PRNGKeyArray,
     n_trials: int,
     readout: AbstractOnlineReadout,
     stimulus: Stimulus = _DEFAULT_STIMULUS,
-    dt: float = 5e-4,
-    t1: float = 2.5,
-    S0: float = 0.1,
-    block: int = 100,
+    protocol: TrialProtocol = _PROTOCOL,
     chunk_size: int | None = None,
     tile_size: int | None = None,
+    throw: bool = True,
 ) -> TrialBatch:
     """Simulate ``n_trials`` trials per coherence (and per member) with an online readout.
 
     Args:
-        circuit: one circuit, or a batched pytree of $M$ circuits (see module docstring).
+        circuit: any circuit, or a batched pytree of $M$ circuits (module docstring).
         coherence: coherences, fraction in [0, 1], shape (coherences,).
         key: PRNG key; trial keys are derived from it per trial index.
         n_trials: trials per coherence and member.
         readout: online readout (e.g. ``ThresholdReadout()``), run inside the scan.
-        stimulus: template stimulus (mu0, onset, duration); its coherence is replaced.
-        dt, t1, S0, block: as in :func:`~multiscale.circuit.simulate`.
+        stimulus: template stimulus (its ``mu0``); its coherence is replaced.
+        protocol: the trials' timing (:class:`~multiscale.circuit.TrialProtocol`).
         chunk_size: trials per compiled call (None: all at once). The result does not
             depend on it.
         tile_size: within a call (and, with several devices, within each device's share),
@@ -176,13 +169,22 @@ def run_trials(
     them when their number divides the chunk (pick ``chunk_size`` accordingly); the
     trials are the same either way.
 
+        throw: True: a parameter out of range raises, naming it (also under ``jit``).
+            False: the trials of a bad member get ``result == RESULTS.invalid``.
+
     Returns:
         A :class:`TrialBatch`.
     """
+    if not isinstance(circuit, AbstractCircuit):
+        raise TypeError(f"`circuit` must be an AbstractCircuit, got {type(circuit).__name__}")
     coherence = jnp.asarray(coherence)
-    if coherence.ndim != 1:
-        raise ValueError(f"`coherence` must be 1-D (coherences,), got shape {coherence.shape}")
-    coherence = checked_coherence(coherence)
+    if coherence.ndim != 1 or coherence.shape[0] == 0:
+        raise ValueError(
+            f"`coherence` must be a non-empty 1-D array (coherences,), got shape {coherence.shape}"
+        )
+    coherence = Stimulus(coherence=coherence).checked().coherence
+    if throw:
+        circuit = circuit.checked()
     if not (isinstance(n_trials, int) and n_trials >= 1):
         raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
     axes, n_members = _member_axes(circuit)
@@ -202,7 +204,7 @@ def run_trials(
     tile = chunk if tile_size is None else tile_size
     sharding = _trial_sharding(chunk)
     mesh = None if sharding is None else sharding.mesh
-    config = (float(dt), float(t1), float(S0), int(block), coherence.shape[0], n_trials, tile, mesh)
+    config = (protocol, coherence.shape[0], n_trials, tile, mesh)
     pieces = []
     for start in range(0, total, chunk):
         index = jnp.arange(start, start + chunk)
@@ -217,13 +219,13 @@ def run_trials(
 
 
 def vary_parameters(
-    circuit: WongWang2006,
-    where: Callable[[WongWang2006], tuple],
+    circuit: AbstractCircuit,
+    where: Callable[[AbstractCircuit], tuple],
     *,
     key: PRNGKeyArray,
     n: int,
     cv: float,
-) -> WongWang2006:
+) -> AbstractCircuit:
     r"""$n$ subjects whose selected parameters vary log-normally around ``circuit``'s values.
 
     Each selected parameter $p$ becomes $p\,e^{\,\mathrm{cv}\,z - \mathrm{cv}^2/2}$ with
@@ -252,7 +254,7 @@ def vary_parameters(
     return eqx.tree_at(where, circuit, new)
 
 
-def stack_circuits(circuits: list[WongWang2006]) -> WongWang2006:
+def stack_circuits(circuits: list[AbstractCircuit]) -> AbstractCircuit:
     """Stack circuits (parameter sets) along a new leading member axis."""
     if not circuits:
         raise ValueError("`circuits` must not be empty")

@@ -54,7 +54,13 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real
 
-from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
+from ..circuit import (
+    AbstractOnlineReadout,
+    Stimulus,
+    TrialProtocol,
+    WongWang2006,
+    simulate,
+)
 from ..synapse import BinarySynapseState, StochasticBinarySynapses
 
 Param = Float[ArrayLike, ""]
@@ -319,20 +325,14 @@ class CircuitChoice(AbstractChoice):
         circuit: the circuit (Wong & Wang 2006 appendix parameters).
         rate_gain: $g$, input rate per unit of potentiated fraction, Hz (40).
         rate_base: $u_0$, input rate independent of $c$, Hz (20).
-        t_on: target onset within the trial, s (0.1).
-        t1: trial length, s (1.5); static (it fixes the number of steps).
-        dt: integration step, s (1 ms); static.
-        block: steps per noise block of :func:`~multiscale.circuit.simulate`; static.
+        protocol: the trial's timing (1 ms steps, targets on from 0.1 s, 1.5 s trials).
     """
 
     readout: AbstractOnlineReadout
     circuit: WongWang2006 = WongWang2006()
     rate_gain: Param = 40.0
     rate_base: Param = 20.0
-    t_on: Param = 0.1
-    t1: float = eqx.field(static=True, default=1.5)
-    dt: float = eqx.field(static=True, default=1e-3)
-    block: int = eqx.field(static=True, default=100)
+    protocol: TrialProtocol = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.5)
 
     def __check_init__(self):
         if not isinstance(self.readout, AbstractOnlineReadout):
@@ -342,9 +342,8 @@ class CircuitChoice(AbstractChoice):
             value = getattr(self, name)
             if isinstance(value, int | float) and not value >= 0:
                 raise ValueError(f"CircuitChoice `{name}` must be >= 0 Hz, got {value}")
-        t_on = self.t_on if isinstance(self.t_on, int | float) else 0.0
-        if not (self.dt > 0 and self.t1 > t_on >= 0):
-            raise ValueError(f"CircuitChoice needs dt > 0, t1 > t_on >= 0 (s): {self!r}")
+        if not isinstance(self.protocol, TrialProtocol):
+            raise TypeError("CircuitChoice `protocol` must be a TrialProtocol")
 
     def __call__(self, c: Float[Array, "2"], *, key: PRNGKeyArray) -> TrialChoice:
         dtype = c.dtype
@@ -354,16 +353,14 @@ class CircuitChoice(AbstractChoice):
         safe = jnp.where(total > 0, total, jnp.ones_like(total))
         swap = u[1] > u[0]
         coherence = jnp.where(total > 0, jnp.abs(u[0] - u[1]) / safe, jnp.zeros_like(total))
-        stim = Stimulus(coherence=coherence, mu0=0.5 * total, t_on=jnp.asarray(self.t_on, dtype))
+        stim = Stimulus(coherence=coherence, mu0=0.5 * total)
         traj = simulate(
             self.circuit,
             stim,
             key=k_circ,
-            dt=self.dt,
-            t1=self.t1,
+            protocol=self.protocol,
             readout=self.readout,
             save_every=0,
-            block=self.block,
         )
         res = traj.readout
         nan = jnp.full((), jnp.nan, dtype)

@@ -43,7 +43,13 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
-from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
+from ..circuit import (
+    AbstractOnlineReadout,
+    Stimulus,
+    TrialProtocol,
+    WongWang2006,
+    simulate,
+)
 from ..synapse import (
     AbstractThreeFactorRule,
     RewardModulatedHebb,
@@ -54,6 +60,9 @@ from ..synapse import (
 from ._critical_period import AbstractPlasticityGate
 
 Param = Float[ArrayLike, ""]
+
+SESSION_PROTOCOL = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.1)
+"""A session trial: 1 ms steps, stimulus from 0.1 s, 1.1 s long (1 s of stimulus)."""
 
 
 def _check_nonneg(owner, obj, names):
@@ -317,12 +326,9 @@ def run_session(
     *,
     key: PRNGKeyArray,
     readout: AbstractOnlineReadout,
-    dt: float = 1e-3,
-    t_on: float = 0.1,
-    t1: float = 1.1,
+    protocol: TrialProtocol = SESSION_PROTOCOL,
     reward_delay: float = 0.5,
     iti: float = 2.0,
-    block: int = 100,
 ) -> SessionResult:
     """Run one subject's session of ``task.n_trials`` trials (see the module docstring).
 
@@ -331,12 +337,10 @@ def run_session(
         task: the trial schedule.
         key: PRNG key (split per trial into sensory noise, circuit noise and choice draw).
         readout: online readout (``ThresholdReadout`` or ``HazardReadout``).
-        dt: circuit step, s (1 ms; must be <= tau_AMPA / 2).
-        t_on: stimulus onset within the trial, s.
-        t1: trial length, s; the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
+        protocol: the trial's timing (:data:`SESSION_PROTOCOL`: 1 ms steps, stimulus from
+            0.1 s, 1.1 s trials); the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
         reward_delay: from the end of the trial to the dopamine burst, s.
         iti: from the burst to the next trial, s.
-        block: as in :func:`~multiscale.circuit.simulate`.
 
     Returns:
         :class:`SessionResult`. Batch subjects with ``jax.vmap`` over ``key`` (and over
@@ -344,11 +348,11 @@ def run_session(
     """
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be a Task, got {type(task).__name__}")
-    if not (t1 > t_on >= 0 and reward_delay >= 0 and iti >= 0):
+    if not (reward_delay >= 0 and iti >= 0):
         raise ValueError(
-            "need t1 > t_on >= 0 and reward_delay, iti >= 0 (s); got "
-            f"t_on={t_on}, t1={t1}, reward_delay={reward_delay}, iti={iti}"
+            f"need reward_delay, iti >= 0 (s); got reward_delay={reward_delay}, iti={iti}"
         )
+    t_on, t1 = protocol.t_on, protocol.t1
     rule, critic, circuit = learner.rule, learner.critic, learner.circuit
     dtype = jnp.result_type(float)
     state0 = rule.init(learner.initial_weights().astype(dtype))
@@ -364,10 +368,8 @@ def run_session(
         total = jnp.maximum(u[0] + u[1], jnp.asarray(1e-9, dtype))
         c = (u[0] - u[1]) / total
         swap = c < 0
-        stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total, t_on=t_on)
-        traj = simulate(
-            circuit, stim, key=k_circ, dt=dt, t1=t1, readout=readout, save_every=0, block=block
-        )
+        stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total)
+        traj = simulate(circuit, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
         r_end = jnp.where(swap, traj.r[-1, ::-1], traj.r[-1])
         choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
         target = jnp.where(direction * mapping > 0, 0, 1)

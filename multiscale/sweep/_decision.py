@@ -7,7 +7,7 @@ import jax.random as jr
 from jaxtyping import Array, PRNGKeyArray
 
 from ..behavior import ThresholdReadout
-from ..circuit import Stimulus, WongWang2006, simulate
+from ..circuit import AbstractCircuit, Stimulus, TrialProtocol, simulate
 
 STATUS_DIVERGED = 2
 """Status of a member in which a trial of the circuit diverged (NaN/inf state)."""
@@ -35,8 +35,7 @@ class DecisionSummary(eqx.Module):
         coherence: motion coherence as a fraction in [0, 1] (0.128 = 12.8 %).
         n_trials: trials per parameter set.
         readout: the decision readout (``ThresholdReadout()``).
-        t1: trial length including the 0.5 s pre-stimulus period, s (2.5).
-        dt: integration step, s (0.5 ms).
+        protocol: the trial's timing (0.5 ms steps, 0.5 s before the stimulus, 2.5 s).
 
     References:
         Wong KF, Wang XJ (2006) J Neurosci 26:1314.
@@ -45,19 +44,18 @@ class DecisionSummary(eqx.Module):
     coherence: float | Array = 0.128
     n_trials: int = eqx.field(static=True, default=64)
     readout: ThresholdReadout = ThresholdReadout()
-    t1: float = eqx.field(static=True, default=2.5)
-    dt: float = eqx.field(static=True, default=5e-4)
+    protocol: TrialProtocol = TrialProtocol()
 
     def __check_init__(self):
         if not (isinstance(self.n_trials, int) and self.n_trials >= 1):
             raise ValueError(f"DecisionSummary `n_trials` must be an int >= 1, got {self.n_trials}")
 
-    def __call__(self, circuit: WongWang2006, key: PRNGKeyArray) -> dict[str, Array]:
+    def __call__(self, circuit: AbstractCircuit, key: PRNGKeyArray) -> dict[str, Array]:
         stimulus = Stimulus(coherence=self.coherence)
 
         def trial(k):
             return simulate(
-                circuit, stimulus, key=k, dt=self.dt, t1=self.t1, save_every=0, readout=self.readout
+                circuit, stimulus, key=k, protocol=self.protocol, save_every=0, readout=self.readout
             )
 
         trajectory = jax.vmap(trial)(jr.split(key, self.n_trials))

@@ -143,6 +143,10 @@ from ._receptors._kinetic_receptors import (
     nmda as nmda,
 )
 from ._receptors._mg_block import MgBlock as MgBlock, mg_block as mg_block
+from ._receptors._rate_synapse import (
+    AbstractRateSynapse as AbstractRateSynapse,
+    ExponentialSynapse as ExponentialSynapse,
+)
 from ._receptors._receptor_simulation import (
     ReceptorTrajectory as ReceptorTrajectory,
     conductance as conductance,

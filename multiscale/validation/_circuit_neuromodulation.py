@@ -16,7 +16,14 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..circuit import Stimulus, WongWang2006, modulate_circuit, simulate, symmetric_fixed_point
+from ..circuit import (
+    Stimulus,
+    TrialProtocol,
+    WongWang2006,
+    modulate_circuit,
+    simulate,
+    symmetric_fixed_point,
+)
 from ..synapse import Acetylcholine, Noradrenaline
 from ._registry import holds, target, within
 
@@ -34,8 +41,9 @@ def _rates(modulator, level, coherence, keys):
     circuit = modulate_circuit(WongWang2006(), modulator, level)
 
     def one(c, k):
-        stim = Stimulus(coherence=c, t_on=_T_ON)
-        return simulate(circuit, stim, key=k, dt=_DT, t1=_T1, save_every=_SAVE).r
+        stim = Stimulus(coherence=c)
+        protocol = TrialProtocol(dt=_DT, t_on=_T_ON, t1=_T1)
+        return simulate(circuit, stim, key=k, protocol=protocol, save_every=_SAVE).r
 
     return jax.vmap(one)(coherence, keys)
 

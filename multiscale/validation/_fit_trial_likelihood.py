@@ -38,18 +38,18 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..behavior import HazardReadout, ProportionalRateDDM, Trials, ddm_log_likelihood
-from ..circuit import WongWang2006
-from ..fit import (
+from ..behavior import (
     NDT_SD_MIN,
     CircuitBehavior,
-    aic,
-    fit,
-    fit_circuit_trials,
-    newton,
+    HazardReadout,
+    ProportionalRateDDM,
+    Trials,
+    ddm_log_likelihood,
     sample_circuit_trials,
     trial_log_likelihood,
 )
+from ..circuit import TrialProtocol, WongWang2006
+from ..fit import aic, fit, fit_circuit_trials, newton
 from ._registry import holds, target, within
 
 _SOURCE = (
@@ -67,7 +67,7 @@ def _model(J_A_ext, threshold, non_decision_time) -> CircuitBehavior:
         circuit=WongWang2006(J_A_ext=f(J_A_ext)),
         readout=HazardReadout(threshold=f(threshold), non_decision_time=f(non_decision_time)),
         ndt_sd=0.05,
-        t1=1.2,
+        protocol=TrialProtocol(dt=1e-3, t_on=0.1, t1=1.2),
         rt_max=1.6,
     )
 

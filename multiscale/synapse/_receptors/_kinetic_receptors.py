@@ -17,6 +17,7 @@ from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..._checks import Constraints, check_fields
 from ._mg_block import MgBlock
+from ._rate_synapse import AbstractRateSynapse
 
 
 class AbstractReceptor(eqx.Module):
@@ -53,7 +54,7 @@ class AbstractReceptor(eqx.Module):
         """Voltage-dependent unblocked fraction at ``V`` (mV); 1 without a channel block."""
 
 
-class FirstOrderReceptor(AbstractReceptor):
+class FirstOrderReceptor(AbstractReceptor, AbstractRateSynapse):
     r"""Two-state (closed/open) receptor with first-order transmitter binding.
 
     $$\frac{dr}{dt} = \alpha\, T(t)\,(1 - r) - \beta\, r, \qquad
@@ -79,7 +80,7 @@ class FirstOrderReceptor(AbstractReceptor):
         Destexhe A, Mainen ZF, Sejnowski TJ (1994) Neural Comput 6:14. Destexhe A,
         Mainen ZF, Sejnowski TJ (1998) "Kinetic models of synaptic transmission", in
         Koch & Segev (eds) Methods in Neuronal Modeling, 2nd ed., pp. 1–25; code
-        ModelDB 18500 (reference_values 1a).
+        ModelDB 18500.
     """
 
     alpha: Float[ArrayLike, ""]
@@ -132,6 +133,29 @@ class FirstOrderReceptor(AbstractReceptor):
             return jnp.ones(V.shape, dtype=jnp.result_type(V.dtype, float))
         return self.block(V)
 
+    def rate_field(self, s, r):
+        r"""Mean-field open fraction under Poisson spikes of rate ``r`` (Hz), 1/s.
+
+        Each spike's pulse moves $s$ to $r_\infty + (s - r_\infty)e^{-C_\mathrm{dur}/\tau_r}$;
+        between pulses $s$ decays at rate $\beta$. Averaged over spike trains of rate $r$,
+
+        $$\frac{ds}{dt} = -\beta s\,(1 - r C_\mathrm{dur})
+          + r\,\bigl(1 - e^{-C_\mathrm{dur}/\tau_r}\bigr)(r_\infty - s),$$
+
+        exact for the mean when pulses do not overlap ($r C_\mathrm{dur} \ll 1$) and $s$
+        is uncorrelated with the next spike (Destexhe et al. 1994's pulse solution).
+        """
+        jump = -jnp.expm1(-jnp.asarray(self.Cdur) / self.tau_rise)
+        decay = jnp.asarray(self.beta) * s * (1.0 - r * jnp.asarray(self.Cdur))
+        return r * jump * (self.r_inf - s) - decay
+
+    def rate_output(self, s, V):
+        r"""$g_\max\,s\,B(V)$, nS: the conductance, Mg²⁺ block at mean potential ``V`` (mV)."""
+        return jnp.asarray(self.g_max) * s * self.unblocked(V)
+
+    def rate_time_constants(self):
+        return {"tau_rise": self.tau_rise, "tau_decay": self.tau_decay}
+
 
 class GABABReceptor(AbstractReceptor):
     r"""GABA_B receptor with G-protein activation (Destexhe et al. 1996 second-order scheme).
@@ -162,8 +186,7 @@ class GABABReceptor(AbstractReceptor):
     References:
         Destexhe A, Sejnowski TJ (1995) PNAS 92:9515; Destexhe A, Bal T, McCormick DA,
         Sejnowski TJ (1996) J Neurophysiol 76:2049. Constants from ModelDB 18500 and
-        18198 ``gabab.mod`` ("from Kfit with long pulse", fitted to Otis et al. 1993);
-        reference_values 1a ([V2]).
+        18198 ``gabab.mod`` ("from Kfit with long pulse", fitted to Otis et al. 1993).
     """
 
     K1: Float[ArrayLike, ""] = 520.0
@@ -209,7 +232,7 @@ class GABABReceptor(AbstractReceptor):
 
 
 def ampa(g_max: Float[ArrayLike, ""] = 0.1) -> FirstOrderReceptor:
-    """AMPA receptor of ModelDB 18500 ``ampa.mod`` (reference_values 1a, [V2]).
+    """AMPA receptor of ModelDB 18500 ``ampa.mod`` (Destexhe, Mainen & Sejnowski 1998).
 
     alpha = 1.1 ms⁻¹ mM⁻¹ = 1100 s⁻¹ mM⁻¹, beta = 0.19 ms⁻¹ = 190 s⁻¹, Cmax = 1 mM,
     Cdur = 1 ms, E_rev = 0 mV. ``g_max`` in nS (0.1 nS, the demo value).
@@ -224,7 +247,8 @@ def nmda(g_max: Float[ArrayLike, ""] = 1.0, Mg: Float[ArrayLike, ""] = 1.0) -> F
 
     alpha = 0.072 ms⁻¹ mM⁻¹ = 72 s⁻¹ mM⁻¹, beta = 0.0066 ms⁻¹ = 6.6 s⁻¹, Cmax = 1 mM,
     Cdur = 1 ms, E_rev = 0 mV, block = ``MgBlock(Mg)`` with ``Mg`` in mM (1 mM).
-    ``g_max`` in nS (1 nS, the demo value). Reference_values 1a and 1b ([V2]).
+    ``g_max`` in nS (1 nS, the demo value). Destexhe, Mainen & Sejnowski 1998; block of
+    Jahr & Stevens 1990.
     """
     return FirstOrderReceptor(
         alpha=72.0, beta=6.6, Cmax=1.0, Cdur=1e-3, E_rev=0.0, g_max=g_max, block=MgBlock(Mg=Mg)
@@ -232,7 +256,7 @@ def nmda(g_max: Float[ArrayLike, ""] = 1.0, Mg: Float[ArrayLike, ""] = 1.0) -> F
 
 
 def gabaa(g_max: Float[ArrayLike, ""] = 1.0) -> FirstOrderReceptor:
-    """GABA_A receptor of ModelDB 18500 ``gabaa.mod`` (reference_values 1a, [V2]).
+    """GABA_A receptor of ModelDB 18500 ``gabaa.mod`` (Destexhe, Mainen & Sejnowski 1998).
 
     alpha = 5 ms⁻¹ mM⁻¹ = 5000 s⁻¹ mM⁻¹, beta = 0.18 ms⁻¹ = 180 s⁻¹, Cmax = 1 mM,
     Cdur = 1 ms, E_rev = −80 mV. ``g_max`` in nS (1 nS, the demo value).

@@ -64,6 +64,38 @@ class TsodyksMarkram(eqx.Module):
         if U > 1:
             raise ValueError(f"TsodyksMarkram `U` must be in (0, 1], got {U}")
 
+    def rate_init(self, shape: tuple[int, ...], dtype=None) -> tuple[Array, Array]:
+        """Rested resources and utilisation $(R, u) = (1, U)$ for a rate form of this ``shape``."""
+        dtype = dtype or jnp.result_type(float)
+        return jnp.ones(shape, dtype), jnp.full(shape, self.U, dtype)
+
+    def rate_field(
+        self, state: tuple[Array, Array], r: Float[Array, "*shape"]
+    ) -> tuple[Array, Array]:
+        r"""Mean-field $(dR/dt, du/dt)$ under Poisson spikes of rate ``r`` (Hz).
+
+        $$\frac{dR}{dt} = \frac{1 - R}{\tau_\mathrm{rec}} - u R\,r, \qquad
+          \frac{du}{dt} = -\frac{u - U}{\tau_\mathrm{facil}} + U (1 - u)\,r$$
+
+        (Tsodyks, Pawelzik & Markram 1998, rate equations); with $\tau_\mathrm{facil} = 0$
+        $u = U$ throughout.
+        """
+        R, u = state
+        dR = (1.0 - R) / jnp.asarray(self.tau_rec) - u * R * r
+        tau_f = jnp.asarray(self.tau_facil)
+        facilitating = tau_f > 0
+        du = jnp.where(
+            facilitating,
+            -(u - self.U) / jnp.where(facilitating, tau_f, 1.0) + self.U * (1.0 - u) * r,
+            0.0,
+        )
+        return dR, du
+
+    def relative_efficacy(self, state: tuple[Array, Array]) -> Array:
+        """$u R / U$: the efficacy per spike relative to a rested synapse's first spike."""
+        R, u = state
+        return u * R / jnp.asarray(self.U)
+
     def steady_state_efficacy(self, frequency: Real[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
         r"""Efficacy $u^* R^*$ reached during a long regular train at ``frequency`` (Hz).
 

@@ -1,11 +1,13 @@
 """The saturating NMDA synapse of Wang 2002, the receptor model of the decision circuit."""
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ..._checks import Constraints, check_fields
+from ._rate_synapse import AbstractRateSynapse
 
-class SaturatingNMDA(eqx.Module):
+
+class SaturatingNMDA(AbstractRateSynapse):
     r"""Two-variable NMDA gating with saturation (Wang 2002, Experimental Procedures).
 
     $$\frac{ds}{dt} = -\frac{s}{\tau_\mathrm{decay}} + \alpha\, x\,(1 - s), \qquad
@@ -40,10 +42,9 @@ class SaturatingNMDA(eqx.Module):
     gamma0: Float[ArrayLike, ""] = 0.641
 
     def __check_init__(self):
-        for name in ("tau_rise", "tau_decay", "alpha", "gamma0"):
-            value = getattr(self, name)
-            if isinstance(value, int | float) and not value > 0:
-                raise ValueError(f"SaturatingNMDA `{name}` must be > 0, got {value}")
+        check_fields("SaturatingNMDA", self, self.constraints)
+
+    constraints = Constraints(positive=("tau_rise", "tau_decay", "alpha", "gamma0"))
 
     @property
     def gamma(self) -> Array:
@@ -57,3 +58,15 @@ class SaturatingNMDA(eqx.Module):
         r"""Fixed point $S^* = \gamma r \tau / (1 + \gamma r \tau)$ at a presynaptic rate (Hz)."""
         g = self.gamma * jnp.asarray(rate) * jnp.asarray(self.tau_decay)
         return g / (1.0 + g)
+
+    def rate_field(self, s, r):
+        r"""$dS/dt = -S/\tau_\mathrm{decay} + (1 - S)\gamma r$, 1/s, at presynaptic rate ``r``."""
+        return -s / jnp.asarray(self.tau_decay) + (1.0 - s) * self.gamma * r
+
+    def rate_output(self, s, V):
+        """The gating itself (the Wong–Wang circuit's NMDA current has no Mg block)."""
+        del V
+        return s
+
+    def rate_time_constants(self):
+        return {"tau_decay": self.tau_decay}

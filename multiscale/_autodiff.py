@@ -95,3 +95,27 @@ def forward_mode(fn: Callable) -> Callable:
         return unravel(total)
 
     return wrapped
+
+
+class AbstractDifferentiation(eqx.Module):
+    """How a long simulation is differentiated: an object, not a boolean flag."""
+
+    def wrap(self, fn: Callable) -> Callable:
+        """``fn`` (signature ``fn(vjp_arg, *args)``), set up to be differentiated this way."""
+        raise NotImplementedError
+
+
+class ReverseMode(AbstractDifferentiation):
+    """Plain reverse mode (``jax.grad`` through the checkpointed loop): any number of
+    parameters, and higher derivatives (Hessians)."""
+
+    def wrap(self, fn: Callable) -> Callable:
+        return fn
+
+
+class ForwardMode(AbstractDifferentiation):
+    """Forward mode behind a custom vjp (:func:`forward_mode`): faster for a few free
+    parameters; first derivatives only."""
+
+    def wrap(self, fn: Callable) -> Callable:
+        return forward_mode(fn)

@@ -1,4 +1,4 @@
-r"""A trial-level likelihood of (choice, RT) under the Wong–Wang circuit.
+r"""A trial-level likelihood of (choice, RT) under any decision circuit.
 
 **First passage.** For each coherence $c$ the circuit runs over $M$ fixed noise paths
 (common random numbers: the same keys at every parameter value) and the soft
@@ -74,10 +74,14 @@ import numpy as np
 from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key, PRNGKeyArray
 
-from ..behavior import Trials, apply_readout
+from .._autodiff import AbstractDifferentiation, ReverseMode
 from ..circuit import Stimulus, simulate
-from ._circuit_likelihood import CircuitBehavior
-from ._first_passage import forward_mode_path_masses, path_masses
+from ._choice_rt import Trials
+from ._circuit_model import CircuitBehavior
+from ._first_passage import differentiated_path_masses
+from ._readouts import apply_readout
+
+_REVERSE = ReverseMode()
 
 NDT_SD_MIN = 0.02
 """Default floor on the SD of the non-decision time, s (see the module docstring)."""
@@ -97,7 +101,7 @@ class CircuitTrials(eqx.Module):
 
     Example:
         >>> import multiscale as ms
-        >>> t = ms.fit.CircuitTrials([0.0, 0.512], condition=[0, 1, 1],
+        >>> t = ms.behavior.CircuitTrials([0.0, 0.512], condition=[0, 1, 1],
         ...                          correct=[True, True, False], rt=[0.8, 0.45, 0.5])
         >>> t.n_trials
         3
@@ -199,11 +203,10 @@ class FirstPassage(eqx.Module):
 
 def _one_path(model: CircuitBehavior, c, key):
     """Per-step first-event masses ``(steps, 2)`` and survival of one noise path."""
-    stim = Stimulus(coherence=c, mu0=model.mu0, t_on=model.t_on)
-    traj = simulate(
-        model.circuit, stim, key=key, dt=model.dt, t1=model.t1, save_every=1, block=model.block
-    )
-    trace = apply_readout(model.readout, traj.ts, traj.r, dt=model.dt, t_on=model.t_on)
+    stim = Stimulus(coherence=c, mu0=model.mu0)
+    traj = simulate(model.circuit, stim, key=key, protocol=model.protocol, save_every=1)
+    r = jax.vmap(model.circuit.choice_rates)(traj.r)
+    trace = apply_readout(model.readout, traj.ts, r, protocol=model.protocol)
     return trace.per_step, trace.result.p_undecided
 
 
@@ -213,12 +216,13 @@ def first_passage_density(
     keys: Key[Array, " paths"],
     *,
     chunk: int = 1024,
-    forward_mode: bool = False,
+    differentiation: AbstractDifferentiation = _REVERSE,
 ) -> FirstPassage:
     r"""Path-averaged first-passage masses per condition (see the module docstring).
 
     One time loop advances every condition and path of a chunk and sums the masses over
-    paths as it goes (:mod:`multiscale.fit._first_passage`): no trajectory is stored.
+    paths as it goes (:func:`~multiscale.circuit.integrate` with an ``emit`` reducer):
+    no trajectory is stored.
     Chunks run one after another inside a checkpointed ``lax.scan``: memory is that of
     one chunk, forward and under ``grad``.
 
@@ -228,9 +232,9 @@ def first_passage_density(
         keys: one PRNG key per noise path, ``(paths,)``; the same for every condition and
             parameter value (common random numbers).
         chunk: paths simulated at once (static).
-        forward_mode: differentiate the masses in forward mode, one tangent per perturbed
-            parameter, behind a custom vjp (faster than reverse mode for a few free
-            parameters; first derivatives only).
+        differentiation: ``ReverseMode()`` or ``ForwardMode()`` (one tangent per perturbed
+            parameter behind a custom vjp: faster for a few free parameters; first
+            derivatives only).
 
     Returns:
         A :class:`FirstPassage`; masses and ``undecided`` sum to 1 per condition.
@@ -243,10 +247,11 @@ def first_passage_density(
     coherence = jnp.asarray(coherence, dtype)
     if coherence.ndim != 1:
         raise ValueError(f"`coherence` must be 1-d (conditions,), got shape {coherence.shape}")
-    n_steps = max(1, round(model.t1 / model.dt))
-    n_on = round(model.t_on / model.dt)
-    if not 0 <= n_on < n_steps:
-        raise ValueError(f"CircuitBehavior needs 0 <= t_on < t1, got {model.t_on}, {model.t1}")
+    if not isinstance(differentiation, AbstractDifferentiation):
+        raise TypeError(
+            f"`differentiation` must be ReverseMode() or ForwardMode(), got {differentiation!r}"
+        )
+    n_steps, n_on = model.protocol.n_steps, model.protocol.n_on
     # Leaves the time loop never reads are cut off, so that forward mode carries no
     # tangent for them (the non-decision time is a common free parameter).
     loop = eqx.tree_at(
@@ -254,14 +259,15 @@ def first_passage_density(
         model,
         (0.0, 0.5, 0.0, 1.0),
     )
-    masses = forward_mode_path_masses if forward_mode else path_masses
-    q, survival = masses(loop, coherence, keys, chunk)
+    q, survival = differentiated_path_masses(differentiation)(loop, coherence, keys, chunk)
     # The step that ends at onset can already carry (negligible) mass: fold it and any
     # earlier step into the first bin, so that masses and `undecided` still sum to 1.
     mass = q[:, n_on:].at[:, 0].add(jnp.sum(q[:, :n_on], axis=1))
     mirrored = 0.5 * (mass + mass[..., ::-1])
     mass = jnp.where((coherence == 0)[:, None, None], mirrored, mass)
-    centres = (jnp.arange(n_steps - n_on, dtype=dtype) + 0.5) * jnp.asarray(model.dt, dtype)
+    centres = (jnp.arange(n_steps - n_on, dtype=dtype) + 0.5) * jnp.asarray(
+        model.protocol.dt, dtype
+    )
     return FirstPassage(decision_time=centres, mass=mass, undecided=survival)
 
 
@@ -275,7 +281,7 @@ def ndt_kernel(
     $\sqrt{s_\mathrm{nd}^2 + s_\mathrm{min}^2}$ (see the module docstring).
     """
     dtype = jnp.result_type(float)
-    dt = jnp.asarray(model.dt, dtype)
+    dt = jnp.asarray(model.protocol.dt, dtype)
     mu = jnp.asarray(model.readout.non_decision_time, dtype)
     sd = jnp.sqrt(jnp.asarray(model.ndt_sd, dtype) ** 2 + jnp.asarray(ndt_sd_min, dtype) ** 2)
     edges = jnp.arange(-1, n, dtype=dtype) * dt
@@ -302,12 +308,12 @@ def rt_density(
 ) -> RTDensity:
     """Convolve the first-passage masses with the NDT kernel on the grid up to ``rt_max``."""
     dtype = first_passage.mass.dtype
-    n_grid = round(_static_rt_max(model) / model.dt) + 1
+    n_grid = round(_static_rt_max(model) / model.protocol.dt) + 1
     w = ndt_kernel(model, n_grid, ndt_sd_min=ndt_sd_min)
     m = first_passage.mass[:, :n_grid]  # bins past rt_max cannot reach the grid
     conv = lambda x: jnp.convolve(x, w, precision=jax.lax.Precision.HIGHEST)[:n_grid]
     density = jax.vmap(jax.vmap(conv, in_axes=1, out_axes=1))(m)
-    grid = jnp.arange(n_grid, dtype=dtype) * jnp.asarray(model.dt, dtype)
+    grid = jnp.arange(n_grid, dtype=dtype) * jnp.asarray(model.protocol.dt, dtype)
     return RTDensity(rt=grid, density=density, p_decided=jnp.sum(first_passage.mass, axis=(1, 2)))
 
 
@@ -343,7 +349,7 @@ def trial_log_likelihood(
     *,
     ndt_sd_min: float = NDT_SD_MIN,
     chunk: int = 1024,
-    forward_mode: bool = False,
+    differentiation: AbstractDifferentiation = _REVERSE,
 ) -> Float[Array, " trials"]:
     r"""Log-likelihood of each trial's (choice, RT) under the circuit, in log(1/s).
 
@@ -352,24 +358,24 @@ def trial_log_likelihood(
     the contaminant. Finite for every trial.
 
     Args:
-        model: :class:`~multiscale.fit.CircuitBehavior`.
+        model: :class:`~multiscale.behavior.CircuitBehavior`.
         trials: :class:`CircuitTrials` (RTs in s, at most ``model.rt_max``).
         keys: noise-path keys ``(paths,)`` (common random numbers).
         ndt_sd_min: floor on the SD of the non-decision time, s.
         chunk: paths simulated at once (memory).
-        forward_mode: differentiate the first-passage masses in forward mode
-            (:func:`first_passage_density`); for a few free parameters.
+        differentiation: ``ReverseMode()`` or ``ForwardMode()`` for the first-passage
+            masses (:func:`first_passage_density`).
 
     Returns:
         The log-likelihood per trial, ``(trials,)``; the NLL is ``-sum``.
     """
     _check_trials(model, trials)
     fp = first_passage_density(
-        model, trials.coherence, keys, chunk=chunk, forward_mode=forward_mode
+        model, trials.coherence, keys, chunk=chunk, differentiation=differentiation
     )
     rd = rt_density(model, fp, ndt_sd_min=ndt_sd_min)
     dtype = rd.density.dtype
-    dt = jnp.asarray(model.dt, dtype)
+    dt = jnp.asarray(model.protocol.dt, dtype)
     n_grid = rd.rt.shape[0]
     # Linear interpolation in RT between grid points.
     x = jnp.asarray(trials.rt, dtype) / dt
@@ -421,12 +427,12 @@ def sample_circuit_trials(
     coherence = jnp.asarray(coherence, dtype)
     n_total = coherence.shape[0] * n_per_condition
     condition = jnp.repeat(jnp.arange(coherence.shape[0], dtype=jnp.int32), n_per_condition)
-    n_on = round(model.t_on / model.dt)
-    n_flat = 2 * max(1, round(model.t1 / model.dt))
+    n_on = model.protocol.n_on
+    n_flat = 2 * model.protocol.n_steps
     inputs = (coherence[condition], jr.split(k_path, n_total), jr.uniform(k_u, (n_total,), dtype))
     idx = _draw_events(model, inputs, min(chunk, n_total))
     step, side = idx // 2, idx % 2
-    dt = jnp.asarray(model.dt, dtype)
+    dt = jnp.asarray(model.protocol.dt, dtype)
     bins = jnp.maximum(step - n_on, 0).astype(dtype)  # pre-onset steps: first bin
     decision_time = (bins + jr.uniform(k_v, (n_total,), dtype)) * dt
     mu = jnp.asarray(model.readout.non_decision_time, dtype)

@@ -1,4 +1,4 @@
-r"""A differentiable summary-statistic likelihood of the Wong–Wang circuit.
+r"""A differentiable summary-statistic likelihood of a decision circuit.
 
 Per coherence $c$ the circuit runs over $M$ fixed noise paths (common random numbers: the
 same keys at every parameter value) with the soft :class:`~multiscale.behavior.HazardReadout`.
@@ -48,8 +48,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Key
 
-from ..behavior import HazardReadout
-from ..circuit import AbstractOnlineReadout, Stimulus, WongWang2006, simulate
+from ..circuit import AbstractOnlineReadout, Stimulus, simulate
+from ._circuit_model import CircuitBehavior
+from ._readouts import HazardReadout
 
 
 class _Moments(eqx.Module):
@@ -81,43 +82,6 @@ class _MomentReadout(AbstractOnlineReadout):
         return _Moments(state.mass, state.moment, state.survival)
 
 
-class CircuitBehavior(eqx.Module):
-    """The circuit, its soft readout and the behavioral noise model that link it to data.
-
-    Attributes:
-        circuit: the Wong–Wang circuit (its ``J_A_ext`` is the stimulus gain, nA/Hz).
-        readout: the hazard readout (``threshold`` Hz, ``non_decision_time`` s).
-        lapse: contaminant probability $\\epsilon$ (1e-3), fixed.
-        ndt_sd: SD of the non-decision time, s (0: as the DDM's summary fit, st0 = 0).
-        rt_max: upper end of the contaminant's uniform RT, s (2.5).
-        mu0: stimulus input rate $\\mu_0$, Hz (30).
-        t_on: stimulus onset, s (0.1 of settling from S = 0.1 and of the noise).
-        t1: end of the trial, s (2.6: 2.5 s of stimulus).
-        dt: step, s (1 ms = tau_AMPA / 2, the largest that ``check_step`` allows).
-        block: steps per noise draw and checkpoint segment of ``simulate`` (100).
-    """
-
-    circuit: WongWang2006
-    readout: HazardReadout
-    lapse: float = 1e-3
-    ndt_sd: float = 0.0
-    rt_max: float = 2.5
-    mu0: float = eqx.field(static=True, default=30.0)
-    t_on: float = eqx.field(static=True, default=0.1)
-    t1: float = eqx.field(static=True, default=2.6)
-    dt: float = eqx.field(static=True, default=1e-3)
-    block: int = eqx.field(static=True, default=100)
-
-    def __check_init__(self):
-        n_steps = round(self.t1 / self.dt)
-        if n_steps % self.block:
-            raise ValueError(
-                f"CircuitBehavior: t1/dt ({n_steps}) must be a multiple of `block` ({self.block})"
-            )
-        if isinstance(self.lapse, int | float) and not 0.0 < self.lapse < 1.0:
-            raise ValueError(f"CircuitBehavior `lapse` must be in (0, 1), got {self.lapse}")
-
-
 class CircuitSummary(NamedTuple):
     """Model summaries per coherence (each shape ``(conditions,)``).
 
@@ -139,19 +103,10 @@ class CircuitSummary(NamedTuple):
 def _one_condition(model: CircuitBehavior, c, keys):
     circuit = model.circuit
     ro = _MomentReadout(model.readout)
-    stim = Stimulus(coherence=c, mu0=model.mu0, t_on=model.t_on)
+    stim = Stimulus(coherence=c, mu0=model.mu0)
 
     def run(k):
-        traj = simulate(
-            circuit,
-            stim,
-            key=k,
-            dt=model.dt,
-            t1=model.t1,
-            readout=ro,
-            save_every=0,
-            block=model.block,
-        )
+        traj = simulate(circuit, stim, key=k, protocol=model.protocol, readout=ro, save_every=0)
         return traj.readout
 
     out = jax.vmap(run)(keys)
