@@ -4,11 +4,11 @@ The scales are subpackages, imported here as namespaces::
 
     import multiscale as ms
     ms.synapse     # receptor and calcium kinetics, plasticity rules (diffrax)
-    ms.circuit     # decision and E/I microcircuits (jit + lax.scan)
+    ms.circuit     # circuits composed of populations and projections, one time loop
     ms.population  # trials, subjects and parameter sets (vmap); learning sessions
     ms.behavior    # choices, reaction times, psychometric/chronometric curves, likelihoods
     ms.data        # behavioral data in and out, published data sets
-    ms.fit         # losses, constraints and optax fitting loops
+    ms.fit         # optimisation: constraints, optax loops, convergence checks
     ms.sweep       # parameter sweeps: chunking, sharding, resume
 
 ``multiscale.plot`` (matplotlib) is imported only on request.
@@ -23,5 +23,8 @@ from . import (
     sweep as sweep,
     synapse as synapse,
 )
+
+from ._autodiff import ForwardMode as ForwardMode, ReverseMode as ReverseMode
+from ._results import RESULTS as RESULTS
 
 __version__ = "0.1.0"
