@@ -73,7 +73,7 @@ def _pulse_response(receptor: FirstOrderReceptor, window: float) -> tuple[float,
     name="kinetic_synapse_single_pulse",
     scale="synapse",
     source=(
-        "Destexhe, Mainen & Sejnowski 1994 Neural Comput 6:10 and 1998 (Methods in Neuronal "
+        "Destexhe, Mainen & Sejnowski 1994 Neural Comput 6:14 and 1998 (Methods in Neuronal "
         "Modeling); values computed from the parameters of ModelDB 18500"
     ),
 )
