@@ -39,7 +39,10 @@ def test_phased_fit_is_the_recipe_and_json_is_strict(data_csv, capsys):
         np.testing.assert_allclose(p["se"], float(getattr(se, name)), rtol=1e-4)
     nll = float(ms.fit.ddm_negative_log_likelihood(fitted, trials))
     np.testing.assert_allclose(result["nll"], nll, rtol=1e-5)
-    assert result["converged"] == bool(hist.converged)
+    assert result["converged"] == bool(hist.converged) is True
+    details = result["convergence"]
+    assert details["checked"] and details["unidentified"] == [] and details["min_eigenvalue"] > 0
+    assert details["gradient_norm"] == pytest.approx(hist.check.gradient_norm, rel=1e-3, abs=1e-3)
     assert result["n_parameters"] == ms.fit.n_parameters(fitted, spec) == 3
     assert result["n_trials"] == trials.n_trials and "PyDDM" in result["report"]
     # The simulated truth is recovered within a few SEs.
@@ -76,3 +79,24 @@ def test_format_fit_marks_what_is_missing():
     text = format_fit(result)
     assert "k                9.5          -  1/s" in text
     assert "NLL - (trial likelihood, RT density in 1/s), n = 10, AIC -, BIC -" in text
+
+
+def test_text_output_prints_the_converged_flag_and_unidentified_parameters(data_csv, capsys):
+    path, _ = data_csv
+    assert main(["fit", str(path), "--condition", "coh"]) == 0
+    assert "converged: yes (gradient norm" in capsys.readouterr().out
+    result = dict(
+        model="ddm",
+        report="r",
+        likelihood="trial",
+        parameters={"k": {"value": 5.0, "se": None, "unit": "1/s"}},
+        nll=1.0,
+        n_trials=10,
+        aic=1.0,
+        bic=1.0,
+        converged=False,
+        convergence={"reason": "not identified: k", "unidentified": ["k"]},
+    )
+    text = format_fit(result)
+    assert "converged: NO: not identified: k" in text
+    assert "unidentified: k (the data do not constrain it)" in text

@@ -19,6 +19,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._constraints import to_constrained, to_unconstrained
+from ._convergence import OptimumCheck, check_optimum, parameter_names
 
 LossFn = Callable[[Any, Any], Array]
 
@@ -31,8 +32,15 @@ class FitHistory(eqx.Module):
         start_losses: final loss of every start, shape ``(starts,)``.
         best_start: index of the start that was kept.
         steps_taken: number of optimiser steps run (fewer than asked after early stopping).
-        converged: True when early stopping triggered (no improvement larger than ``tol``
+        converged: True only when the optimiser stopped (``stopped``) **and** the returned
+            point passed the optimum check (``check``: finite derivatives, positive
+            definite Hessian, Newton decrement below tolerance; see
+            :func:`~multiscale.fit.check_optimum`). False when the step budget ran out,
+            when the check failed, and when no check was run.
+        stopped: True when early stopping triggered (no improvement larger than ``tol``
             within ``patience`` steps), False when the step budget ran out first.
+        check: the :class:`~multiscale.fit.OptimumCheck` of the returned point (None when
+            the fit ran with ``check=False``).
     """
 
     loss: Float[Array, " steps"]
@@ -40,17 +48,63 @@ class FitHistory(eqx.Module):
     best_start: int
     steps_taken: int
     converged: bool
+    stopped: bool = False
+    check: OptimumCheck | None = None
+
+    @property
+    def gradient_norm(self) -> float:
+        """Norm of the gradient at the returned point (unconstrained coordinates), or NaN."""
+        return float("nan") if self.check is None else self.check.gradient_norm
+
+    @property
+    def min_eigenvalue(self) -> float:
+        """Smallest eigenvalue of the Hessian at the returned point, or NaN."""
+        return float("nan") if self.check is None else self.check.min_eigenvalue
+
+    @property
+    def unidentified(self) -> tuple[str, ...]:
+        """Names of the parameters along directions of (near) zero curvature."""
+        return () if self.check is None else self.check.unidentified
+
+    @property
+    def reason(self) -> str:
+        """Why ``converged`` is False ("" when it is True)."""
+        if self.converged:
+            return ""
+        if self.check is not None and self.check.reason:
+            return self.check.reason
+        if not self.stopped:
+            return "the step budget ran out before the loss stopped decreasing"
+        return "the optimum was not checked (check=False)"
+
+
+class _FilterView(eqx.Module):
+    """Model from the trained leaves: the constrained fields mapped back, $x = T(u)$."""
+
+    static: Any
+
+    def __call__(self, params):
+        return to_constrained(eqx.combine(params, self.static))
+
+
+class _Objective(eqx.Module):
+    """``params -> loss_fn(model(params), data)``; a pytree, so jit caches it by structure."""
+
+    loss_fn: LossFn
+    view: Any
+    data: Any
+
+    def __call__(self, params):
+        return self.loss_fn(self.view(params), self.data)
 
 
 def _split(model, filter_spec):
-    return eqx.partition(to_unconstrained(model), filter_spec)
+    params, static = eqx.partition(to_unconstrained(model), filter_spec)
+    return params, _FilterView(static)
 
 
-def _objective(loss_fn: LossFn, static, data):
-    def f(params):
-        return loss_fn(to_constrained(eqx.combine(params, static)), data)
-
-    return f
+def _objective(loss_fn: LossFn, view, data):
+    return _Objective(loss_fn, view, data)
 
 
 def _step(optimizer: optax.GradientTransformation, f):
@@ -101,12 +155,12 @@ def optimize(
     Returns:
         ``(fitted model, losses)`` with the loss before each step, shape ``(steps,)``.
     """
-    params, static = _split(model, filter_spec)
-    f = _objective(loss_fn, static, data)
+    params, view = _split(model, filter_spec)
+    f = _objective(loss_fn, view, data)
     (params, _), losses = jax.lax.scan(
         _step(optimizer, f), (params, optimizer.init(params)), None, length=steps
     )
-    return to_constrained(eqx.combine(params, static)), losses
+    return view(params), losses
 
 
 def _perturb(params, key: PRNGKeyArray, n_starts: int, scale: float):
@@ -131,9 +185,9 @@ def _starts(params, key, n_starts, scale, optimizer):
 
 
 @eqx.filter_jit
-def _run_chunk(params, opt_state, static, data, loss_fn, optimizer, n, batched):
+def _run_chunk(params, opt_state, view, data, loss_fn, optimizer, n, batched):
     def one(p, s):
-        f = _objective(loss_fn, static, data)
+        f = _objective(loss_fn, view, data)
         (p, s), losses = jax.lax.scan(_step(optimizer, f), (p, s), None, length=n)
         return p, s, losses, f(p)
 
@@ -144,9 +198,8 @@ def _run_chunk(params, opt_state, static, data, loss_fn, optimizer, n, batched):
 
 
 @eqx.filter_jit
-def _select(params, static, i):
-    best = jax.tree.map(lambda x: x[i], params)
-    return to_constrained(eqx.combine(best, static))
+def _select(params, i):
+    return jax.tree.map(lambda x: x[i], params)
 
 
 def fit(
@@ -164,6 +217,8 @@ def fit(
     tol: float = 1e-5,
     chunk: int = 50,
     progress: bool | None = None,
+    check: bool = True,
+    check_tol: float = 1e-3,
 ):
     r"""Minimise ``loss_fn(model, data)`` over the trainable leaves of ``model``.
 
@@ -172,6 +227,11 @@ def fit(
     steps) and multi-start: ``n_starts`` initial points, the given one plus copies whose
     unconstrained trainable values get Gaussian noise of SD ``start_scale``, optimised in
     parallel with ``vmap``; the start with the lowest final loss is returned.
+
+    The returned point is then checked (:func:`~multiscale.fit.check_optimum`: gradient,
+    Hessian positive definite, Newton decrement), and ``history.converged`` is True only
+    when the optimiser stopped and the check passed; ``history.check`` holds the gradient
+    norm, the Hessian's eigenvalues and the names of unidentified parameters.
 
     Args:
         model: initial model; constrained fields are optimised through their transforms.
@@ -186,9 +246,25 @@ def fit(
         patience, tol: early-stopping settings.
         chunk: steps per jitted call (granularity of the progress bar and of stopping).
         progress: show a tqdm bar on stderr; default: only when stderr is a terminal.
+        check: check the returned point (one Hessian of the loss: cheap for a few
+            parameters of a closed-form likelihood, a few gradients' cost through a
+            simulation). With ``False``, ``history.converged`` is False.
+        check_tol: largest acceptable $\lambda^2/2$ (nats), the decrease a Newton step
+            from the returned point would still bring.
 
     Returns:
         ``(fitted model, FitHistory)``.
+
+    Example:
+        >>> import equinox as eqx, jax.numpy as jnp, jax.random as jr, optax
+        >>> class Mean(eqx.Module):
+        ...     mu: jnp.ndarray
+        >>> x = jnp.array([0.5, 1.5, 1.0])
+        >>> loss = lambda m, x: 0.5 * jnp.sum((x - m.mu) ** 2)
+        >>> m, hist = fit(Mean(jnp.asarray(0.0)), loss, x, optimizer=optax.lbfgs(),
+        ...               steps=50, patience=5, key=jr.key(0), progress=False)
+        >>> round(float(m.mu), 4), hist.converged
+        (1.0, True)
     """
     from tqdm import tqdm
 
@@ -197,7 +273,7 @@ def fit(
             f"steps, n_starts and chunk must be >= 1, got {steps}, {n_starts}, {chunk}"
         )
     optimizer = optax.adam(0.02) if optimizer is None else optimizer
-    params, static = _split(model, filter_spec)
+    params, view = _split(model, filter_spec)
     if not jax.tree.leaves(params):
         raise ValueError(
             "no trainable leaves: filter_spec selected nothing (fields given as Python numbers "
@@ -206,12 +282,12 @@ def fit(
     params, opt_state = _starts(params, key, n_starts, start_scale, optimizer)
     if progress is None:
         progress = sys.stderr.isatty()
-    history, best, since_best, taken, converged = [], jnp.inf, 0, 0, False
+    history, best, since_best, taken, stopped = [], jnp.inf, 0, 0, False
     with tqdm(total=steps, disable=not progress, desc="fit", unit="step", file=sys.stderr) as bar:
         while taken < steps:
             n = min(chunk, steps - taken)
             params, opt_state, losses, final = _run_chunk(
-                params, opt_state, static, data, loss_fn, optimizer, n, n_starts > 1
+                params, opt_state, view, data, loss_fn, optimizer, n, n_starts > 1
             )
             history.append(losses)
             taken += n
@@ -224,17 +300,33 @@ def fit(
             else:
                 since_best += n
             if since_best >= patience:
-                converged = True
+                stopped = True
                 break
     final = np.asarray(final)
     final = np.where(np.isfinite(final), final, np.inf)
     i = int(np.argmin(final))
-    if n_starts == 1:
-        params = jax.tree.map(lambda x: x[None], params)
-    fitted = _select(params, static, i)
+    best_params = params if n_starts == 1 else _select(params, i)
+    outcome = None
+    if check:
+        outcome = check_optimum(
+            _objective(loss_fn, view, data),
+            best_params,
+            tol=check_tol,
+            names=parameter_names(best_params),
+        )
     loss = jnp.asarray(np.concatenate([np.asarray(h)[i] for h in history]))
-    final = jnp.asarray(final)
     hist = FitHistory(
-        loss=loss, start_losses=final, best_start=i, steps_taken=taken, converged=converged
+        loss=loss,
+        start_losses=jnp.asarray(final),
+        best_start=i,
+        steps_taken=taken,
+        converged=bool(stopped and outcome is not None and outcome.passed),
+        stopped=stopped,
+        check=outcome,
     )
-    return fitted, hist
+    return _build(view, best_params), hist
+
+
+@eqx.filter_jit
+def _build(view, params):
+    return view(params)
