@@ -18,9 +18,9 @@ parameters) degrees of freedom at the true parameters, are differentiable in the
 model's parameters, and are robust to a few outlying RTs (they only move a count by one
 bin).
 
-The model's $F$ is the integral of :func:`~multiscale.behavior.ddm_log_density`
-(without the contaminant) over a geometric grid of decision times, by the trapezoid rule;
-the uniform contaminant's share is added in closed form.
+The model's $F$ is :func:`ddm_defective_cdf`: the first-passage CDF series (exact in
+the drift variability and the non-decision time's onset), averaged over the start point
+and the non-decision time; the uniform contaminant's share is added in closed form.
 
 References:
     Ratcliff R, Tuerlinckx F (2002) Estimating parameters of the diffusion model:
@@ -32,10 +32,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ._choice_rt import Trials
-from ._ddm import AbstractDDM, ddm_log_density
+from ._ddm import AbstractDDM, ddm_parameters
+from ._ddm_variability import is_zero, log_decision_increment
 
 DEFAULT_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
@@ -114,48 +115,70 @@ def quantile_bins(
 
 def ddm_defective_cdf(
     model: AbstractDDM,
-    t: Float[Array, "*shape"],
+    t: Float[ArrayLike, "*shape"],
     choice: int,
-    condition: Float[Array, ""],
+    condition: Float[ArrayLike, ""] | float,
     *,
-    n_grid: int = 1024,
-    horizon: float = 20.0,
+    n_sz: int = 12,
+    n_st0: int = 32,
 ) -> tuple[Float[Array, "*shape"], Float[Array, ""]]:
     r"""$F(t) = P(\text{choice}, RT \le t)$ at the times ``t`` (s), and $F(\infty)$.
 
-    The decision-time density is integrated on a geometric grid of ``n_grid`` points
-    from 0.1 ms to ``horizon`` s after ``t0 - st0/2``; the contaminant is added exactly.
+    The decision-time CDF is the series of :mod:`._ddm_cdf` (drift variability exact),
+    averaged over the start point as the density is (``n_sz`` nodes). With a uniform
+    non-decision time of width $s_t$, $F(t) = s_t^{-1} \int_{t - t_0 - s_t/2}^{t - t_0 +
+    s_t/2} F_T(s)\, ds$ is integrated with ``n_st0`` Gauss–Legendre nodes in $1/s$ (in
+    which the onset $F_T(s) \propto e^{-z^2/2s}$ is a plain exponential), from where
+    $F_T$ is below $e^{-30}$ of its value at the window's end. The contaminant is added
+    exactly. ``t = inf`` gives $F(\infty)$.
     """
-    dtype = jnp.asarray(t).dtype
-    no_outlier = eqx.tree_at(lambda m: m.p_outlier, model, 0.0)
-    start = jnp.asarray(model.t0, dtype) - 0.5 * jnp.asarray(model.st0, dtype)
-    u = jnp.concatenate(
-        [jnp.zeros((1,), dtype), jnp.geomspace(1e-4, horizon, n_grid - 1, dtype=dtype)]
-    )
-    grid = start + u
-    dens = jnp.exp(
-        ddm_log_density(
-            no_outlier,
-            grid[1:],
-            jnp.full((n_grid - 1,), choice, jnp.int32),
-            jnp.full((n_grid - 1,), condition, dtype),
+    t = jnp.asarray(t)
+    if not jnp.issubdtype(t.dtype, jnp.floating):
+        t = t.astype(float)
+    dtype = t.dtype
+    if choice not in (0, 1):
+        raise ValueError(f"`choice` must be 0 (lower) or 1 (upper), got {choice}")
+    p = ddm_parameters(model, jnp.reshape(jnp.asarray(condition, dtype), (1,)), dtype)
+    upper = choice == 1
+
+    def cdf(lo, hi, open_ended=False):
+        return jnp.exp(
+            log_decision_increment(
+                lo, hi, upper, p.v[0], p.a, p.z, p.sv, p.sz, n_sz=n_sz, open_ended=open_ended
+            )
         )
-    )
-    dens = jnp.concatenate([jnp.zeros((1,), dtype), dens])
-    cum = jnp.concatenate(
-        [jnp.zeros((1,), dtype), jnp.cumsum(0.5 * (dens[1:] + dens[:-1]) * jnp.diff(grid))]
-    )
-    p_out = jnp.asarray(model.p_outlier, dtype)
-    rt_max = jnp.asarray(model.rt_max, dtype)
+
+    total = cdf(jnp.zeros((), dtype), jnp.ones((), dtype), open_ended=True)
+    finite = jnp.isfinite(t)
+    dt = jnp.where(finite, t, 0.0) - p.t0
+    if is_zero(p.st0):
+        f_t = cdf(jnp.zeros_like(dt), dt)
+    else:
+        lo, hi = dt - p.st0 / 2.0, dt + p.st0 / 2.0
+        started = hi > 0
+        hi = jnp.where(started, hi, 1.0)
+        sz = 0.0 if is_zero(p.sz) else p.sz
+        nearest = (1.0 - p.z if upper else p.z) - sz / 2.0
+        onset = hi / (1.0 + 60.0 * hi / (nearest * p.a) ** 2)
+        first = jnp.maximum(lo, onset)
+        x, wx = np.polynomial.legendre.leggauss(n_st0)
+        lead = (1,) * hi.ndim
+        y = jnp.asarray((x + 1.0) / 2.0, dtype).reshape(lead + x.shape)
+        wy = jnp.asarray(wx / 2.0, dtype).reshape(lead + x.shape)
+        r_lo, r_hi = 1.0 / hi, 1.0 / first
+        r = r_lo[..., None] + (r_hi - r_lo)[..., None] * y
+        s = 1.0 / r
+        integral = (r_hi - r_lo) * jnp.sum(wy * s**2 * cdf(jnp.zeros_like(s), s), axis=-1)
+        f_t = jnp.where(started, integral / p.st0, 0.0)
+    f_t = jnp.where(finite, f_t, total)
+    if is_zero(p.p_outlier):
+        return f_t, total
 
     def mix(f_ddm, tt):
-        contaminant = 0.5 * jnp.clip(tt, 0.0, rt_max) / rt_max
-        return (1.0 - p_out) * f_ddm + p_out * contaminant
+        contaminant = 0.5 * jnp.clip(tt, 0.0, p.rt_max) / p.rt_max
+        return (1.0 - p.p_outlier) * f_ddm + p.p_outlier * contaminant
 
-    t = jnp.asarray(t)
-    finite_t = jnp.where(jnp.isfinite(t), t, grid[-1])
-    f_t = jnp.interp(finite_t, grid, cum, left=0.0, right=cum[-1])
-    return mix(f_t, finite_t), mix(cum[-1], jnp.asarray(jnp.inf, dtype))
+    return mix(f_t, jnp.where(finite, t, p.rt_max)), mix(total, p.rt_max)
 
 
 def _bin_probabilities(model: AbstractDDM, bins: QuantileBins, **kw) -> Float[Array, "c 2 b"]:
