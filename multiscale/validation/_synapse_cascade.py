@@ -44,7 +44,7 @@ _EXPONENT = (
     "(-1), estimated by fitting the formula to the mean field results, is slightly "
     "different from the one estimated in Fusi et al. (2005) (-3/4) as it has been "
     "determined to describe the S/N decay in a different range' (quoted from a "
-    "third-party transcription; the 2005 and 2007 texts could not be opened)"
+    "third-party transcription; the 2005 and 2007 texts were not available to us)"
 )
 _ONE_OVER_T = (
     "Fusi 2021 arXiv:2108.07839 section 3.3: 'The cascade model is characterized by a "
