@@ -162,18 +162,19 @@ def run_trials_workload(sizes, report, deadline):
 
     coherence = jnp.asarray(COHERENCES)
     n_per = math.ceil(sizes["trials"] / len(COHERENCES))
-    dt, t1 = 5e-4, 2.5
-    n_steps = round(t1 / dt)
+    protocol = ms.circuit.TrialProtocol(dt=5e-4, t_on=0.5, t1=2.5)
+    n_steps = protocol.n_steps
     n_trials = n_per * len(COHERENCES)
     circuit = ms.circuit.WongWang2006()
     readout = ms.behavior.ThresholdReadout()
 
     def go(i):
         return ms.population.run_trials(
-            circuit, coherence, key=jr.key(i), n_trials=n_per, readout=readout, dt=dt, t1=t1
+            circuit, coherence, key=jr.key(i), n_trials=n_per, readout=readout, protocol=protocol
         )
 
-    result = {"trials": n_trials, "steps_per_trial": n_steps, "dt_s": dt, "t1_s": t1}
+    result = {"trials": n_trials, "steps_per_trial": n_steps, "dt_s": protocol.dt,
+              "t1_s": protocol.t1}  # fmt: skip
     out, first = _timed(go, 0)
     result["first_call_s"] = first
     report(result)
@@ -229,7 +230,7 @@ def run_sweep_workload(sizes, report, deadline):
             callback=lambda c, total: chunks.append(total),
         )
 
-    steps = round(summary.t1 / summary.dt)
+    steps = summary.protocol.n_steps
     result = {"sets": n, "trials_per_set": sizes["sweep_trials"], "steps_per_trial": steps}
     t = time.perf_counter()
     ds = go()
@@ -356,8 +357,8 @@ def run_circuit_fit_workload(sizes, report, deadline, data=None):
     result = {"fit_trials": int(trials.n_trials), "data": source, **options}
     report(result)
     t = time.perf_counter()
-    r = ms.fit.fit_circuit_trials(ms.fit.circuit_trials(trials), key=jr.key(0), model=model,
-                                  **options)  # fmt: skip
+    data = ms.behavior.circuit_trials(trials)
+    r = ms.fit.fit_circuit_trials(data, key=jr.key(0), model=model, **options)
     result.update(
         total_s=time.perf_counter() - t,
         optimisation_s=float(r.seconds),
@@ -383,6 +384,7 @@ def run_session_workload(sizes, report, deadline):
         n_trials, key=jr.key(1), coherence=0.2, reversal_at=n_trials // 2
     )
     readout = ms.behavior.HazardReadout()
+    protocol = ms.circuit.TrialProtocol(dt=1e-3, t_on=0.1, t1=1.1)  # 1 s of stimulus
     keys = jr.split(jr.key(2), n_subjects)
     last = max(1, min(100, n_trials // 5))
 
@@ -392,7 +394,7 @@ def run_session_workload(sizes, report, deadline):
             rule=ms.synapse.RewardModulatedHebb(eta=eta),
             critic=ms.population.RewardPrediction(burst_gain=gain, dip_gain=gain),
         )
-        return ms.population.run_session(learner, task, key=key, readout=readout)
+        return ms.population.run_session(learner, task, key=key, readout=readout, protocol=protocol)
 
     def score(params, keys):
         return jnp.mean(jax.vmap(lambda k: session(params, k))(keys).p_correct[:, -last:])
@@ -400,7 +402,7 @@ def run_session_workload(sizes, report, deadline):
     params = (jnp.asarray(2e-4), jnp.asarray(50.0))
     forward = jax.jit(lambda p, k: jax.vmap(lambda kk: session(p, kk))(k).p_correct)
     grad = jax.jit(jax.value_and_grad(score))
-    steps = n_trials * n_subjects * 1100  # 1.1 s trials at 1 ms
+    steps = n_trials * n_subjects * protocol.n_steps
     result = {"session_trials": n_trials, "subjects": n_subjects, "circuit_steps": steps}
     _, result["first_call_s"] = _timed(forward, params, keys)
     report(result)
@@ -493,8 +495,10 @@ def _spawn(name, sizes, budget, data) -> dict:
     if stderr.strip():
         print(stderr, end="", file=sys.stderr, flush=True)
     if proc.returncode not in (0, None) and entry["status"] == "ok":
-        last = stderr.strip().splitlines()[-1:] or ["no error message"]
-        entry["status"] = f"failed (exit status {proc.returncode}): {last[0][:300]}"
+        lines = stderr.strip().splitlines()
+        errors = [x for x in lines if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b", x)]
+        last = (errors or lines or ["no error message"])[-1]
+        entry["status"] = f"failed (exit status {proc.returncode}): {last[:300]}"
     return entry
 
 
