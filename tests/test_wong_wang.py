@@ -37,11 +37,13 @@ def test_transfer_function_finite_at_removable_singularity(float64):
 
 def test_noise_free_scan_matches_solve_ivp(float64):
     c = mc.WongWang2006(sigma_noise=0.0)
-    stim = mc.Stimulus(coherence=0.1, t_on=0.1)
-    dt = 5e-5
-    traj = mc.simulate(c, stim, key=jr.key(0), dt=dt, t1=0.6, save_every=100)
+    stim = mc.Stimulus(coherence=0.1)
+    protocol = mc.TrialProtocol(dt=5e-5, t_on=0.1, t1=0.6)
+    traj = mc.simulate(c, stim, key=jr.key(0), protocol=protocol, save_every=100)
 
-    field = jax.jit(lambda t, S: c.vector_field(S, stim.currents(c, t))[0])
+    on_level = c.stimulus_input(stim)
+    current = lambda t: jnp.where(t >= protocol.t_on, on_level, 0.0)
+    field = jax.jit(lambda t, S: c.vector_field(S, current(t))[0])
     f = lambda t, S: np.asarray(field(jnp.asarray(t), jnp.asarray(S)))
 
     ref = solve_ivp(
@@ -54,7 +56,9 @@ def test_noise_free_scan_matches_solve_ivp(float64):
 @pytest.mark.slow
 def test_noise_free_scan_settles_on_newton_fixed_point(float64):
     c = mc.WongWang2006(sigma_noise=0.0)
-    traj = mc.simulate(c, mc.Stimulus(mu0=0.0), key=jr.key(0), t1=3.0, save_every=0)
+    traj = mc.simulate(
+        c, mc.Stimulus(mu0=0.0), key=jr.key(0), protocol=mc.TrialProtocol(t1=3.0), save_every=0
+    )
     fp = mc.symmetric_fixed_point(c, 0.0, 0.1)
     np.testing.assert_allclose(np.asarray(traj.S[-1]), np.asarray(fp.S), rtol=1e-6)
     assert bool(fp.stable)
@@ -62,15 +66,16 @@ def test_noise_free_scan_settles_on_newton_fixed_point(float64):
 
 def _strong_errors(dts, n_paths, T=0.2):
     c = mc.WongWang2006()
-    stim = mc.Stimulus(coherence=0.1, t_on=0.05)
+    stim = mc.Stimulus(coherence=0.1)
 
     def errors(key):
         path = brownian_path(key=key, t1=T, tol=1e-7)
-        ref = simulate_sde(c, stim, path, dt=1e-5, t1=T)
+        ref = simulate_sde(c, stim, path, protocol=mc.TrialProtocol(dt=1e-5, t_on=0.05, t1=T))
         out = []
         for dt in dts:
             xi = brownian_normals(path, dt=dt, n_steps=round(T / dt))
-            traj = mc.simulate_with_normals(c, stim, xi, dt=dt, save_every=0)
+            protocol = mc.TrialProtocol(dt=dt, t_on=0.05, t1=T)
+            traj = mc.simulate_with_normals(c, stim, xi, protocol=protocol, save_every=0)
             out.append(jnp.max(jnp.abs(traj.S[-1] - ref)))
         return jnp.stack(out)
 
@@ -95,35 +100,47 @@ def test_strong_order_one_against_diffrax(float64):
 
 def test_jit_vmap_stable_shapes_and_dtypes(key):
     c = mc.WongWang2006()
-    f = jax.jit(jax.vmap(lambda k: mc.simulate(c, mc.Stimulus(coherence=0.2), key=k, t1=0.1)))
+    protocol = mc.TrialProtocol(t_on=0.0, t1=0.1)
+    f = jax.jit(
+        jax.vmap(lambda k: mc.simulate(c, mc.Stimulus(coherence=0.2), key=k, protocol=protocol))
+    )
     traj = f(jr.split(key, 3))
     assert traj.S.shape == (3, 200, 2) and traj.S.dtype == jnp.float32
     assert traj.r.shape == (3, 200, 2) and traj.ts.shape == (3, 200)
     assert traj.result.shape == (3,) and bool(jnp.all(traj.ok))
-    # Saving every 10th step keeps the same samples.
-    sub = jax.vmap(
-        lambda k: mc.simulate(c, mc.Stimulus(coherence=0.2), key=k, t1=0.1, save_every=10)
+    # Saving every 10th step keeps the same samples (both compiled: an eager run may differ
+    # from a jitted one in the last bit, as XLA fuses differently).
+    sub = jax.jit(
+        jax.vmap(
+            lambda k: mc.simulate(
+                c, mc.Stimulus(coherence=0.2), key=k, protocol=protocol, save_every=10
+            )
+        )
     )(jr.split(key, 3))
     np.testing.assert_array_equal(np.asarray(sub.S), np.asarray(traj.S[:, ::10]))
 
 
 def test_same_key_same_trial_and_partial_last_block(key):
     c = mc.WongWang2006()
-    a = mc.simulate(c, mc.Stimulus(), key=key, t1=0.3, save_every=0)
-    b = mc.simulate(c, mc.Stimulus(), key=key, t1=0.3, save_every=0)
+    protocol = mc.TrialProtocol(t_on=0.0, t1=0.3)
+    a = mc.simulate(c, mc.Stimulus(), key=key, protocol=protocol, save_every=0)
+    b = mc.simulate(c, mc.Stimulus(), key=key, protocol=protocol, save_every=0)
     np.testing.assert_array_equal(np.asarray(a.S), np.asarray(b.S))
-    # 600 steps in blocks of 128: four full blocks and a last block of 88 steps.
-    m = mc.simulate(c, mc.Stimulus(), key=key, t1=0.3, block=128)
+    # 600 steps in segments of 128: four full segments and a last segment of 88 steps.
+    m = mc.simulate(
+        c, mc.Stimulus(), key=key, protocol=mc.TrialProtocol(t_on=0.0, t1=0.3, segment=128)
+    )
     assert m.S.shape == (600, 2) and bool(m.ok)
 
 
 def test_grad_matches_finite_differences(float64, key):
-    stim = mc.Stimulus(coherence=0.05, t_on=0.05)
+    stim = mc.Stimulus(coherence=0.05)
+    protocol = mc.TrialProtocol(t_on=0.05, t1=0.2, segment=50)
     keys = jr.split(key, 2)
 
     def loss(tau_decay):
         c = eqx.tree_at(lambda m: m.nmda.tau_decay, mc.WongWang2006(), tau_decay)
-        sim = lambda k: mc.simulate(c, stim, key=k, t1=0.2, save_every=0, block=50).S[-1, 0]
+        sim = lambda k: mc.simulate(c, stim, key=k, protocol=protocol, save_every=0).S[-1, 0]
         return jnp.mean(jax.vmap(sim)(keys))
 
     x = jnp.asarray(0.1)
@@ -156,7 +173,14 @@ def test_coherence_outside_unit_interval(coherence):
 
 def test_traced_coherence_outside_unit_interval_raises(key):
     run = jax.jit(
-        lambda c: mc.simulate(mc.WongWang2006(), mc.Stimulus(coherence=c), key=key, t1=0.01).S
+        lambda c: (
+            mc.simulate(
+                mc.WongWang2006(),
+                mc.Stimulus(coherence=c),
+                key=key,
+                protocol=mc.TrialProtocol(t_on=0.0, t1=0.01),
+            ).S
+        )
     )
     run(jnp.asarray(0.5))
     with pytest.raises(Exception, match="coherence"):
@@ -164,15 +188,22 @@ def test_traced_coherence_outside_unit_interval_raises(key):
 
 
 def test_dt_too_large(key):
-    with pytest.raises(ValueError, match="tau_AMPA"):
-        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, dt=2e-3)
+    # dt = tau_AMPA: the noise time constant (``populations[0].noise.tau``) is not resolved.
+    with pytest.raises(ValueError, match=r"too large for `populations\[0\]\.noise\.tau`"):
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=mc.TrialProtocol(dt=2e-3))
     with pytest.raises(ValueError, match="dt"):
-        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, dt=-1e-4)
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=mc.TrialProtocol(dt=-1e-4))
 
 
 def test_diverging_trial_flagged(key):
-    c = mc.WongWang2006(I_0=jnp.asarray(jnp.nan))
-    traj = mc.simulate(c, mc.Stimulus(), key=key, t1=0.05, save_every=0)
+    # A NaN parameter is now refused when the circuit is built ...
+    with pytest.raises(ValueError, match="I_0"):
+        mc.WongWang2006(I_0=jnp.asarray(jnp.nan))
+    # ... so the trial is made to diverge instead: a finite but huge background current
+    # overflows the gating in float32 within a few steps.
+    c = mc.WongWang2006(I_0=1e30)
+    protocol = mc.TrialProtocol(t_on=0.0, t1=0.05)
+    traj = mc.simulate(c, mc.Stimulus(), key=key, protocol=protocol, save_every=0)
     assert int(traj.result) == 1 and not bool(traj.ok)
 
 
