@@ -171,7 +171,7 @@ class GivenNormals(AbstractCircuitNoise):
         xi: the standard normals, shape (steps, 2).
     """
 
-    xi: Float[Array, "steps 2"]
+    xi: Float[Array, "steps n_noise"]
 
     def __check_init__(self):
         if jnp.ndim(self.xi) != 2:
@@ -182,7 +182,7 @@ class GivenNormals(AbstractCircuitNoise):
     def max_steps(self) -> int:
         return int(jnp.shape(self.xi)[0])
 
-    def init(self, key: PRNGKeyArray | None) -> Float[Array, "steps 2"]:
+    def init(self, key: PRNGKeyArray | None) -> Float[Array, "steps n_noise"]:
         del key
         return self.xi
 

@@ -147,6 +147,6 @@ class TrialProtocol(eqx.Module):
             return self.n_steps + 1
         return self.n_on + max(1, round(self.duration / self.dt))
 
-    def stimulus_on(self, k: Array) -> Array:
+    def stimulus_on(self, k: int | Array) -> bool | Array:
         """True at the steps ``k`` (int) during which the stimulus is on."""
         return (k >= self.n_on) & (k < self.n_off)

@@ -225,7 +225,8 @@ class RateCircuit(AbstractCircuit):
                     full = jnp.zeros((self.n_units,) + current.shape[1:], current.dtype)
                     current = full.at[slices[proj.post]].add(current)
                 rec = current if rec is None else rec + current
-            base = I_0 if rec is None else rec + I_0
+            nd = state.I_noise.ndim
+            base = _trailing(I_0, nd) if rec is None else rec + _trailing(I_0, nd)
             current = base + (drive + state.I_noise)
             r = rates_of(current, state.rates)
             gating, stp = [], []
@@ -250,7 +251,7 @@ class RateCircuit(AbstractCircuit):
                         x = current if one_pop else current[sl]
                         parts.append(rs + dt_ * (p.transfer(x) - rs) / jnp.asarray(p.tau))
                 r_state = parts[0] if one_pop else jnp.concatenate(parts)
-            I_noise = state.I_noise * decay + sd * xi
+            I_noise = state.I_noise * _trailing(decay, nd) + _trailing(sd, nd) * xi
             return RateState(tuple(gating), tuple(stp), r_state, I_noise), r
 
         return step
@@ -285,6 +286,14 @@ class RateCircuit(AbstractCircuit):
 
     def violations(self):
         return part_violations(self)
+
+
+def _trailing(v, ndim: int):
+    """A per-unit vector ``(units,)`` given trailing axes to meet ``(units, *batch)``."""
+    v = jnp.asarray(v)
+    if v.ndim == 0 or v.ndim >= ndim:
+        return v
+    return v.reshape(v.shape + (1,) * (ndim - v.ndim))
 
 
 def check_time_constants(taus: dict, dt: float) -> None:
