@@ -12,6 +12,7 @@ import multiscale.circuit as mc
 from multiscale.validation._behavior_psychophysics import behavior_comparisons
 
 DT = 5e-4
+P05 = mc.TrialProtocol(dt=DT, t_on=0.5)  # 0.5 ms steps, stimulus on from 0.5 s
 
 
 def _ramp(t_cross_1, slope=20.0, n=2000):
@@ -23,7 +24,7 @@ def _ramp(t_cross_1, slope=20.0, n=2000):
 
 def test_threshold_crossing_time_and_choice():
     ts, r = _ramp(0.7)
-    trace = mb.apply_readout(mb.ThresholdReadout(window=0.0), ts, r, dt=DT, t_on=0.5)
+    trace = mb.apply_readout(mb.ThresholdReadout(window=0.0), ts, r, protocol=P05)
     d = trace.result
     assert int(d.choice) == 0 and bool(d.correct) and bool(d.decided)
     assert float(d.decision_time) == pytest.approx(0.2, abs=DT)
@@ -33,7 +34,7 @@ def test_threshold_crossing_time_and_choice():
 
 def test_boxcar_delays_crossing_by_half_window():
     ts, r = _ramp(0.7)
-    d = mb.apply_readout(mb.ThresholdReadout(window=0.05), ts, r, dt=DT, t_on=0.5).result
+    d = mb.apply_readout(mb.ThresholdReadout(window=0.05), ts, r, protocol=P05).result
     # A linear ramp averaged over 50 ms lags by 25 ms.
     assert float(d.decision_time) == pytest.approx(0.225, abs=2 * DT)
 
@@ -41,14 +42,16 @@ def test_boxcar_delays_crossing_by_half_window():
 def test_pre_stimulus_crossing_ignored_and_undecided_flagged():
     ts = jnp.arange(1000, dtype=jnp.float32) * DT
     r = jnp.stack([jnp.where(ts < 0.2, 30.0, 2.0), jnp.full_like(ts, 2.0)], axis=-1)
-    d = mb.apply_readout(mb.ThresholdReadout(window=0.0), ts, r, dt=DT, t_on=0.3).result
+    d = mb.apply_readout(
+        mb.ThresholdReadout(window=0.0), ts, r, protocol=mc.TrialProtocol(dt=DT, t_on=0.3)
+    ).result
     assert int(d.choice) == -1 and not bool(d.decided)
     assert bool(jnp.isnan(d.decision_time)) and bool(jnp.isnan(d.rt))
 
 
 def test_soft_readout_probabilities_sum_to_one():
     ts, r = _ramp(0.7, slope=5.0)
-    trace = mb.apply_readout(mb.HazardReadout(), ts, r, dt=DT, t_on=0.5)
+    trace = mb.apply_readout(mb.HazardReadout(), ts, r, protocol=P05)
     s = trace.result
     total = float(jnp.sum(s.p_choice) + s.p_undecided)
     assert total == pytest.approx(1.0, abs=1e-5)
@@ -61,7 +64,7 @@ def test_soft_readout_converges_to_hard_readout(key):
     traj = mc.simulate(
         mc.WongWang2006(), mc.Stimulus(coherence=0.064), key=key, readout=mb.ThresholdReadout()
     )
-    hard = mb.apply_readout(mb.ThresholdReadout(), traj.ts, traj.r, dt=DT, t_on=0.5).result
+    hard = mb.apply_readout(mb.ThresholdReadout(), traj.ts, traj.r, protocol=P05).result
     assert bool(hard.decided)
     # The readout run inside the scan and over the saved trajectory agree (same running
     # sums; the step's end time may differ by one rounding of k * dt + dt).
@@ -70,7 +73,7 @@ def test_soft_readout_converges_to_hard_readout(key):
     errors = []
     for T in (1.0, 0.3, 0.1, 0.01, 0.001):
         soft = mb.apply_readout(
-            mb.HazardReadout(temperature=T, rate=1e5), traj.ts, traj.r, dt=DT, t_on=0.5
+            mb.HazardReadout(temperature=T, rate=1e5), traj.ts, traj.r, protocol=P05
         ).result
         p_wrong = 1.0 - float(soft.p_choice[hard.choice])
         dt_error = abs(float(soft.mean_decision_time[hard.choice] - hard.decision_time))
@@ -155,13 +158,14 @@ def test_nmda_manipulations_change_psychometric_threshold(key):
 
 def test_gradient_of_rt_and_accuracy_wrt_nmda_rate_constant(float64, key):
     keys = jr.split(key, 4)
-    stim = mc.Stimulus(coherence=0.128, t_on=0.1)
+    stim = mc.Stimulus(coherence=0.128)
+    protocol = mc.TrialProtocol(t_on=0.1, t1=1.1, segment=100)
     readout = mb.HazardReadout(temperature=0.5)
 
     def behavior(alpha):
         c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
         run = lambda k: (
-            mc.simulate(c, stim, key=k, t1=1.1, readout=readout, save_every=0, block=100).readout
+            mc.simulate(c, stim, key=k, protocol=protocol, readout=readout, save_every=0).readout
         )
         soft = jax.vmap(run)(keys)
         return jnp.stack([jnp.mean(soft.expected_rt), jnp.mean(soft.p_correct)])
@@ -187,8 +191,11 @@ def test_expected_rt_gradient_finite_when_the_losing_choice_underflows(key):
 
     def trial(alpha):
         c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
-        stim = mc.Stimulus(coherence=0.512, t_on=0.1)
-        return mc.simulate(c, stim, key=key, t1=1.2, readout=readout, save_every=0).readout
+        stim = mc.Stimulus(coherence=0.512)
+        protocol = mc.TrialProtocol(t_on=0.1, t1=1.2)
+        return mc.simulate(
+            c, stim, key=key, protocol=protocol, readout=readout, save_every=0
+        ).readout
 
     alpha = jnp.asarray(500.0, jnp.float32)
     res = jax.jit(trial)(alpha)

@@ -55,21 +55,23 @@ def test_noise_is_deterministic_per_key(key):
     np.testing.assert_array_equal(a, _draws(noise, key, 3, 50))
     assert not np.allclose(a, _draws(noise, jr.fold_in(key, 1), 3, 50))
     c, stim = mc.WongWang2006(), mc.Stimulus(coherence=0.1)
-    one = mc.simulate(c, stim, key=key, t1=0.2, save_every=0)
-    again = mc.simulate(c, stim, key=key, t1=0.2, save_every=0)
+    protocol = mc.TrialProtocol(t_on=0.1, t1=0.2)
+    one = mc.simulate(c, stim, key=key, protocol=protocol, save_every=0)
+    again = mc.simulate(c, stim, key=key, protocol=protocol, save_every=0)
     np.testing.assert_array_equal(np.asarray(one.S), np.asarray(again.S))
 
 
 def test_behavior_does_not_depend_on_the_generator(key):
     """Accuracy and mean decision time agree between CounterNoise and ThreefryNoise."""
     circuit, ro = mc.WongWang2006(), mb.ThresholdReadout(window=0.02)
-    stim = mc.Stimulus(coherence=0.064, t_on=0.1)
+    stim = mc.Stimulus(coherence=0.064)
+    protocol = mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=1.6)
     n = 3000
 
     def batch(noise, k):
         run = lambda k_: (
             mc.simulate(
-                circuit, stim, key=k_, dt=1e-3, t1=1.6, readout=ro, save_every=0, noise=noise
+                circuit, stim, key=k_, protocol=protocol, readout=ro, save_every=0, noise=noise
             ).readout
         )
         return jax.jit(jax.vmap(run))(jr.split(k, n))
@@ -89,21 +91,28 @@ def test_behavior_does_not_depend_on_the_generator(key):
 def test_given_normals_reproduce_simulate_with_normals(key):
     c, stim = mc.WongWang2006(), mc.Stimulus(coherence=0.2)
     xi = jr.normal(key, (400, 2))
-    a = mc.simulate_with_normals(c, stim, xi, dt=5e-4, save_every=0)
-    b = mc.simulate(c, stim, key=key, t1=0.2, save_every=0, noise=mc.GivenNormals(xi))
+    protocol = mc.TrialProtocol(dt=5e-4, t_on=0.1, t1=0.2)
+    a = mc.simulate_with_normals(c, stim, xi, protocol=protocol, save_every=0)
+    b = mc.simulate(c, stim, key=key, protocol=protocol, save_every=0, noise=mc.GivenNormals(xi))
     np.testing.assert_array_equal(np.asarray(a.S), np.asarray(b.S))
 
 
 def test_bad_noise_object_is_rejected(key):
+    P01 = mc.TrialProtocol(t_on=0.05, t1=0.1)  # 200 steps of 0.5 ms
     with pytest.raises(TypeError, match="AbstractCircuitNoise"):
-        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, t1=0.1, noise="counter")
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=P01, noise="counter")
     # Too few given normals would otherwise be clamped to the last row, silently.
     short = mc.GivenNormals(jnp.zeros((100, 2)))
     with pytest.raises(ValueError, match="supplies 100 steps but the trial has 200"):
-        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, t1=0.1, noise=short)
-    # Under the suite's runtime shape checks jaxtyping may reject it first (TypeError).
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=P01, noise=short)
+    # Normals of the wrong width: GivenNormals takes any width now (circuits differ in
+    # n_noise), so the mismatch is caught where the circuit uses them. Under the suite's
+    # runtime shape checks jaxtyping may reject it first (TypeError).
+    wide = mc.GivenNormals(jnp.zeros((200, 3)))
+    with pytest.raises((ValueError, TypeError), match=r"shape|xi|needs 2"):
+        mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=P01, noise=wide)
     with pytest.raises((ValueError, TypeError), match=r"shape|xi"):
-        mc.GivenNormals(jnp.zeros((100, 3)))
+        mc.GivenNormals(jnp.zeros((100,)))
 
 
 def test_box_muller_matches_its_float64_formula_and_stays_finite_under_jit():
