@@ -81,20 +81,7 @@ def test_private_core_imports_no_scale():
             assert not _imported_scales(path, ""), path.name
 
 
-# fit and population still reach into circuit's private modules (check_step,
-# checked_coherence); the circuit interface removes both.
-_PENDING = {"fit", "population"}
-
-
-@pytest.mark.parametrize(
-    "folder",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="pending: circuit interface"))
-        if f in _PENDING
-        else f
-        for f in sorted(ALLOWED)
-    ],
-)
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
 def test_no_import_of_another_folders_private_module(folder):
     # Folders meet through each other's public names (their __init__), never through a
     # private module: multiscale.circuit._noise is circuit's own business.
@@ -135,3 +122,32 @@ def test_import_is_light():
     code = f"import sys, multiscale; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"import multiscale loaded {out.stdout.strip()}"
+
+
+def test_one_time_loop_over_circuit_state():
+    # The circuit's dynamics are stepped only by circuit/_integrate.py: no other module
+    # calls a circuit's step function or its Wong-Wang vector field inside a loop.
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        rel = str(path.relative_to(PKG))
+        if rel in ("circuit/_integrate.py", "circuit/_rate_circuit.py", "circuit/_wong_wang.py"):
+            continue
+        text = path.read_text()
+        if ".discretise(" in text:
+            offenders.append(rel)
+    assert not offenders, f"modules that step a circuit outside the integrator: {offenders}"
+
+
+def test_no_module_names_the_wong_wang_type_outside_circuit():
+    # The scales that run circuits take any AbstractCircuit; only defaults may build one.
+    # (The phase-plane plot is an analysis of the Wong-Wang model itself.)
+    annotated = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        if rel.parts[0] not in ("population", "behavior", "fit", "sweep", "data"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+                if "WongWang2006" in ast.unparse(node.annotation):
+                    annotated.append(str(rel))
+    assert not annotated, f"annotations that require the Wong-Wang class: {sorted(set(annotated))}"

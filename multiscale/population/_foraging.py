@@ -55,6 +55,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real
 
 from ..circuit import (
+    AbstractCircuit,
     AbstractOnlineReadout,
     Stimulus,
     TrialProtocol,
@@ -329,7 +330,7 @@ class CircuitChoice(AbstractChoice):
     """
 
     readout: AbstractOnlineReadout
-    circuit: WongWang2006 = WongWang2006()
+    circuit: AbstractCircuit = WongWang2006()
     rate_gain: Param = 40.0
     rate_base: Param = 20.0
     protocol: TrialProtocol = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.5)

@@ -44,6 +44,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
 from ..circuit import (
+    AbstractCircuit,
     AbstractOnlineReadout,
     Stimulus,
     TrialProtocol,
@@ -165,7 +166,7 @@ class Learner(eqx.Module):
             are held at 0 (structural plasticity, :mod:`multiscale.synapse`).
     """
 
-    circuit: WongWang2006 = WongWang2006()
+    circuit: AbstractCircuit = WongWang2006()
     sensory: SensoryPopulation = SensoryPopulation()
     rule: AbstractThreeFactorRule = RewardModulatedHebb()
     critic: RewardPrediction = RewardPrediction()
@@ -370,7 +371,8 @@ def run_session(
         swap = c < 0
         stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total)
         traj = simulate(circuit, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
-        r_end = jnp.where(swap, traj.r[-1, ::-1], traj.r[-1])
+        r_choice = circuit.choice_rates(traj.r[-1])
+        r_end = jnp.where(swap, r_choice[::-1], r_choice)
         choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
         target = jnp.where(direction * mapping > 0, 0, 1)
         reward = (choice == target).astype(dtype)
