@@ -49,6 +49,7 @@ References:
 import argparse
 import datetime
 import json
+import math
 import os
 import pathlib
 import re
@@ -236,6 +237,17 @@ def run_all(sizes, budgets, *, only=None, data=None, isolate=True, total=TOTAL_B
     }
 
 
+def _finite(x):
+    """``x`` with NaN and infinities as None, so that the file is strict JSON."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
@@ -346,7 +358,7 @@ def write(doc: dict, out: pathlib.Path) -> pathlib.Path:
     while path.exists() or path.with_suffix(".md").exists():
         i += 1
         path = out / f"{stem}_{i}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n")
     path.with_suffix(".md").write_text(markdown(doc))
     return path
 

@@ -116,6 +116,7 @@ def test_markdown_and_no_overwrite(tmp_path):
                 },
             },  # fmt: skip
             "sweep": {"status": "failed (exit status 1): XlaRuntimeError: RESOURCE_EXHAUSTED"},
+            "circuit_fit": {"status": "ok", "result": {"se": {"threshold": float("nan")}}},
         },
     }
     text = bg.markdown(doc)
@@ -125,6 +126,9 @@ def test_markdown_and_no_overwrite(tmp_path):
     second = bg.write(doc, tmp_path)
     assert first.name == "gpu_nvidia-h100-80gb-hbm3_2026-12-07.json"
     assert second.name == "gpu_nvidia-h100-80gb-hbm3_2026-12-07_2.json"
+    # Strict JSON: a NaN standard error is written as null.
+    saved = json.loads(first.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert saved["workloads"]["circuit_fit"]["result"]["se"]["threshold"] is None
 
 
 def test_multiscale_bench_runs_gpu_only_on_request(tmp_path, monkeypatch):
