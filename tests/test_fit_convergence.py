@@ -155,3 +155,16 @@ def test_no_check_means_not_converged():
         )  # fmt: skip
     assert hist.stopped and not hist.converged and hist.check is None
     assert "not checked" in hist.reason
+
+
+def test_forward_mode_hessian_gives_the_same_check(float64):
+    from multiscale import ForwardMode
+
+    f = lambda p: jnp.sum((p["w"] - jnp.arange(3.0)) ** 2 * jnp.array([1.0, 10.0, 100.0]))
+    p = {"w": jnp.arange(3.0) + 1e-4}
+    rev, fwd = check_optimum(f, p), check_optimum(f, p, differentiation=ForwardMode())
+    assert rev.passed and fwd.passed and rev.names == ("w[0]", "w[1]", "w[2]")
+    np.testing.assert_allclose(fwd.eigenvalues, [2.0, 20.0, 200.0], rtol=1e-12)
+    np.testing.assert_allclose(fwd.newton_decrement, rev.newton_decrement, rtol=1e-10)
+    with pytest.raises(TypeError, match="differentiation"):
+        check_optimum(f, p, differentiation=True)

@@ -1,6 +1,11 @@
 """Fitting: losses, parameter constraints and optax loops."""
 
-from .._autodiff import forward_mode as forward_mode
+from .._autodiff import (
+    AbstractDifferentiation as AbstractDifferentiation,
+    ForwardMode as ForwardMode,
+    ReverseMode as ReverseMode,
+    forward_mode as forward_mode,
+)
 from .._constraints import (
     AbstractTransform as AbstractTransform,
     Bounded as Bounded,

@@ -17,8 +17,8 @@ unconstrained coordinates the optimiser moved):
   of $f(\hat u) - f^\ast$), is at most ``tol`` nats (Boyd & Vandenberghe 2004, §9.5.1).
   Unlike a bound on $\|g\|$, this test does not depend on the parameters' units.
 
-The Hessian is ``jax.hessian`` (forward over reverse mode), compiled once per objective
-and parameter structure.
+The Hessian is ``jax.hessian`` (forward over reverse mode; ``ForwardMode()`` gives forward
+over forward), compiled once per objective and parameter structure.
 
 References:
     Boyd S, Vandenberghe L (2004) Convex Optimization. Cambridge University Press.
@@ -32,6 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+
+from .._autodiff import AbstractDifferentiation, ReverseMode
+
+_REVERSE = ReverseMode()
 
 CURVATURE_RTOL_EPS = 64.0
 """Curvature below this many machine epsilons of the largest eigenvalue counts as zero."""
@@ -105,14 +109,14 @@ def _path_name(path) -> str:
 
 
 @eqx.filter_jit
-def _derivatives(objective, params):
+def _derivatives(objective, params, differentiation: AbstractDifferentiation):
     flat, unravel = ravel_pytree(params)
 
     def f(x):
         return objective(unravel(x))
 
-    value, grad = jax.value_and_grad(f)(flat)
-    return value, grad, jax.hessian(f)(flat)
+    value, grad = differentiation.value_and_grad(f)(flat)
+    return value, grad, differentiation.hessian(f)(flat)
 
 
 def _members(vectors: np.ndarray, columns: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
@@ -207,6 +211,7 @@ def check_optimum(
     *,
     tol: float = 1e-3,
     names: Sequence[str] | None = None,
+    differentiation: AbstractDifferentiation = _REVERSE,
 ) -> OptimumCheck:
     r"""Check that ``params`` is a minimum of ``objective`` (see the module docstring).
 
@@ -219,6 +224,10 @@ def check_optimum(
         tol: largest acceptable $\lambda^2/2$ (nats): the decrease a Newton step would
             still bring.
         names: one name per scalar of ``params`` (default :func:`parameter_names`).
+        differentiation: how the gradient and Hessian are taken: ``ReverseMode()``
+            (forward over reverse, ``jax.hessian``) or ``ForwardMode()`` (forward over
+            forward: no stored trajectory, faster through a long simulation with few
+            parameters).
 
     Returns:
         An :class:`OptimumCheck`.
@@ -231,5 +240,9 @@ def check_optimum(
         (False, ('b',))
     """
     names = parameter_names(params) if names is None else names
-    value, grad, hessian = _derivatives(objective, params)
+    if not isinstance(differentiation, AbstractDifferentiation):
+        raise TypeError(
+            f"`differentiation` must be ForwardMode() or ReverseMode(), got {differentiation!r}"
+        )
+    value, grad, hessian = _derivatives(objective, params, differentiation)
     return check_derivatives(value, grad, hessian, names=names, tol=tol)

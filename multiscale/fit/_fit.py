@@ -37,8 +37,9 @@ class FitHistory(eqx.Module):
             definite Hessian, Newton decrement below tolerance; see
             :func:`~multiscale.fit.check_optimum`). False when the step budget ran out,
             when the check failed, and when no check was run.
-        stopped: True when early stopping triggered (no improvement larger than ``tol``
-            within ``patience`` steps), False when the step budget ran out first.
+        stopped: True when the loss stopped decreasing: early stopping triggered (no
+            improvement larger than ``tol`` within ``patience`` steps), or the last
+            ``patience`` steps before the budget ran out gained at most ``tol``.
         check: the :class:`~multiscale.fit.OptimumCheck` of the returned point (None when
             the fit ran with ``check=False``).
     """
@@ -314,14 +315,20 @@ def fit(
             tol=check_tol,
             names=parameter_names(best_params),
         )
-    loss = jnp.asarray(np.concatenate([np.asarray(h)[i] for h in history]))
+    loss = np.concatenate([np.asarray(h)[i] for h in history])
+    if not stopped:
+        # The budget ran out between two checks of early stopping (every ``chunk`` steps):
+        # the loss stopped decreasing if its last ``patience`` steps gained at most tol.
+        trace = np.append(loss, final[i])
+        stopped = trace.size > patience and trace[-patience - 1] - trace[-patience:].min() <= tol
+    loss = jnp.asarray(loss)
     hist = FitHistory(
         loss=loss,
         start_losses=jnp.asarray(final),
         best_start=i,
         steps_taken=taken,
         converged=bool(stopped and outcome is not None and outcome.passed),
-        stopped=stopped,
+        stopped=bool(stopped),
         check=outcome,
     )
     return _build(view, best_params), hist
