@@ -1,7 +1,7 @@
 """A trial-level circuit fit: the 2600-trial, four-start goal of issue 5, and its cost per step.
 
 Workload: 2604 trials (434 per coherence at 0, 3.2, 6.4, 12.8, 25.6, 51.2 %) drawn from
-the circuit's own generative model (:func:`multiscale.fit.sample_circuit_trials`: the
+the circuit's own generative model (:func:`multiscale.behavior.sample_circuit_trials`: the
 Wong-Wang appendix circuit, hazard readout, NDT 0.3 s), fitted by maximum likelihood of
 every trial's choice and RT (:func:`multiscale.fit.fit_circuit_trials`: J_A_ext, the
 threshold and the non-decision time free, 2.6 s trials at dt = 1 ms).
@@ -38,10 +38,9 @@ import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 
 import multiscale as ms  # noqa: E402
-from multiscale.behavior import apply_readout  # noqa: E402
+from multiscale.behavior import apply_readout, rt_density  # noqa: E402
 from multiscale.circuit import Stimulus, simulate  # noqa: E402
 from multiscale.fit._trial_fit import _values_and_grads, trial_problem  # noqa: E402
-from multiscale.fit._trial_likelihood import rt_density  # noqa: E402
 
 COHERENCE = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
 
@@ -60,9 +59,9 @@ def _stored_trajectory_nll(problem, u, trials, keys):
     model = problem.model(u)
 
     def path(c, key):
-        stim = Stimulus(coherence=c, mu0=model.mu0, t_on=model.t_on)
-        traj = simulate(model.circuit, stim, key=key, dt=model.dt, t1=model.t1, save_every=1)
-        return apply_readout(model.readout, traj.ts, traj.r, dt=model.dt, t_on=model.t_on)
+        stim = Stimulus(coherence=c, mu0=model.mu0)
+        traj = simulate(model.circuit, stim, key=key, protocol=model.protocol, save_every=1)
+        return apply_readout(model.readout, traj.ts, traj.r, protocol=model.protocol)
 
     def chunk_sum(total, k):
         trace = jax.vmap(lambda c: jax.vmap(lambda kk: path(c, kk))(k))(trials.coherence)
@@ -71,19 +70,18 @@ def _stored_trajectory_nll(problem, u, trials, keys):
             total[1] + jnp.sum(trace.result.p_undecided, axis=1),
         ), None
 
-    n_steps = round(model.t1 / model.dt)
-    n_on = round(model.t_on / model.dt)
+    n_steps, n_on = model.protocol.n_steps, model.protocol.n_on
     c = trials.coherence.shape[0]
     init = (jnp.zeros((c, n_steps, 2)), jnp.zeros((c,)))
     (q, surv), _ = jax.lax.scan(jax.checkpoint(chunk_sum), init, keys.reshape(-1, 256))
     q = q / keys.shape[0]
     mass = q[:, n_on:].at[:, 0].add(jnp.sum(q[:, :n_on], axis=1))
     mass = jnp.where((trials.coherence == 0)[:, None, None], 0.5 * (mass + mass[..., ::-1]), mass)
-    fp = ms.fit.FirstPassage(
+    fp = ms.behavior.FirstPassage(
         decision_time=jnp.zeros(n_steps - n_on), mass=mass, undecided=surv / keys.shape[0]
     )
     rd = rt_density(model, fp, ndt_sd_min=problem.ndt_sd_min)
-    x = trials.rt / model.dt
+    x = trials.rt / model.protocol.dt
     j = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, rd.rt.shape[0] - 2)
     frac = x - j
     side = jnp.where(trials.correct, 0, 1)
@@ -100,7 +98,7 @@ def main(quick: bool) -> str:
     truth = ms.fit.default_circuit_behavior()
     truth = eqx.tree_at(lambda m: m.readout.non_decision_time, truth, jnp.asarray(0.3))
     coherence = jnp.asarray(COHERENCE)
-    trials = ms.fit.sample_circuit_trials(truth, coherence, n_per, key=jr.key(11))
+    trials = ms.behavior.sample_circuit_trials(truth, coherence, n_per, key=jr.key(11))
     start = eqx.tree_at(
         lambda m: (m.circuit.J_A_ext, m.readout.threshold, m.readout.non_decision_time),
         truth,
@@ -112,8 +110,8 @@ def main(quick: bool) -> str:
     rows = []
     for n_paths in paths_list:
         keys = jr.split(jr.key(5), n_paths)
-        fwd_p = trial_problem(start, spec, ms.fit.NDT_SD_MIN, 1024, True)
-        rev_p = trial_problem(start, spec, ms.fit.NDT_SD_MIN, 1024, False)
+        fwd_p = trial_problem(start, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
+        rev_p = trial_problem(start, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ReverseMode())
         on_one = jax.jit  # fed inputs committed to the first device, it runs there only
         variants = {
             "stored trajectories, reverse mode (per-trial pieces)": on_one(
@@ -161,10 +159,10 @@ def main(quick: bool) -> str:
         n_starts=n_starts,
     )
     total = time.perf_counter() - t
-    truth_problem = trial_problem(truth, spec, ms.fit.NDT_SD_MIN, 1024, True)
+    truth_problem = trial_problem(truth, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
     eval_keys = jr.split(jr.split(jr.key(7), 3)[2], eval_paths)  # the fit's fresh paths
     nll_truth = float(ms.fit._trial_fit.trial_nll(truth_problem, jnp.zeros(3), trials, eval_keys))
-    n_steps = round(truth.t1 / truth.dt)
+    n_steps = truth.protocol.n_steps
     lines = [
         "## Trial-level circuit fit (`bench_circuit_fit.py`)",
         "",

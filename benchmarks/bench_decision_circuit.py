@@ -96,16 +96,18 @@ def run_multiscale(batch, noise_name, repeats, tile=None, split=False, batched=T
     circuit = mc.WongWang2006()
     readout = mb.ThresholdReadout(window=window)
     noise = {"counter": mc.CounterNoise(), "threefry": mc.ThreefryNoise()}[noise_name]
-    kw = dict(dt=DT, t1=T1, readout=readout, noise=noise)
+    protocol = mc.TrialProtocol(dt=DT, t_on=T_ON, t1=T1)
+    kw = dict(protocol=protocol, readout=readout, noise=noise)
 
     def one(key, c):
-        stim = mc.Stimulus(coherence=c, t_on=T_ON)
+        stim = mc.Stimulus(coherence=c)
         return mc.simulate(circuit, stim, key=key, save_every=0, **kw).readout
 
     def many(keys, c):
-        stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(t_on=T_ON), c)
-        # Coherences are checked once by run_trials, outside the loop.
-        traj = mc.simulate_batch(circuit, stim, keys=keys, check_coherence=False, **kw)
+        stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(), c)
+        # As run_trials: parameters are checked once, outside the loop, which then runs
+        # with throw=False (a bad member would be marked RESULTS.invalid).
+        traj = mc.simulate_batch(circuit, stim, keys=keys, throw=False, **kw)
         return traj.readout
 
     run = many if batched else jax.vmap(one)
@@ -352,15 +354,15 @@ def gradient_cost(batch):
 
     coh = jnp.asarray(_coherences(batch))
     keys = jr.split(jr.key(1), coh.shape[0])
+    protocol = mc.TrialProtocol(dt=DT, t_on=T_ON, t1=T1)
 
     def per_trial(alpha, k, co):
         c = eqx.tree_at(lambda m: m.nmda.alpha, mc.WongWang2006(), alpha)
         return mc.simulate(
             c,
-            mc.Stimulus(coherence=co, t_on=T_ON),
+            mc.Stimulus(coherence=co),
             key=k,
-            dt=DT,
-            t1=T1,
+            protocol=protocol,
             readout=mb.HazardReadout(),
             save_every=0,
         ).readout.expected_rt
@@ -394,8 +396,10 @@ def gradient_cost(batch):
 
     # The same loss through the batched loop run_trials uses (state (2, trials)).
     def batched_rt(circuit, keys, coh):
-        stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(t_on=T_ON), coh)
-        traj = mc.simulate_batch(circuit, stim, keys=keys, dt=DT, t1=T1, readout=mb.HazardReadout())
+        stim = eqx.tree_at(lambda s: s.coherence, mc.Stimulus(), coh)
+        traj = mc.simulate_batch(
+            circuit, stim, keys=keys, protocol=protocol, readout=mb.HazardReadout()
+        )
         return jnp.mean(traj.readout.expected_rt)
 
     batched_forward_rt = ms.fit.forward_mode(batched_rt)
