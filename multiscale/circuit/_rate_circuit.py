@@ -35,13 +35,13 @@ class RateState(eqx.Module):
     Attributes:
         gating: one gating array per projection (presynaptic units first).
         short_term: per projection ``(R, u)`` of its short-term plasticity, or ``None``.
-        rates: the rate state of all units, Hz (used by populations with ``tau``).
+        rates: the rate state of all units, Hz, when a population has ``tau`` (else None).
         I_noise: the noise current of all units, nA.
     """
 
     gating: tuple
     short_term: tuple
-    rates: Array
+    rates: Array | None
     I_noise: Array
 
     @property
@@ -163,7 +163,9 @@ class RateCircuit(AbstractCircuit):
             for p in self.projections
         )
         zeros = jnp.zeros(shape(self.n_units), dtype)
-        return RateState(gating, stp, zeros, zeros)
+        # Only populations with a rate time constant carry their rates as state.
+        rates = zeros if any(p.tau is not None for p in self.populations) else None
+        return RateState(gating, stp, rates, zeros)
 
     def stimulus_input(self, stimulus: Stimulus) -> Array:
         if self.stimulus is None:

@@ -246,7 +246,7 @@ def _hessian(problem: TrialProblem, u, trials, keys):
     ``jax.hessian`` (forward over reverse through the checkpointed loop).
     """
     plain = TrialProblem(
-        problem.ref, problem.rest, problem.treedef, problem.ndt_sd_min, problem.chunk, False
+        problem.ref, problem.rest, problem.treedef, problem.ndt_sd_min, problem.chunk, _REVERSE
     )
     return jax.jacfwd(jax.jacfwd(plain.nll))(u, trials, keys)
 
