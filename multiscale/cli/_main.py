@@ -173,6 +173,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("names", nargs="*", help="benchmark names, e.g. stdp_curve (default: all)")
     b.add_argument("--quick", action="store_true", help="small workloads, for a smoke run")
+    b.add_argument(
+        "--gpu",
+        action="store_true",
+        help="also run bench_gpu.py, the accelerator goals (with --quick: its CPU sizes)",
+    )
     return p
 
 
