@@ -12,19 +12,25 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-from multiscale.behavior import HazardReadout, Trials, apply_readout
-from multiscale.circuit import Stimulus, WongWang2006, simulate
-from multiscale.fit import (
+from multiscale.behavior import (
     CircuitBehavior,
     CircuitTrials,
-    circuit_free_parameters,
+    HazardReadout,
+    Trials,
+    apply_readout,
     circuit_trials,
-    default_circuit_behavior,
     first_passage_density,
-    fit_circuit_trials,
     rt_density,
     sample_circuit_trials,
     trial_log_likelihood,
+)
+from multiscale.circuit import Stimulus, TrialProtocol, WongWang2006, simulate
+from multiscale.fit import (
+    ForwardMode,
+    ReverseMode,
+    circuit_free_parameters,
+    default_circuit_behavior,
+    fit_circuit_trials,
 )
 from multiscale.fit._trial_fit import trial_nll, trial_problem
 
@@ -34,7 +40,7 @@ def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=0.8, rt_max=1.2, dtype=jnp.float32)
     return CircuitBehavior(
         circuit=WongWang2006(J_A_ext=f(J)),
         readout=HazardReadout(threshold=f(theta), non_decision_time=f(ndt)),
-        t1=t1,
+        protocol=TrialProtocol(dt=1e-3, t_on=0.1, t1=t1),
         rt_max=rt_max,
     )
 
@@ -55,8 +61,8 @@ def test_first_passage_masses_are_a_distribution_and_chunking_is_exact():
     np.testing.assert_allclose(fp.mass, one.mass, atol=1e-6)
 
     def per_path(k):
-        traj = simulate(model.circuit, Stimulus(coherence=0.256, t_on=0.1), key=k, dt=1e-3, t1=0.8)
-        return apply_readout(model.readout, traj.ts, traj.r, dt=1e-3, t_on=0.1).per_step
+        traj = simulate(model.circuit, Stimulus(coherence=0.256), key=k, protocol=model.protocol)
+        return apply_readout(model.readout, traj.ts, traj.r, protocol=model.protocol).per_step
 
     direct = jnp.mean(jax.vmap(per_path)(keys), axis=0)[100:]
     np.testing.assert_allclose(fp.mass[1, 1:], direct[1:], atol=1e-6)
@@ -92,8 +98,8 @@ def test_lapse_keeps_every_trial_finite():
     assert np.isfinite(float(g.circuit.J_A_ext)) and np.isfinite(float(g.readout.threshold))
 
 
-@pytest.mark.parametrize("forward_mode", [False, True])
-def test_gradient_matches_finite_differences(float64, forward_mode):
+@pytest.mark.parametrize("differentiation", [ReverseMode(), ForwardMode()])
+def test_gradient_matches_finite_differences(float64, differentiation):
     # With common random numbers the NLL is smooth in the parameters between path flips;
     # at 25.6 % and 51.2 % coherence every path picks the same attractor, so autodiff must
     # match central differences of the same function. Forward mode (tangents through the
@@ -108,7 +114,7 @@ def test_gradient_matches_finite_differences(float64, forward_mode):
 
     def nll(x):
         m = eqx.tree_at(where, model, (x[0], x[1]))
-        return -jnp.sum(trial_log_likelihood(m, trials, keys, forward_mode=forward_mode))
+        return -jnp.sum(trial_log_likelihood(m, trials, keys, differentiation=differentiation))
 
     x = jnp.array([5.2e-4, 0.3])
     f = jax.jit(nll)
@@ -232,14 +238,15 @@ _SPLIT_STARTS = """
 import sys, jax
 jax.config.update("jax_num_cpu_devices", 2)
 import jax.numpy as jnp, jax.random as jr, numpy as np
-from multiscale.fit import CircuitTrials, circuit_free_parameters
+from multiscale.behavior import CircuitTrials
+from multiscale.fit import ForwardMode, circuit_free_parameters
 from multiscale.fit._trial_fit import _values_and_grads, trial_problem
 sys.path.insert(0, sys.argv[1])
 from test_trial_likelihood import _model
 model = _model()
 trials = CircuitTrials(np.array([0.128, 0.512]), np.array([0, 0, 1, 1], np.int32),
                        np.array([True, False, True, True]), np.array([0.55, 0.7, 0.5, 0.6]))
-problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, True)
+problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
 us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
 f, g = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
 assert jax.device_count() == 2
@@ -274,7 +281,7 @@ def test_starts_split_across_two_cpu_devices_give_the_same_fit_objective():
         np.array([True, False, True, True]),
         np.array([0.55, 0.7, 0.5, 0.6]),
     )
-    problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, True)
+    problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
     us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
     f1, g1 = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
     np.testing.assert_allclose(f2, f1, rtol=1e-5)
