@@ -31,7 +31,7 @@ from ._wong_wang import WongWang2006
 
 # Input current (nA) of the spontaneous state of the appendix model (mu0 = 0):
 # x = (J_N11 - J_N12) S + I_0 = 0.2112 x 0.10265 + 0.3255, with S = 0.1027 and r = 1.78 Hz
-# (reference_values 6a, validation target 9).
+# (Wong & Wang 2006, appendix parameters; checked by the `wong_wang_fixed_points` target).
 SPONTANEOUS_CURRENT = 0.34718
 
 

@@ -32,9 +32,13 @@ class AbstractTransfer(eqx.Module):
 class AbbottChance(AbstractTransfer):
     r"""$f(x) = (a x - b) / (1 - e^{-d(a x - b)})$ (Abbott & Chance 2005), finite at $a x = b$.
 
+    The defaults are Wong & Wang's (2006) fit to a population of leaky integrate-and-fire
+    neurons.
+
     Attributes:
-        a: gain, Hz/nA (270). b: offset, Hz (108). d: curvature, s (0.154) — Wong & Wang's
-        (2006) fit to the leaky integrate-and-fire population.
+        a: gain, Hz/nA (270).
+        b: offset, Hz (108).
+        d: curvature, s (0.154).
 
     References:
         Abbott LF, Chance FS (2005) Drivers and modulators from push-pull and balanced
@@ -59,7 +63,8 @@ class ThresholdLinear(AbstractTransfer):
     r"""$f(x) = g\,[x - \theta]_+$, Hz.
 
     Attributes:
-        gain: $g$, Hz/nA (1). threshold: $\theta$, nA (0).
+        gain: $g$, Hz/nA (1).
+        threshold: $\theta$, nA (0).
     """
 
     gain: Param = 1.0
@@ -77,7 +82,8 @@ class PowerLaw(AbstractTransfer):
     r"""$f(x) = k\,[x]_+^n$, Hz: the supralinear stabilised network (Ahmadian et al. 2013).
 
     Attributes:
-        k: gain, Hz/nA^n (0.04). n: exponent (2).
+        k: gain, Hz/nA^n (0.04).
+        n: exponent (2).
 
     References:
         Ahmadian Y, Rubin DB, Miller KD (2013) Analysis of the stabilized supralinear
@@ -99,7 +105,9 @@ class Sigmoid(AbstractTransfer):
     r"""$f(x) = r_\max / (1 + e^{-\beta (x - \theta)})$, Hz (Wilson & Cowan 1972).
 
     Attributes:
-        r_max: maximal rate, Hz (100). slope: $\beta$, 1/nA (1). threshold: $\theta$, nA (0).
+        r_max: maximal rate, Hz (100).
+        slope: $\beta$, 1/nA (1).
+        threshold: $\theta$, nA (0).
 
     References:
         Wilson HR, Cowan JD (1972) Excitatory and inhibitory interactions in localized
@@ -128,7 +136,8 @@ class OUNoise(eqx.Module):
     $I \leftarrow I e^{-\Delta t/\tau} + (\sigma/\sqrt2)\sqrt{1 - e^{-2\Delta t/\tau}}\,\xi$.
 
     Attributes:
-        sigma: amplitude $\sigma$, nA (0.02). tau: correlation time, s (2 ms: AMPA).
+        sigma: amplitude $\sigma$, nA (0.02).
+        tau: correlation time, s (2 ms: AMPA).
 
     References:
         Wong KF, Wang XJ (2006) J Neurosci 26:1314-1328 (eq. A3).
