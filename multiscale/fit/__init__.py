@@ -9,6 +9,7 @@ from .._autodiff import (
 from .._constraints import (
     AbstractTransform as AbstractTransform,
     Bounded as Bounded,
+    LogScale as LogScale,
     Positive as Positive,
     Real as Real,
     constraint as constraint,
@@ -50,6 +51,11 @@ from ._learning_fit import (
     learning_rate_parameters as learning_rate_parameters,
 )
 from ._newton import NewtonState as NewtonState, newton as newton
+from ._parameters import (
+    Free as Free,
+    Parameterization as Parameterization,
+    parameterize as parameterize,
+)
 from ._roitman_fit import fit_proportional_rate_summary as fit_proportional_rate_summary
 from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials
 from ._uncertainty import (

@@ -7,7 +7,7 @@ are optimised on the real line, $x = T(u)$; which leaves are trained is chosen b
 """
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -20,6 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._constraints import to_constrained, to_unconstrained
 from ._convergence import OptimumCheck, check_optimum, parameter_names
+from ._parameters import Free, Parameterization, parameterize
 
 LossFn = Callable[[Any, Any], Array]
 
@@ -99,7 +100,12 @@ class _Objective(eqx.Module):
         return self.loss_fn(self.view(params), self.data)
 
 
-def _split(model, filter_spec):
+def _split(model, filter_spec, free: Sequence[Free] | None = None):
+    """``(params, view)``: the trained values and the function that rebuilds the model."""
+    if free is not None:
+        if filter_spec is not eqx.is_inexact_array:
+            raise ValueError("give either `free` or `filter_spec`, not both")
+        return parameterize(model, free)
     params, static = eqx.partition(to_unconstrained(model), filter_spec)
     return params, _FilterView(static)
 
@@ -138,6 +144,7 @@ def optimize(
     optimizer: optax.GradientTransformation,
     steps: int,
     filter_spec=eqx.is_inexact_array,
+    free: Sequence[Free] | None = None,
 ):
     r"""Run ``steps`` optimiser steps on ``loss_fn(model, data)``: pure, jit- and vmap-able.
 
@@ -152,11 +159,13 @@ def optimize(
             ``optax.adam(lr)`` for noisy ones).
         steps: number of steps (static).
         filter_spec: which leaves are trained (``eqx.partition`` semantics).
+        free: instead of ``filter_spec``, the free parameters as ``where=`` accessors with
+            transforms (:class:`~multiscale.fit.Free`).
 
     Returns:
         ``(fitted model, losses)`` with the loss before each step, shape ``(steps,)``.
     """
-    params, view = _split(model, filter_spec)
+    params, view = _split(model, filter_spec, free)
     f = _objective(loss_fn, view, data)
     (params, _), losses = jax.lax.scan(
         _step(optimizer, f), (params, optimizer.init(params)), None, length=steps
@@ -212,6 +221,7 @@ def fit(
     steps: int = 1000,
     key: PRNGKeyArray,
     filter_spec=eqx.is_inexact_array,
+    free: Sequence[Free] | None = None,
     n_starts: int = 1,
     start_scale: float = 0.5,
     patience: int = 100,
@@ -241,7 +251,12 @@ def fit(
         optimizer: optax transformation (default ``optax.adam(0.02)``).
         steps: maximum number of steps.
         key: PRNG key for the multi-start perturbations.
-        filter_spec: which leaves are trained (callable or pytree of bools).
+        filter_spec: which leaves are trained (callable or pytree of bools); the
+            fields' declared constraints are applied.
+        free: instead of ``filter_spec``, the free parameters as ``where=`` accessors,
+            each with its transform (:class:`~multiscale.fit.Free`, e.g.
+            ``[Free(lambda m: m.circuit.nmda.tau_decay), Free(lambda m: m.readout.threshold,
+            LogScale(15.0))]``); any leaf of any Module, however deep.
         n_starts: number of starting points.
         start_scale: SD of the start perturbation on the unconstrained scale.
         patience, tol: early-stopping settings.
@@ -274,7 +289,7 @@ def fit(
             f"steps, n_starts and chunk must be >= 1, got {steps}, {n_starts}, {chunk}"
         )
     optimizer = optax.adam(0.02) if optimizer is None else optimizer
-    params, view = _split(model, filter_spec)
+    params, view = _split(model, filter_spec, free)
     if not jax.tree.leaves(params):
         raise ValueError(
             "no trainable leaves: filter_spec selected nothing (fields given as Python numbers "
@@ -313,7 +328,9 @@ def fit(
             _objective(loss_fn, view, data),
             best_params,
             tol=check_tol,
-            names=parameter_names(best_params),
+            names=view.names
+            if isinstance(view, Parameterization)
+            else parameter_names(best_params),
         )
     loss = np.concatenate([np.asarray(h)[i] for h in history])
     if not stopped:
