@@ -14,17 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multiscale.behavior import HazardReadout
-from multiscale.circuit import WongWang2006
-from multiscale.cli._fit import fit_command, format_fit
-from multiscale.fit import (
+from multiscale.behavior import (
     CircuitBehavior,
-    SummaryData,
-    circuit_free_parameters,
+    HazardReadout,
     circuit_summary,
     circuit_summary_negative_log_likelihood,
-    fit_circuit_summary,
 )
+from multiscale.circuit import TrialProtocol, WongWang2006
+from multiscale.cli._fit import fit_command, format_fit
+from multiscale.fit import SummaryData, circuit_free_parameters, fit_circuit_summary
 
 
 def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=1.6, dtype=jnp.float32):
@@ -32,7 +30,7 @@ def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=1.6, dtype=jnp.float32):
     return CircuitBehavior(
         circuit=WongWang2006(J_A_ext=f(J)),
         readout=HazardReadout(threshold=f(theta), non_decision_time=f(ndt)),
-        t1=t1,
+        protocol=TrialProtocol(dt=1e-3, t_on=0.1, t1=t1),
     )
 
 
