@@ -13,6 +13,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import multiscale.synapse as ms
+from multiscale import RESULTS
 
 # --------------------------------------------------------------------------- Mg block
 
@@ -83,7 +84,7 @@ def test_first_order_matches_scipy_and_closed_form(float64, make):
     exact = ms.first_order_exact(rec, jnp.array(SPIKES + [np.inf]), jnp.asarray(ts))
     np.testing.assert_allclose(np.asarray(exact), ref, rtol=1e-8, atol=1e-11)
     np.testing.assert_allclose(np.asarray(traj.r), ref, rtol=1e-7, atol=1e-10)
-    assert bool(traj.result == diffrax.RESULTS.successful)
+    assert int(traj.result) == RESULTS.ok
 
 
 def test_gabab_matches_scipy(float64):
@@ -208,7 +209,7 @@ def test_vmap_over_spike_trains_and_failing_member_reports_result():
         return ms.simulate_receptor(rec, trains[0], ts, max_steps=64, throw=False)
 
     batch = jax.vmap(run)(alphas)
-    ok = np.asarray(batch.result == diffrax.RESULTS.successful)
+    ok = np.asarray(batch.result == RESULTS.ok)
     assert ok.tolist() == [True, False]
     np.testing.assert_allclose(
         batch.r[0], ms.first_order_exact(ms.ampa(), trains[0], ts), rtol=1e-4, atol=1e-7

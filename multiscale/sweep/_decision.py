@@ -6,12 +6,13 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, PRNGKeyArray
 
+from .._results import RESULTS
 from ..behavior import ThresholdReadout
 from ..circuit import AbstractCircuit, Stimulus, TrialProtocol, simulate
 
-STATUS_DIVERGED = 2
+STATUS_DIVERGED = RESULTS.diverged
 """Status of a member in which a trial of the circuit diverged (NaN/inf state)."""
-STATUS_UNDECIDED = 3
+STATUS_UNDECIDED = RESULTS.undecided
 """Status of a member in which no trial reached the decision threshold."""
 
 

@@ -40,15 +40,16 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .._results import RESULTS
 from ._dataset import build_dataset, write_netcdf
 from ._design import AbstractDesign, check_key, parameter_name
 from ._identity import Unidentifiable
 from ._memory import default_memory_budget, member_bytes, plan_chunk_size
 from ._store import Store, fn_name, key_bytes, sweep_identity
 
-STATUS_OK = 0
+STATUS_OK = RESULTS.ok
 """Status of a member whose outputs are all finite (and whose ``fn`` reported 0)."""
-STATUS_NONFINITE = 1
+STATUS_NONFINITE = RESULTS.nonfinite
 """Status of a member with a NaN or infinite floating-point output."""
 
 

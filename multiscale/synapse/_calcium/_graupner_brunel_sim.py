@@ -14,12 +14,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from ..._results import RESULTS
 from .._protocols import SpikeTrains
 from ._graupner_brunel import GraupnerBrunel
 
 #: Result codes of :class:`GBResult` (``result`` field).
-SUCCESS = 0
-NONFINITE = 1
 
 
 class GBResult(eqx.Module):
@@ -158,5 +157,5 @@ def simulate_graupner_brunel(
         time_p=time_p,
         alpha_d=time_d / duration,
         alpha_p=time_p / duration,
-        result=jnp.where(ok, SUCCESS, NONFINITE).astype(jnp.int32),
+        result=jnp.where(ok, RESULTS.ok, RESULTS.nonfinite).astype(jnp.int32),
     )

@@ -13,8 +13,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Real
+from jaxtyping import Array, ArrayLike, Float, Int, Real
 
+from ..._results import RESULTS
 from ..._typing import SpikeTimes
 from ._kinetic_receptors import AbstractReceptor, FirstOrderReceptor
 
@@ -30,13 +31,13 @@ class ReceptorTrajectory(eqx.Module):
         ts: save times, s, shape (time,) (with leading batch axes after ``vmap``).
         ys: receptor state, shape (time, state): ``[r]`` for a
             :class:`FirstOrderReceptor`, ``[R, G]`` for a :class:`GABABReceptor`.
-        result: the diffrax ``RESULTS`` code; ``result == diffrax.RESULTS.successful``
-            tells which members of a ``vmap``-ed batch succeeded (with ``throw=False``).
+        result: the outcome code of ``ms.RESULTS`` (0 ok, 5 max steps, 6 solver failed),
+            per member of a ``vmap``-ed batch (with ``throw=False``).
     """
 
     ts: Float[Array, "*batch time"]
     ys: Float[Array, "*batch time state"]
-    result: diffrax.RESULTS
+    result: Int[Array, "*batch"]
 
     @property
     def r(self) -> Float[Array, "*batch time"]:
@@ -211,7 +212,7 @@ def simulate_receptor(
         max_steps=max_steps,
         throw=throw,
     )
-    return ReceptorTrajectory(ts=ts, ys=sol.ys, result=sol.result)
+    return ReceptorTrajectory(ts=ts, ys=sol.ys, result=RESULTS.from_diffrax(sol.result))
 
 
 def _vector_field(t, y, args):
