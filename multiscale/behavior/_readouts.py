@@ -28,6 +28,7 @@ from jaxtyping import Array, Bool, Float, Int
 from .._numerics import exprel
 from ..circuit import (
     AbstractCircuit,
+    AbstractDecision,
     AbstractOnlineReadout,
     GivenNormals,
     TrialProtocol,
@@ -41,7 +42,7 @@ def _window_steps(window: float, dt: float) -> int:
     return max(1, round(window / dt))
 
 
-class Decision(eqx.Module):
+class Decision(AbstractDecision):
     """Choice and timing of trials (leading batch axes after ``vmap``).
 
     Attributes:
@@ -64,6 +65,17 @@ class Decision(eqx.Module):
     def correct(self) -> Bool[Array, "*batch"]:
         """True where population 1 (the stimulus-favoured one) won."""
         return self.choice == 0
+
+    def choice_probabilities(self):
+        """1 for the choice made, 0 for the other (both 0 if undecided)."""
+        dtype = self.decision_time.dtype
+        return jnp.stack([self.choice == 0, self.choice == 1], axis=-1).astype(dtype)
+
+    def decision_times(self):
+        return jnp.stack([self.decision_time, self.decision_time], axis=-1)
+
+    def reaction_times(self):
+        return jnp.stack([self.rt, self.rt], axis=-1)
 
 
 class _HardState(NamedTuple):
@@ -117,7 +129,7 @@ class ThresholdReadout(AbstractOnlineReadout):
         return Decision(choice=state.choice, decision_time=state.t_cross, rt=rt)
 
 
-class SoftDecision(eqx.Module):
+class SoftDecision(AbstractDecision):
     """Choice probabilities and expected timing of trials from the hazard readout.
 
     Attributes:
@@ -148,6 +160,15 @@ class SoftDecision(eqx.Module):
     def expected_rt(self) -> Float[Array, "*batch"]:
         """Expected RT given a decision, s."""
         return self.decision_time + self.non_decision_time
+
+    def choice_probabilities(self):
+        return self.p_choice
+
+    def decision_times(self):
+        return self.mean_decision_time
+
+    def reaction_times(self):
+        return self.mean_decision_time + jnp.asarray(self.non_decision_time)[..., None]
 
 
 class _SoftState(NamedTuple):

@@ -14,7 +14,11 @@ from ._noise import (
     GivenNormals as GivenNormals,
     ThreefryNoise as ThreefryNoise,
 )
-from ._online_readout import AbstractOnlineReadout as AbstractOnlineReadout, NoReadout as NoReadout
+from ._online_readout import (
+    AbstractDecision as AbstractDecision,
+    AbstractOnlineReadout as AbstractOnlineReadout,
+    NoReadout as NoReadout,
+)
 from ._phase_plane import (
     FixedPoint as FixedPoint,
     fixed_point as fixed_point,

@@ -53,6 +53,28 @@ class AbstractOnlineReadout(eqx.Module):
         """The result Module (e.g. a decision) from the final state."""
 
 
+class AbstractDecision(eqx.Module):
+    """The result of a two-choice decision readout, as the scales above the circuit read it.
+
+    Hard readouts (a threshold crossing) and soft ones (a hazard) both give, per trial,
+    the probability of each choice and the timing given each choice; a hard readout's
+    probabilities are 0 or 1. Sessions and tasks draw choices and reaction times from
+    these, whatever the readout (no attribute probing).
+    """
+
+    @abc.abstractmethod
+    def choice_probabilities(self) -> Float[Array, "... 2"]:
+        """P(choice 1), P(choice 2) within the trial (their sum is P(decided))."""
+
+    @abc.abstractmethod
+    def decision_times(self) -> Float[Array, "... 2"]:
+        """Decision time given each choice, s after stimulus onset (NaN if impossible)."""
+
+    @abc.abstractmethod
+    def reaction_times(self) -> Float[Array, "... 2"]:
+        """Reaction time given each choice (decision + non-decision time), s."""
+
+
 class NoReadout(AbstractOnlineReadout):
     """The trivial readout: keeps nothing, returns an empty Module."""
 

@@ -56,6 +56,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real
 
 from ..circuit import (
     AbstractCircuit,
+    AbstractDecision,
     AbstractOnlineReadout,
     Stimulus,
     TrialProtocol,
@@ -365,24 +366,21 @@ class CircuitChoice(AbstractChoice):
         )
         res = traj.readout
         nan = jnp.full((), jnp.nan, dtype)
-        if hasattr(res, "p_choice") and hasattr(res, "mean_decision_time"):
-            p = jnp.where(swap, res.p_choice[::-1], res.p_choice)
-            draw = jr.uniform(k_draw, (), dtype)
-            choice = jnp.where(draw < p[0], 0, jnp.where(draw < p[0] + p[1], 1, -1))
-            p_a = p[0] / jnp.maximum(p[0] + p[1], jnp.asarray(1e-12, dtype))
-            mdt = jnp.where(swap, res.mean_decision_time[::-1], res.mean_decision_time)
-            decision_time = jnp.where(choice >= 0, mdt[jnp.maximum(choice, 0)], nan)
-        elif hasattr(res, "choice") and hasattr(res, "decision_time"):
-            raw = res.choice
-            choice = jnp.where((raw >= 0) & swap, 1 - raw, raw)
-            p_a = jnp.where(choice >= 0, (choice == 0).astype(dtype), nan)
-            decision_time = jnp.asarray(res.decision_time, dtype)
-        else:
-            raise ValueError(
-                "CircuitChoice `readout` must return a result with `p_choice` (e.g. "
-                "HazardReadout) or with `choice` and `decision_time` (e.g. ThresholdReadout); "
-                f"got {type(res).__name__}"
+        if not isinstance(res, AbstractDecision):
+            raise TypeError(
+                "CircuitChoice `readout` must give an AbstractDecision (e.g. "
+                f"ThresholdReadout or HazardReadout); got {type(res).__name__}"
             )
+        p = res.choice_probabilities()
+        p = jnp.where(swap, p[::-1], p)
+        draw = jr.uniform(k_draw, (), dtype)
+        choice = jnp.where(draw < p[0], 0, jnp.where(draw < p[0] + p[1], 1, -1))
+        p_a = jnp.where(
+            p[0] + p[1] > 0, p[0] / jnp.maximum(p[0] + p[1], jnp.asarray(1e-12, dtype)), nan
+        )
+        dts = res.decision_times()
+        dts = jnp.where(swap, dts[::-1], dts)
+        decision_time = jnp.where(choice >= 0, dts[jnp.maximum(choice, 0)], nan)
         return TrialChoice(
             choice.astype(jnp.int32), p_a, decision_time, traj.result.astype(jnp.int32)
         )

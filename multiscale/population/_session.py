@@ -45,6 +45,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
 
 from ..circuit import (
     AbstractCircuit,
+    AbstractDecision,
     AbstractOnlineReadout,
     Stimulus,
     TrialProtocol,
@@ -290,23 +291,24 @@ class SessionResult(eqx.Module):
 
 
 def _decide(res, swap, u):
-    """Choice (0/1/-1), choice probabilities (2,) and RT from a readout result."""
-    if hasattr(res, "p_choice"):
-        p = jnp.where(swap, res.p_choice[::-1], res.p_choice)
-        choice = jnp.where(u < p[0], 0, jnp.where(u < p[0] + p[1], 1, -1))
-        ndt = res.non_decision_time
-        mdt = jnp.where(swap, res.mean_decision_time[::-1], res.mean_decision_time)
-        rt = jnp.where(choice >= 0, mdt[jnp.maximum(choice, 0)] + ndt, jnp.nan)
-        return choice, p, rt
-    if hasattr(res, "choice") and hasattr(res, "rt"):
-        c = res.choice
-        choice = jnp.where((c >= 0) & swap, 1 - c, c)
-        p = jnp.stack([choice == 0, choice == 1]).astype(jnp.result_type(float))
-        return choice, p, res.rt
-    raise ValueError(
-        "`readout` must return a result with `p_choice` (e.g. HazardReadout) or with "
-        f"`choice` and `rt` (e.g. ThresholdReadout); got {type(res).__name__}"
-    )
+    """Choice (0/1/-1), choice probabilities (2,) and RT from a readout's decision.
+
+    The choice is drawn from the decision's probabilities with the uniform ``u`` (a hard
+    readout's are 0 or 1, so its choice is the one made); ``swap`` exchanges the two
+    populations (the stimulus favoured the second).
+    """
+    if not isinstance(res, AbstractDecision):
+        raise TypeError(
+            "`readout` must give an AbstractDecision (e.g. ThresholdReadout or "
+            f"HazardReadout); got {type(res).__name__}"
+        )
+    p = res.choice_probabilities()
+    p = jnp.where(swap, p[::-1], p)
+    choice = jnp.where(u < p[0], 0, jnp.where(u < p[0] + p[1], 1, -1))
+    rts = res.reaction_times()
+    rts = jnp.where(swap, rts[::-1], rts)
+    rt = jnp.where(choice >= 0, rts[jnp.maximum(choice, 0)], jnp.nan)
+    return choice, p, rt
 
 
 def _gate_and_mask(learner, state, w_before, index):

@@ -46,6 +46,7 @@ from jaxtyping import Array, ArrayLike, Float, Real
 from ..._checks import Constraints, check_fields
 from ..._typing import ScalarLike
 from ._rate_rule import AbstractBounds, AbstractRateRule, check_rates, with_weights
+from ._three_factor import AbstractThreeFactorRule
 
 Param = Float[ArrayLike, ""]
 
@@ -473,7 +474,7 @@ class Modulated(AbstractRateRule):
         self, state: ModulatedState, duration: ScalarLike, level: ScalarLike | None = None
     ) -> ModulatedState:
         """Three-factor rules: ``rule.relax`` over ``duration`` (s), its change modulated."""
-        if not hasattr(self.rule, "relax"):
+        if not isinstance(self.rule, AbstractThreeFactorRule):
             raise TypeError(
                 f"Modulated.relax needs a rule with `relax` (a three-factor rule); "
                 f"{type(self.rule).__name__} has none"
@@ -483,7 +484,7 @@ class Modulated(AbstractRateRule):
 
     def reward(self, state: ModulatedState, dopamine: Real[ArrayLike, ""]) -> ModulatedState:
         """Three-factor rules: add a dopamine burst (1/s) through ``rule.reward``."""
-        if not hasattr(self.rule, "reward"):
+        if not isinstance(self.rule, AbstractThreeFactorRule):
             raise TypeError(
                 f"Modulated.reward needs a rule with `reward` (a three-factor rule); "
                 f"{type(self.rule).__name__} has none"
