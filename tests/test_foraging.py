@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import multiscale.behavior as mb
+import multiscale.circuit as mc
 import multiscale.population as mp
 import multiscale.synapse as ms
 
@@ -147,7 +148,10 @@ def test_circuit_choice_and_undecided_trials():
     @jax.vmap
     def run(gain, base):
         choice = mp.CircuitChoice(
-            readout=mb.ThresholdReadout(), rate_gain=gain, rate_base=base, t1=1.1
+            readout=mb.ThresholdReadout(),
+            rate_gain=gain,
+            rate_base=base,
+            protocol=mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=1.1),
         )
         return mp.run_foraging(mp.Forager(choice=choice, c0=0.3), task, key=jr.key(6))
 
@@ -164,7 +168,8 @@ def test_circuit_choice_and_undecided_trials():
     assert np.all(armed[1:] >= armed[:-1])
     # A soft readout gives choice probabilities, not indicators. One noise path usually
     # decides clearly (p_a rounds to 0 or 1 in float32), so look across 8 trials.
-    soft = mp.Forager(choice=mp.CircuitChoice(readout=mb.HazardReadout(), t1=0.6), c0=0.3)
+    short = mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=0.6)
+    soft = mp.Forager(choice=mp.CircuitChoice(readout=mb.HazardReadout(), protocol=short), c0=0.3)
     res = mp.run_foraging(soft, mp.block_task([(3, 1)], [8]), key=jr.key(8))
     p_a = np.asarray(res.p_a)
     assert np.all((p_a >= 0) & (p_a <= 1)) and np.any((p_a > 0) & (p_a < 1)), p_a
@@ -278,8 +283,10 @@ def test_bad_input_raises():
         mp.FixedChoice(p_a=1.2)
     with pytest.raises((ValueError, TypeError), match="readout"):
         mp.CircuitChoice(readout=mb.DDM())
-    with pytest.raises(ValueError, match="t1"):
-        mp.CircuitChoice(readout=mb.ThresholdReadout(), t1=0.05)
+    with pytest.raises(ValueError, match="t1"):  # a trial that ends before the targets
+        mp.CircuitChoice(
+            readout=mb.ThresholdReadout(), protocol=mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=0.05)
+        )
     with pytest.raises((ValueError, TypeError), match="p_bait"):
         mp.ForagingTask(jnp.ones((5, 3)))
     with pytest.raises(ValueError, match="p_bait"):

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 import multiscale.behavior as mb
+import multiscale.circuit as mc
 import multiscale.fit as mf
 import multiscale.population as mp
 import multiscale.synapse as ms
 
 N_TRIALS, BLOCK, TRUE_ETA = 100, 10, 1e-4
-SESSION = dict(t1=0.8)
+SESSION = dict(protocol=mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=0.8))
 
 
 def _data(n_subjects=16):

@@ -243,13 +243,14 @@ def test_three_factor_grad_wrt_surprise_level(float64):
 
 def test_circuit_trial_grad_wrt_level(float64):
     # Acetylcholine and noradrenaline at one level, so one compilation checks both paths.
-    stim = mc.Stimulus(coherence=0.1, t_on=0.02)
+    stim = mc.Stimulus(coherence=0.1)
+    protocol = mc.TrialProtocol(dt=1e-3, t_on=0.02, t1=0.1, segment=50)
     key = jr.key(0)
 
     def final_S(level):
         c = mc.modulate_circuit(mc.WongWang2006(), ms.Acetylcholine(), level)
         c = mc.modulate_circuit(c, ms.Noradrenaline(), level)
-        tr = mc.simulate(c, stim, key=key, dt=1e-3, t1=0.1, save_every=0, block=50)
+        tr = mc.simulate(c, stim, key=key, protocol=protocol, save_every=0)
         return tr.S[-1, 0] - tr.S[-1, 1]
 
     g = jax.jit(jax.grad(final_S))(0.5)

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import multiscale.behavior as mb
+import multiscale.circuit as mc
 import multiscale.population as mp
 import multiscale.synapse as ms
 
 N_TRIALS, REVERSAL, N_SUBJECTS = 120, 60, 8
+SHORT = mc.TrialProtocol(dt=1e-3, t_on=0.05, t1=0.4)  # short trials for the gradient checks
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +89,7 @@ def test_session_gradient_matches_finite_differences(float64):
 
     def score(eta):
         learner = mp.Learner(rule=ms.RewardModulatedHebb(eta=eta))
-        res = mp.run_session(
-            learner, task, key=jr.key(3), readout=readout, t_on=0.05, t1=0.4, iti=1.0
-        )
+        res = mp.run_session(learner, task, key=jr.key(3), readout=readout, protocol=SHORT, iti=1.0)
         return jnp.mean(res.p_correct[1:])
 
     f = jax.jit(score)
@@ -107,9 +107,7 @@ def test_session_gradient_wrt_dopamine_gain_matches_finite_differences(float64):
 
     def score(gain):
         learner = mp.Learner(critic=mp.RewardPrediction(burst_gain=gain, dip_gain=gain))
-        res = mp.run_session(
-            learner, task, key=jr.key(3), readout=readout, t_on=0.05, t1=0.4, iti=1.0
-        )
+        res = mp.run_session(learner, task, key=jr.key(3), readout=readout, protocol=SHORT, iti=1.0)
         return jnp.mean(res.p_correct[1:])
 
     f = jax.jit(score)
@@ -139,7 +137,12 @@ def test_bad_input_raises():
             key=jr.key(0),
             readout=readout,
         )
+    # A trial that ends before the stimulus onset: the protocol refuses it.
     with pytest.raises(ValueError, match="t_on"):
         mp.run_session(
-            mp.Learner(), mp.Task(jnp.ones(2), 0.2), key=jr.key(0), readout=readout, t1=0.05
+            mp.Learner(),
+            mp.Task(jnp.ones(2), 0.2),
+            key=jr.key(0),
+            readout=readout,
+            protocol=mc.TrialProtocol(dt=1e-3, t_on=0.1, t1=0.05),
         )
