@@ -163,14 +163,14 @@ def _nodes(model: AbstractDDM, condition):
     condition = jnp.asarray(condition)
     if not jnp.issubdtype(condition.dtype, jnp.floating):
         condition = condition.astype(float)
-    p = ddm_parameters(model, jnp.atleast_1d(condition), condition.dtype)
+    p = ddm_parameters(model, jnp.ravel(condition), condition.dtype)
     dtype = p.v.dtype
     if is_zero(p.sv):
         v, wv = p.v[:, None], jnp.ones((1,), dtype)
     else:
         x = np.linspace(-9.0, 9.0, 181)
         wx = np.exp(-(x**2) / 2.0)
-        v = p.v[:, None] + p.sv * jnp.asarray(x, dtype)
+        v = p.v[:, None] + p.sv * jnp.asarray(x, dtype)[None, :]
         wv = jnp.asarray(wx / wx.sum(), dtype)
     if is_zero(p.sz):
         w, ww = jnp.broadcast_to(p.z, (1,)), jnp.ones((1,), dtype)
