@@ -51,6 +51,13 @@ from ._learning_fit import (
     learning_rate_parameters as learning_rate_parameters,
 )
 from ._newton import NewtonState as NewtonState, newton as newton
+from ._optimizers import (
+    AdamState as AdamState,
+    AdamThenLBFGSState as AdamThenLBFGSState,
+    adam as adam,
+    adam_then_lbfgs as adam_then_lbfgs,
+    lbfgs as lbfgs,
+)
 from ._parameters import (
     Free as Free,
     Parameterization as Parameterization,

@@ -20,6 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._constraints import to_constrained, to_unconstrained
 from ._convergence import OptimumCheck, check_optimum, parameter_names
+from ._optimizers import adam
 from ._parameters import Free, Parameterization, parameterize
 
 LossFn = Callable[[Any, Any], Array]
@@ -114,10 +115,20 @@ def _objective(loss_fn: LossFn, view, data):
     return _Objective(loss_fn, view, data)
 
 
+def _value_and_grad(f, params, opt_state):
+    """Loss and gradient; read from the state when a line search stored them there."""
+    stored = optax.tree.get(opt_state, "value") is not None
+    if stored and optax.tree.get(opt_state, "grad") is not None:
+        # The line search evaluated both at the point it accepted, which is ``params``
+        # (infinite at the start: then they are computed).
+        return optax.value_and_grad_from_state(f)(params, state=opt_state)
+    return jax.value_and_grad(f)(params)
+
+
 def _step(optimizer: optax.GradientTransformation, f):
     def step(carry, _):
         params, opt_state = carry
-        value, grads = jax.value_and_grad(f)(params)
+        value, grads = _value_and_grad(f, params, opt_state)
         extra = {}
         if isinstance(optimizer, optax.GradientTransformationExtraArgs):
             extra = dict(value=value, grad=grads, value_fn=f)
@@ -248,7 +259,10 @@ def fit(
         model: initial model; constrained fields are optimised through their transforms.
         loss_fn: ``(model, data) -> scalar`` (e.g. a negative log-likelihood, nats).
         data: pytree passed to ``loss_fn`` unchanged.
-        optimizer: optax transformation (default ``optax.adam(0.02)``).
+        optimizer: optax transformation (default :func:`~multiscale.fit.adam` with
+            learning rate 0.02; :func:`~multiscale.fit.lbfgs` for a smooth loss,
+            :func:`~multiscale.fit.adam_then_lbfgs`, :func:`~multiscale.fit.newton`
+            for a few parameters).
         steps: maximum number of steps.
         key: PRNG key for the multi-start perturbations.
         filter_spec: which leaves are trained (callable or pytree of bools); the
@@ -288,7 +302,7 @@ def fit(
         raise ValueError(
             f"steps, n_starts and chunk must be >= 1, got {steps}, {n_starts}, {chunk}"
         )
-    optimizer = optax.adam(0.02) if optimizer is None else optimizer
+    optimizer = adam(0.02) if optimizer is None else optimizer
     params, view = _split(model, filter_spec, free)
     if not jax.tree.leaves(params):
         raise ValueError(

@@ -8,13 +8,13 @@ serves all, and every value stays positive. The learning-rule fit
 (:func:`~multiscale.fit.fit_learning_rule`) uses the same scaling for plasticity rates.
 """
 
-import functools
-from typing import Any, NamedTuple
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
+
+from ._optimizers import adam
 
 
 class LogScaled(eqx.Module):
@@ -56,41 +56,9 @@ def log_scaled(model, filter_spec) -> tuple[LogScaled, LogScaled]:
     return scaled, spec
 
 
-class AdamState(NamedTuple):
-    """State of :func:`float_count_adam`: step count (a float) and the two moments."""
-
-    count: jax.Array
-    mu: Any
-    nu: Any
-
-
-# Cached so that repeated fits with one learning rate reuse the compiled loop.
-@functools.lru_cache(maxsize=16)
-def float_count_adam(
-    learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
-) -> optax.GradientTransformation:
-    """Adam (Kingma & Ba 2015) with every scalar, the step count included, in the params' dtype.
-
-    ``optax.adam`` raises ``b1 ** count`` with an int32 count, which strict dtype promotion
-    rejects; keeping the count as a float of the parameters' dtype avoids any promotion.
-    """
-
-    def init(params):
-        dtype = jax.tree.leaves(params)[0].dtype
-        zeros = jax.tree.map(jnp.zeros_like, params)
-        return AdamState(jnp.zeros((), dtype), zeros, zeros)
-
-    def update(grads, state, params=None):
-        del params
-        count = state.count + 1
-        c = lambda x: jnp.asarray(x, count.dtype)
-        mu = jax.tree.map(lambda m, g: c(b1) * m + c(1 - b1) * g, state.mu, grads)
-        nu = jax.tree.map(lambda v, g: c(b2) * v + c(1 - b2) * g**2, state.nu, grads)
-        scale = c(learning_rate) * jnp.sqrt(1 - c(b2) ** count) / (1 - c(b1) ** count)
-        updates = jax.tree.map(lambda m, v: -scale * m / (jnp.sqrt(v) + c(eps)), mu, nu)
-        return updates, AdamState(count, mu, nu)
-
-    return optax.GradientTransformation(init, update)
+# The float-count Adam now lives with the other optimisers; this name stays for the fits
+# that import it from here.
+float_count_adam = adam
 
 
 def free_parameter_names(model: eqx.Module, filter_spec) -> list[str]:
