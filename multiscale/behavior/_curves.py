@@ -3,14 +3,18 @@ r"""Behavioral summaries per coherence, and psychometric fits by maximum likelih
 Summaries take decisions with a leading coherence axis, ``(coherences, trials)``.
 Accuracy is computed over decided trials; the fraction undecided is reported next to
 it (undecided trials are never silently dropped). Psychometric fits maximise the
-binomial likelihood with ``optax.lbfgs`` on unconstrained parameters (no scipy).
+binomial likelihood with ``optax.lbfgs`` on unconstrained parameters (no scipy); data
+whose maximum does not exist (no trials, all correct, all at chance for the Weibull,
+separated data) give NaN parameters with the likelihood's supremum, never the start
+values.
 """
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float
+from jax.scipy.special import xlogy
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._numerics import safe_log
 from ._readouts import Decision, SoftDecision
@@ -119,11 +123,15 @@ class WeibullFit(eqx.Module):
         alpha: threshold $\alpha$ (82 % correct), same unit as the coherence (fraction).
         beta: slope $\beta$ (dimensionless).
         neg_log_likelihood: binomial negative log-likelihood at the optimum.
+        identified: False where the data have no maximum-likelihood fit (no trials, all
+            correct, all at chance, separated); ``alpha`` and ``beta`` are then NaN (see
+            :func:`fit_weibull`).
     """
 
     alpha: Float[Array, ""]
     beta: Float[Array, ""]
     neg_log_likelihood: Float[Array, ""]
+    identified: Bool[Array, ""] | bool = True
 
     def __call__(self, c: Float[Array, "*s"]) -> Float[Array, "*s"]:
         """P(correct) at coherence ``c`` (fraction)."""
@@ -138,11 +146,14 @@ class LogisticFit(eqx.Module):
     Attributes:
         bias: $\beta_0$. slope: $\beta_1$ (per unit coherence).
         neg_log_likelihood: at the optimum.
+        identified: False where the data have no maximum-likelihood fit (no trials,
+            separated); ``bias`` and ``slope`` are then NaN (see :func:`fit_logistic`).
     """
 
     bias: Float[Array, ""]
     slope: Float[Array, ""]
     neg_log_likelihood: Float[Array, ""]
+    identified: Bool[Array, ""] | bool = True
 
     def __call__(self, c: Float[Array, "*s"]) -> Float[Array, "*s"]:
         """P(correct) (or P(choice 1) for signed coherence) at ``c``."""
@@ -151,6 +162,11 @@ class LogisticFit(eqx.Module):
 
 def _binomial_nll(p: Array, k: Array, n: Array) -> Array:
     return -jnp.sum(k * safe_log(p) + (n - k) * safe_log(1.0 - p))
+
+
+def _saturated_nll(p: Array, k: Array, n: Array) -> Array:
+    r"""Binomial NLL with $0 \log 0 = 0$: the infimum a non-identified fit approaches."""
+    return -jnp.sum(xlogy(k, p) + xlogy(n - k, 1.0 - p))
 
 
 def _minimize(f, x0: Array, n_steps: int) -> tuple[Array, Array]:
@@ -167,41 +183,140 @@ def _minimize(f, x0: Array, n_steps: int) -> tuple[Array, Array]:
     return x, f(x)
 
 
+def _counts(coherence, n_correct, n_total):
+    """Validated float arrays (c, k, n): one shape (levels,), counts 0 <= k <= n, finite."""
+    dtype = jnp.result_type(float)
+    c, k, n = (jnp.asarray(a, dtype) for a in (coherence, n_correct, n_total))
+    if c.ndim != 1 or k.shape != c.shape or n.shape != c.shape:
+        raise ValueError(
+            "`coherence`, `n_correct` and `n_total` must be 1-D with one shape (levels,), "
+            f"got {c.shape}, {k.shape} and {n.shape}"
+        )
+    c = eqx.error_if(c, ~jnp.isfinite(c), "`coherence` must be finite")
+    n = eqx.error_if(n, ~(jnp.isfinite(n) & (n >= 0)), "`n_total` must be finite and >= 0")
+    k = eqx.error_if(
+        k, ~(jnp.isfinite(k) & (k >= 0) & (k <= n)), "`n_correct` must lie in [0, n_total]"
+    )
+    return c, k, n
+
+
+def _split_patterns(c: Array, k: Array, n: Array, low, high, skip_middle: bool) -> Array:
+    """True if, with levels sorted by c, some split puts every level below it in ``low``
+    and every level above it in ``high`` (levels without trials fit either side).
+
+    With ``skip_middle`` one level at the split may be anything (quasi-separation).
+    """
+    order = jnp.argsort(c)
+    has = (n > 0)[order]
+    lo_ok = ~has | low[order]
+    hi_ok = ~has | high[order]
+    m = c.shape[0]
+    # prefix[j]: levels < j all low; suffix[j]: levels >= j all high (j = 0..m).
+    prefix = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(lo_ok).astype(bool)])
+    suffix = jnp.concatenate([jnp.cumprod(hi_ok[::-1])[::-1].astype(bool), jnp.ones((1,), bool)])
+    split = jnp.any(prefix & suffix)
+    if skip_middle and m > 0:
+        split = split | jnp.any(prefix[:-1] & suffix[1:])
+    return split
+
+
+def _n_levels(c: Array, n: Array, where: Array) -> Array:
+    """Number of distinct values of ``c`` among the levels selected by ``where``."""
+    x = jnp.sort(jnp.where(where, c, jnp.inf))
+    new = jnp.isfinite(x) & jnp.concatenate([jnp.ones((1,), bool), x[1:] != x[:-1]])
+    return jnp.sum(new)
+
+
 def fit_weibull(
-    coherence: Float[Array, " c"],
-    n_correct: Float[Array, " c"],
-    n_total: Float[Array, " c"],
+    coherence: Float[ArrayLike, " c"],
+    n_correct: Float[ArrayLike, " c"],
+    n_total: Float[ArrayLike, " c"],
     *,
     n_steps: int = 100,
 ) -> WeibullFit:
-    """Maximum-likelihood Weibull fit to counts of correct choices (coherence as a fraction)."""
-    dtype = jnp.result_type(float)
-    c, k, n = (jnp.asarray(a, dtype) for a in (coherence, n_correct, n_total))
+    r"""Maximum-likelihood Weibull fit to counts of correct choices (coherence as a fraction).
+
+    The fit is identified only when at least two positive coherences have trials and
+    the data are not separated: no split of the sorted positive coherences has every
+    level below it at or under chance ($k \le n/2$) and every level above it all correct
+    ($k = n$). That covers no data, all correct (the maximum is at $\alpha \to 0$) and
+    all at chance ($\alpha \to \infty$). In those cases ``identified`` is False,
+    ``alpha`` and ``beta`` are NaN (never the optimiser's start values) and
+    ``neg_log_likelihood`` is the infimum that the fit approaches: the binomial NLL
+    at $p = \min(\max(k/n, 1/2), 1)$ for $c > 0$ and $p = 1/2$ at $c \le 0$.
+
+    Args:
+        coherence: coherence of each level, fraction.
+        n_correct, n_total: counts per level (0 <= n_correct <= n_total).
+        n_steps: L-BFGS steps.
+    """
+    c, k, n = _counts(coherence, n_correct, n_total)
+    dtype = c.dtype
 
     def nll(x):
         model = WeibullFit(jnp.exp(x[0]), jnp.exp(x[1]), jnp.zeros((), dtype))
         return _binomial_nll(model(c), k, n)
 
     x, value = _minimize(nll, jnp.log(jnp.asarray([0.1, 1.3], dtype)), n_steps)
-    return WeibullFit(jnp.exp(x[0]), jnp.exp(x[1]), value)
+    positive = (c > 0) & (n > 0)
+    at_chance = k <= n / 2.0
+    separated = _split_patterns(
+        jnp.where(positive, c, jnp.inf), k, jnp.where(positive, n, 0.0),
+        at_chance, k >= n, skip_middle=False,
+    )  # fmt: skip
+    identified = (_n_levels(c, n, positive) >= 2) & ~separated
+    p_limit = jnp.where(c > 0, jnp.clip(k / jnp.maximum(n, 1.0), 0.5, 1.0), 0.5)
+    nan = jnp.full((), jnp.nan, dtype)
+    return WeibullFit(
+        jnp.where(identified, jnp.exp(x[0]), nan),
+        jnp.where(identified, jnp.exp(x[1]), nan),
+        jnp.where(identified, value, _saturated_nll(p_limit, k, n)),
+        identified,
+    )
 
 
 def fit_logistic(
-    coherence: Float[Array, " c"],
-    n_correct: Float[Array, " c"],
-    n_total: Float[Array, " c"],
+    coherence: Float[ArrayLike, " c"],
+    n_correct: Float[ArrayLike, " c"],
+    n_total: Float[ArrayLike, " c"],
     *,
     n_steps: int = 100,
 ) -> LogisticFit:
-    """Maximum-likelihood logistic fit to counts (P(correct), or P(choice 1) if signed)."""
-    dtype = jnp.result_type(float)
-    c, k, n = (jnp.asarray(a, dtype) for a in (coherence, n_correct, n_total))
+    r"""Maximum-likelihood logistic fit to counts (P(correct), or P(choice 1) if signed).
+
+    The maximum exists only when at least two coherences have trials and the data are
+    not (quasi-)separated: no split of the sorted coherences has every level below it
+    with $k = 0$ and every level above it with $k = n$ (or the reverse), one level at the
+    split being free. That covers no data and all correct. In those cases ``identified``
+    is False, ``bias`` and ``slope`` are NaN and ``neg_log_likelihood`` is the infimum
+    the fit approaches, the saturated binomial NLL at $p = k/n$. Data at chance
+    everywhere are identified (slope 0).
+
+    Args:
+        coherence: coherence of each level (fraction; signed for P(choice 1)).
+        n_correct, n_total: counts per level (0 <= n_correct <= n_total).
+        n_steps: L-BFGS steps.
+    """
+    c, k, n = _counts(coherence, n_correct, n_total)
+    dtype = c.dtype
 
     def nll(x):
         return _binomial_nll(jax.nn.sigmoid(x[0] + x[1] * c), k, n)
 
     x, value = _minimize(nll, jnp.asarray([0.0, 10.0], dtype), n_steps)
-    return LogisticFit(x[0], x[1], value)
+    none, all_ = k <= 0, k >= n
+    separated = _split_patterns(c, k, n, none, all_, skip_middle=True) | _split_patterns(
+        c, k, n, all_, none, skip_middle=True
+    )
+    identified = (_n_levels(c, n, n > 0) >= 2) & ~separated
+    nan = jnp.full((), jnp.nan, dtype)
+    saturated = _saturated_nll(k / jnp.maximum(n, 1.0), k, n)
+    return LogisticFit(
+        jnp.where(identified, x[0], nan),
+        jnp.where(identified, x[1], nan),
+        jnp.where(identified, value, saturated),
+        identified,
+    )
 
 
 class Chronometric(eqx.Module):
@@ -226,5 +341,9 @@ def chronometric(summary: ChoiceSummary) -> Chronometric:
 
 
 def psychometric(summary: ChoiceSummary, *, n_steps: int = 100) -> WeibullFit:
-    """Weibull fit to a :class:`ChoiceSummary` (decided trials only)."""
+    """Weibull fit to a :class:`ChoiceSummary` (decided trials only); see :func:`fit_weibull`.
+
+    ``identified`` False, NaN ``alpha`` and ``beta``, when no trial decided or the fit is
+    not identified.
+    """
     return fit_weibull(summary.coherence, summary.n_correct, summary.n_decided, n_steps=n_steps)
