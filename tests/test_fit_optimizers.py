@@ -47,12 +47,18 @@ def test_lbfgs_through_fit_is_optax_lbfgs_and_converges(float64):
     opt = optax.lbfgs(linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=20))
     f = lambda x: _rosenbrock(_Point(x), None)
     vg = optax.value_and_grad_from_state(f)
-    with jax.numpy_dtype_promotion("standard"):  # optax mixes int32 and int64 here
-        x, state = start.x, opt.init(start.x)
-        for _ in range(30):
+
+    @jax.jit
+    def step(x, state):
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes int32 and int64 here
             v, g = vg(x, state=state)
             u, state = opt.update(g, state, x, value=v, grad=g, value_fn=f)
-            x = optax.apply_updates(x, u)
+            return optax.apply_updates(x, u), state
+
+    with jax.numpy_dtype_promotion("standard"):
+        x, state = start.x, opt.init(start.x)
+    for _ in range(30):
+        x, state = step(x, state)
     np.testing.assert_allclose(hist.loss[30], f(x), rtol=1e-8, atol=1e-14)
 
 

@@ -18,12 +18,14 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._autodiff import AbstractDifferentiation, ReverseMode
 from .._constraints import to_constrained, to_unconstrained
 from ._convergence import OptimumCheck, check_optimum, parameter_names
 from ._optimizers import adam
 from ._parameters import Free, Parameterization, parameterize
 
 LossFn = Callable[[Any, Any], Array]
+_REVERSE = ReverseMode()
 
 
 class FitHistory(eqx.Module):
@@ -115,20 +117,23 @@ def _objective(loss_fn: LossFn, view, data):
     return _Objective(loss_fn, view, data)
 
 
-def _value_and_grad(f, params, opt_state):
+def _value_and_grad(f, params, opt_state, differentiation: AbstractDifferentiation):
     """Loss and gradient; read from the state when a line search stored them there."""
     stored = optax.tree.get(opt_state, "value") is not None
     if stored and optax.tree.get(opt_state, "grad") is not None:
         # The line search evaluated both at the point it accepted, which is ``params``
         # (infinite at the start: then they are computed).
-        return optax.value_and_grad_from_state(f)(params, state=opt_state)
-    return jax.value_and_grad(f)(params)
+        wrapped = differentiation.wrap(f)
+        return optax.value_and_grad_from_state(wrapped)(params, state=opt_state)
+    return differentiation.value_and_grad(f)(params)
 
 
-def _step(optimizer: optax.GradientTransformation, f):
+def _step(
+    optimizer: optax.GradientTransformation, f, differentiation: AbstractDifferentiation = _REVERSE
+):
     def step(carry, _):
         params, opt_state = carry
-        value, grads = _value_and_grad(f, params, opt_state)
+        value, grads = _value_and_grad(f, params, opt_state, differentiation)
         extra = {}
         if isinstance(optimizer, optax.GradientTransformationExtraArgs):
             extra = dict(value=value, grad=grads, value_fn=f)
@@ -156,6 +161,7 @@ def optimize(
     steps: int,
     filter_spec=eqx.is_inexact_array,
     free: Sequence[Free] | None = None,
+    differentiation: AbstractDifferentiation = _REVERSE,
 ):
     r"""Run ``steps`` optimiser steps on ``loss_fn(model, data)``: pure, jit- and vmap-able.
 
@@ -172,6 +178,8 @@ def optimize(
         filter_spec: which leaves are trained (``eqx.partition`` semantics).
         free: instead of ``filter_spec``, the free parameters as ``where=`` accessors with
             transforms (:class:`~multiscale.fit.Free`).
+        differentiation: how the loss's gradient is taken (``ReverseMode()`` or
+            ``ForwardMode()``, see :func:`fit`).
 
     Returns:
         ``(fitted model, losses)`` with the loss before each step, shape ``(steps,)``.
@@ -179,7 +187,7 @@ def optimize(
     params, view = _split(model, filter_spec, free)
     f = _objective(loss_fn, view, data)
     (params, _), losses = jax.lax.scan(
-        _step(optimizer, f), (params, optimizer.init(params)), None, length=steps
+        _step(optimizer, f, differentiation), (params, optimizer.init(params)), None, length=steps
     )
     return view(params), losses
 
@@ -206,10 +214,11 @@ def _starts(params, key, n_starts, scale, optimizer):
 
 
 @eqx.filter_jit
-def _run_chunk(params, opt_state, view, data, loss_fn, optimizer, n, batched):
+def _run_chunk(params, opt_state, view, data, loss_fn, optimizer, n, batched, differentiation):
     def one(p, s):
         f = _objective(loss_fn, view, data)
-        (p, s), losses = jax.lax.scan(_step(optimizer, f), (p, s), None, length=n)
+        step = _step(optimizer, f, differentiation)
+        (p, s), losses = jax.lax.scan(step, (p, s), None, length=n)
         return p, s, losses, f(p)
 
     if batched:
@@ -241,6 +250,7 @@ def fit(
     progress: bool | None = None,
     check: bool = True,
     check_tol: float = 1e-3,
+    differentiation: AbstractDifferentiation = _REVERSE,
 ):
     r"""Minimise ``loss_fn(model, data)`` over the trainable leaves of ``model``.
 
@@ -279,6 +289,12 @@ def fit(
         check: check the returned point (one Hessian of the loss: cheap for a few
             parameters of a closed-form likelihood, a few gradients' cost through a
             simulation). With ``False``, ``history.converged`` is False.
+        differentiation: how derivatives of the loss are taken: ``ReverseMode()``
+            (default) or ``ForwardMode()`` (one tangent per free scalar, nothing stored:
+            faster through a long simulation with a few free parameters). It gives the
+            gradient of every step and the check's Hessian (forward over reverse, or
+            forward over forward). Optimisers that differentiate ``value_fn`` themselves
+            (a line search, :func:`~multiscale.fit.newton`) get the plain loss.
         check_tol: largest acceptable $\lambda^2/2$ (nats), the decrease a Newton step
             from the returned point would still bring.
 
@@ -317,7 +333,15 @@ def fit(
         while taken < steps:
             n = min(chunk, steps - taken)
             params, opt_state, losses, final = _run_chunk(
-                params, opt_state, view, data, loss_fn, optimizer, n, n_starts > 1
+                params,
+                opt_state,
+                view,
+                data,
+                loss_fn,
+                optimizer,
+                n,
+                n_starts > 1,
+                differentiation,
             )
             history.append(losses)
             taken += n
@@ -342,6 +366,7 @@ def fit(
             _objective(loss_fn, view, data),
             best_params,
             tol=check_tol,
+            differentiation=differentiation,
             names=view.names
             if isinstance(view, Parameterization)
             else parameter_names(best_params),
