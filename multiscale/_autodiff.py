@@ -6,7 +6,8 @@ pass costs as much again (measured for the decision circuit at 1.2e4 trials:
 ``value_and_grad`` 3.4-4.3x the forward time, 572-581 MB). Forward mode carries one
 tangent per parameter through the same loop and stores nothing, at a cost of less than
 one extra forward per parameter (measured: one parameter 1.5-1.7x forward and 41 MB
-through ``simulate_batch``; two parameters 2.7x; benchmarks/RESULTS.md). When a loss
+through ``simulate_batch``; two parameters 2.7x; the package's decision-circuit
+benchmark). When a loss
 depends on a handful of parameters through a long simulation, forward mode is the faster
 and the leaner of the two.
 

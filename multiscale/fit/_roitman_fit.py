@@ -1,16 +1,21 @@
 r"""Palmer's proportional-rate diffusion fitted to the Roitman & Shadlen (2002) summary.
 
-The published fit (reference_values 7b, [D]) weighted each mean RT by its SEM from the
-trial data; the package carries only the summary, so the likelihood here is
+The published fit of these data (Palmer, Huk & Shadlen 2005) weighted each mean RT by its
+SEM from the trial data; the package carries only the summary, so the likelihood here is
 :func:`~multiscale.behavior.summary_negative_log_likelihood`: binomial on the number of
 correct trials plus a Gaussian on each mean RT with standard error
 $\sqrt{\mathrm{Var}_\mathrm{model}[RT] / n}$ (the model's own RT variance).
+
+References:
+    Palmer J, Huk AC, Shadlen MN (2005) The effect of stimulus strength on the speed and
+    accuracy of a perceptual decision. J Vis 5:376-404.
 """
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import PRNGKeyArray
 
 from ..behavior import ProportionalRateDDM, summary_negative_log_likelihood
 from ..data import roitman_shadlen_2002
@@ -34,11 +39,12 @@ def _loss(model, data):
     return summary_negative_log_likelihood(model, *data)
 
 
-def fit_proportional_rate_summary(*, key, steps: int = 100):
+def fit_proportional_rate_summary(*, key: PRNGKeyArray, steps: int = 100):
     """Fit ``k``, ``a`` (= 2A) and ``t0`` (= t_R) to the embedded summary of both monkeys.
 
     Args:
-        key: PRNG key (the fit's multi-start machinery takes one; a single start here).
+        key: PRNG key, required (the fit's multi-start machinery takes one; a single
+            start here, so the result does not depend on it).
         steps: most damped-Newton steps.
 
     Returns:
