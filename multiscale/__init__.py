@@ -23,7 +23,6 @@ from . import (
     sweep as sweep,
     synapse as synapse,
 )
-
 from ._autodiff import ForwardMode as ForwardMode, ReverseMode as ReverseMode
 from ._results import RESULTS as RESULTS
 

@@ -17,6 +17,8 @@ simulation also calls :func:`checked` (or :func:`violations`) on the Module it r
 The constraints are named once, as a :class:`Constraints` value, and used by all three.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 
 import equinox as eqx
@@ -124,15 +126,40 @@ def checked(owner: str, obj, constraints: Constraints):
         if value is None:
             continue
         value = jnp.asarray(value)
-        value = eqx.error_if(value, _bad(value, kind), f"{owner} `{name}` {_WORDS[kind]}")
+        value = error_if(value, _bad(value, kind), f"{owner} `{name}` {_WORDS[kind]}")
         obj = eqx.tree_at(lambda o, n=name: _get(o, n), obj, value)
     return obj
+
+
+_RUNTIME_CHECKS = contextvars.ContextVar("multiscale_runtime_checks", default=True)
 
 
 def error_if(x, pred, msg: str):
     """``eqx.error_if(x, pred, msg)``: the one place the package raises run-time errors.
 
     Under ``jit`` the error is raised when the computation runs (``EquinoxRuntimeError``,
-    whose message starts with ``msg``); under ``vmap`` when any member is bad.
+    whose message starts with ``msg``); under ``vmap`` when any member is bad. Inside
+    :func:`runtime_checks` ``(False)`` it returns ``x`` unchanged.
     """
+    if not _RUNTIME_CHECKS.get():
+        return x
     return eqx.error_if(x, pred, msg)
+
+
+@contextlib.contextmanager
+def runtime_checks(enabled: bool):
+    """Turn the run-time checks of :func:`error_if` on or off while functions are traced.
+
+    A run-time check is a host callback, and JAX's persistent compilation cache does not
+    store programs with host callbacks (measured: a jitted function with one
+    ``eqx.error_if`` was never written to the cache). A caller that has checked its
+    inputs already, and whose optimiser keeps parameters inside their domains through
+    constraint transforms (the command line's fits), traces with the checks off so that
+    the next run on the same machine loads the compiled program instead of compiling it.
+    The setting applies to tracing: a function already compiled keeps its checks.
+    """
+    token = _RUNTIME_CHECKS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _RUNTIME_CHECKS.reset(token)

@@ -120,7 +120,7 @@ def test_recovers_threshold_and_non_decision_time_with_newton():
     spec = eqx.tree_at(lambda m: m.circuit.J_A_ext, circuit_free_parameters(start), False)
     r = fit_circuit_summary(
         _recovery_data(paths), key=jr.key(8), model=start, filter_spec=spec, paths=paths,
-        steps=1, n_starts=1, n_paths_eval=16, newton_steps=10,
+        steps=1, n_starts=1, n_paths_eval=16, newton_steps=30,
     )  # fmt: skip
     assert r.n_parameters == 2 and set(r.se) == {"threshold", "non_decision_time"}
     assert abs(float(r.model.readout.threshold) - 17.0) < 0.1, r.model.readout.threshold

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import Constraints, check_fields, checked
+from .._checks import Constraints, check_fields, checked, error_if
 from .._constraints import Bounded, Positive
 from ._model_fields import FLOAT, concrete_or_none, param
 
@@ -210,5 +210,5 @@ class WeibullCollapse(AbstractBound):
     def check(self) -> "WeibullCollapse":
         bound = checked("WeibullCollapse", self, _WEIBULLCOLLAPSE)
         k = jnp.asarray(bound.k)
-        k = eqx.error_if(k, ~(k >= 1.0), _K_MESSAGE)
+        k = error_if(k, ~(k >= 1.0), _K_MESSAGE)
         return eqx.tree_at(lambda b: b.k, bound, k)

@@ -4,7 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._checks import Constraints, check_fields, checked
+from .._checks import Constraints, check_fields, checked, error_if
 from ..circuit import AbstractCircuit, TrialProtocol
 from ._readouts import HazardReadout
 
@@ -65,7 +65,7 @@ class CircuitBehavior(eqx.Module):
         """This model with the circuit's and the noise model's values checked at run time."""
         model = checked("CircuitBehavior", self, self.constraints)
         lapse = jnp.asarray(model.lapse)
-        lapse = eqx.error_if(
+        lapse = error_if(
             lapse, ~((lapse > 0) & (lapse < 1)), "CircuitBehavior `lapse` must be in (0, 1)"
         )
         model = eqx.tree_at(lambda m: m.lapse, model, lapse)

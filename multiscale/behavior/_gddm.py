@@ -34,7 +34,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from .._checks import Constraints, check_fields
+from .._checks import Constraints, check_fields, error_if
 from .._constraints import Bounded, Positive, Real as RealLine
 from ._bounds import AbstractBound, ConstantBound
 from ._choice_rt import Trials
@@ -164,7 +164,7 @@ class GDDM(AbstractChoiceModel):
         solver = model.solver
         rt = trials.rt
         dtype = rt.dtype
-        rt = eqx.error_if(
+        rt = error_if(
             rt,
             jnp.any(rt > solver.t_max),
             f"GDDM: a reaction time exceeds the solver's t_max ({solver.t_max} s); use "
@@ -225,7 +225,7 @@ class GDDM(AbstractChoiceModel):
         rt, choice = contaminate(decision + ndt, choice, model.p_outlier, model.rt_max, key=k_mix)
         keep = concrete_or_none(decided)
         if keep is None:
-            rt = eqx.error_if(
+            rt = error_if(
                 rt,
                 ~jnp.all(decided),
                 "GDDM.simulate: a trial had no decision by the solver's t_max; lengthen it",
@@ -258,7 +258,7 @@ def _check_grid(model: GDDM, drift: Array) -> Array:
     solver = model.solver
     pe = peclet(model.bound, drift, _scalar(model.leak, drift), _scalar(model.sigma, drift), solver)
     need = int(np.ceil(solver.n_x * 1.05))
-    drift = eqx.error_if(
+    drift = error_if(
         drift,
         ~(pe < 2.0),
         "GDDM grid too coarse for the bound: the cell Peclet number h |mu| / D (drift, leak "
@@ -268,7 +268,7 @@ def _check_grid(model: GDDM, drift: Array) -> Array:
         "units of the noise",
     )
     z = jnp.asarray(model.z, drift.dtype)
-    return eqx.error_if(drift, ~_start_on_grid(z, solver.n_x), _start_message(solver.n_x))
+    return error_if(drift, ~_start_on_grid(z, solver.n_x), _start_message(solver.n_x))
 
 
 def _condition_levels(
@@ -288,7 +288,7 @@ def _condition_levels(
         condition, return_inverse=True, size=max_conditions, fill_value=condition[0]
     )
     index = index.ravel().astype(jnp.int32)
-    levels = eqx.error_if(
+    levels = error_if(
         levels,
         jnp.any(levels[index] != condition),
         f"GDDM: the trials hold more than FokkerPlanck `max_conditions` = {max_conditions} "

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int, Real
 
+from .._checks import error_if
 from ..population import Forager, ReducedChoice, baited_return
 
 
@@ -276,7 +277,7 @@ def matching_probability(p_bait: Real[ArrayLike, "2"], *, iterations: int = 60) 
 
 @eqx.filter_jit
 def _matching_point(p, iterations: int):
-    p = eqx.error_if(p, jnp.any(p <= 0) | jnp.any(p > 1), "`p_bait` must be in (0, 1]")
+    p = error_if(p, jnp.any(p <= 0) | jnp.any(p > 1), "`p_bait` must be in (0, 1]")
 
     def bisect(_, bounds):
         lo, hi = bounds

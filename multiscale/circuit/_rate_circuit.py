@@ -95,7 +95,8 @@ class RateCircuit(AbstractCircuit):
     Attributes:
         populations: the populations, in order (their units are numbered in this order).
         projections: the projections between them.
-        stimulus: how the stimulus enters (:class:`StimulusInput`), or ``None``.
+        stimulus: how the stimulus enters (:class:`StimulusInput`), or ``None`` (no unit
+            receives it; the circuit runs on its background input and noise).
         choice: the two units read by decision readouts (static), or ``None``.
 
     Example:
@@ -168,9 +169,10 @@ class RateCircuit(AbstractCircuit):
         return RateState(gating, stp, rates, zeros)
 
     def stimulus_input(self, stimulus: Stimulus) -> Array:
-        if self.stimulus is None:
-            raise ValueError("this RateCircuit has no `stimulus` input (StimulusInput)")
         c = jnp.asarray(stimulus.coherence)
+        if self.stimulus is None:  # the stimulus reaches no unit
+            shape = jnp.broadcast_shapes(c.shape, jnp.shape(stimulus.mu0))
+            return jnp.zeros((self.n_units,) + shape, jnp.result_type(float))
         level = jnp.asarray(self.stimulus.gain) * jnp.asarray(stimulus.mu0)
         pair = level * jnp.stack([1.0 + c, 1.0 - c])
         if self.stimulus.units == (0, 1) and self.n_units == 2:

@@ -29,7 +29,13 @@ from ._abstract import AbstractCircuit
 from ._populations import AbbottChance, OUNoise, RatePopulation
 from ._projections import Projection, SelfCross
 from ._protocol import Stimulus
-from ._rate_circuit import RateCircuit, StimulusInput, checked_parts, part_violations
+from ._rate_circuit import (
+    RateCircuit,
+    StimulusInput,
+    check_time_constants,
+    checked_parts,
+    part_violations,
+)
 
 Param = Float[ArrayLike, "..."]
 
@@ -151,7 +157,9 @@ class WongWang2006(AbstractCircuit):
         return rates
 
     def check_step(self, dt: float) -> None:
-        self.rate_circuit().check_step(dt)
+        taus = {"tau_AMPA": self.tau_AMPA}
+        taus.update({f"nmda.{k}": v for k, v in self.nmda.rate_time_constants().items()})
+        check_time_constants(taus, dt)
 
     def checked(self) -> "WongWang2006":
         own = checked("WongWang2006", self, self.constraints)

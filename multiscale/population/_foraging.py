@@ -54,6 +54,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Real
 
+from .._checks import error_if
 from ..circuit import (
     AbstractCircuit,
     AbstractDecision,
@@ -471,7 +472,7 @@ def run_foraging(forager: Forager, task: ForagingTask, *, key: PRNGKeyArray) -> 
     rule, choose = forager.rule, forager.choice
     state0 = forager.initial_state()
     dtype = state0.c.dtype
-    p_bait = eqx.error_if(
+    p_bait = error_if(
         task.p_bait.astype(dtype),
         (task.p_bait < 0) | (task.p_bait > 1),
         "ForagingTask `p_bait` must be in [0, 1]",

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from ..._checks import error_if
 from ..._results import RESULTS
 from .._protocols import SpikeTrains
 from ._graupner_brunel import GraupnerBrunel
@@ -149,7 +150,7 @@ def simulate_graupner_brunel(
     time_d, time_p = time_d + s_d, time_p + s_p
     ok = jnp.isfinite(rho)
     if throw:
-        rho = eqx.error_if(rho, ~ok, "GraupnerBrunel simulation: rho became non-finite")
+        rho = error_if(rho, ~ok, "GraupnerBrunel simulation: rho became non-finite")
     duration = jnp.maximum(t_end, jnp.finfo(dtype).tiny)
     return GBResult(
         rho=rho,

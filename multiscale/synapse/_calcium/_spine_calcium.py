@@ -13,7 +13,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 from ..._typing import SpikeTimes
 from .._protocols import SpikeTrains
 from .._receptors._mg_block import MgBlock
@@ -183,7 +183,7 @@ def spine_calcium(
     post = _check_spike_times(trains.post)
     trains = SpikeTrains(pre, post, trains.t_end)
     ts = _check_ts(jnp.asarray(ts, dtype=float))
-    ts = eqx.error_if(ts, ts[0] < 0, "save times `ts` must be >= 0 s")
+    ts = error_if(ts, ts[0] < 0, "save times `ts` must be >= 0 s")
     t1 = ts[-1]
     jumps = model.jump_times(trains)
     jumps = jnp.where(jnp.isfinite(jumps), jumps, t1 + 1.0)

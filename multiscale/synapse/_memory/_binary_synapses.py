@@ -42,7 +42,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 
 Param = Float[ArrayLike, ""]
 
@@ -111,7 +111,7 @@ class StochasticBinarySynapses(eqx.Module):
             raise ValueError(
                 f"`c0` must have shape (targets,) with at least 2 targets, got shape {c.shape}"
             )
-        c = eqx.error_if(c, (c < 0) | (c > 1), "`c0` (potentiated fractions) must be in [0, 1]")
+        c = error_if(c, (c < 0) | (c > 1), "`c0` (potentiated fractions) must be in [0, 1]")
         return BinarySynapseState(c=c)
 
     def step(

@@ -67,7 +67,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 
 
 class TagTriCState(eqx.Module):
@@ -432,8 +432,8 @@ def _simulate(model, induction, key, t1, dt, save_every, n_save):
     state0 = model.init()
     dtype = state0.z.dtype
     times = induction.time.astype(dtype)
-    times = eqx.error_if(times, times >= t1, "Induction `time` must be < t1")
-    times = eqx.error_if(times, times < 0, "Induction `time` must be >= 0 s")
+    times = error_if(times, times >= t1, "Induction `time` must be < t1")
+    times = error_if(times, times < 0, "Induction `time` must be >= 0 s")
     k_event = jnp.floor(times / dt + 0.5).astype(jnp.int32)
     u = jr.uniform(key, (4, times.shape[0]) + state0.z.shape, dtype=dtype)
     life_h, life_l = model._lifetimes(u[2:])

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
 from ._rate_rule import AbstractBounds, AbstractRateRule, HardBounds, check_duration, check_rates
 
@@ -141,7 +141,7 @@ def bcm_frequency_response(
         Kirkwood A, Rioult MC, Bear MF (1996) Nature 381:526 (history shifts the crossover).
     """
     f = jnp.asarray(frequencies, dtype=float)
-    f = eqx.error_if(f, jnp.any(f <= 0), "`frequencies` must be > 0 Hz")
+    f = error_if(f, jnp.any(f <= 0), "`frequencies` must be > 0 Hz")
     one = jnp.ones((1,), f.dtype)
     state = rule.init(jnp.full((1, 1), w0, f.dtype))
     h = jnp.asarray(history_rate, f.dtype)

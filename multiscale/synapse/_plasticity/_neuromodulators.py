@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
 from ._rate_rule import AbstractBounds, AbstractRateRule, check_rates, with_weights
 from ._three_factor import AbstractThreeFactorRule
@@ -66,7 +66,7 @@ def check_level(level: Real[ArrayLike, "..."], dtype) -> Float[Array, ""]:
         value = float(np.asarray(lv))
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
         bad = ~(jnp.isfinite(lv) & (lv >= 0))
-        return eqx.error_if(lv, bad, "modulator `level` must be finite and >= 0")
+        return error_if(lv, bad, "modulator `level` must be finite and >= 0")
     if not (np.isfinite(value) and value >= 0):
         raise ValueError(f"modulator `level` must be finite and >= 0 (0 = baseline), got {value}")
     return lv

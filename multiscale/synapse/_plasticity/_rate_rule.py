@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
+from ..._checks import error_if
 from ..._typing import ScalarLike
 
 
@@ -173,7 +174,7 @@ def check_duration(duration: ScalarLike, dtype) -> Array:
     d = jnp.asarray(duration, dtype=dtype)
     if d.ndim != 0:
         raise ValueError(f"`duration` must be a scalar (s), got shape {d.shape}")
-    return eqx.error_if(d, d < 0, "`duration` (s) must be >= 0")
+    return error_if(d, d < 0, "`duration` (s) must be >= 0")
 
 
 class AbstractDriftRule(AbstractRateRule):

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
 from .._protocols import SpikeTrains
 from .._receptors._receptor_simulation import _check_spike_times
@@ -318,7 +318,7 @@ def simulate_dopamine_stdp(
     dtype = times.dtype
     t1 = jnp.asarray(t1, dtype)
     last = jnp.max(jnp.where(jnp.isfinite(times), times, jnp.zeros_like(times)))
-    t1 = eqx.error_if(t1, t1 < last, "`t1` must not be before the last spike or reward")
+    t1 = error_if(t1, t1 < last, "`t1` must not be before the last spike or reward")
     d_burst = jnp.asarray(dopamine, dtype)
     a_plus = jnp.asarray(rule.A_plus, dtype)
     a_minus = jnp.asarray(rule.A_minus, dtype)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, Real
 
+from ..._checks import error_if
 from ..._results import RESULTS
 from ..._typing import SpikeTimes
 from ._kinetic_receptors import AbstractReceptor, FirstOrderReceptor
@@ -61,7 +62,7 @@ def _check_spike_times(spike_times: Array) -> Array:
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
         finite = jnp.where(jnp.isnan(spike_times), -jnp.inf, spike_times)
         bad = jnp.any(jnp.isnan(spike_times)) | jnp.any(jnp.diff(finite) < 0)
-        return eqx.error_if(
+        return error_if(
             spike_times, bad, "`spike_times` must be ascending (pad with +inf at the end)"
         )
     n_finite = int(np.isfinite(xs).sum())
@@ -190,7 +191,7 @@ def simulate_receptor(
             f"`y0` must have shape {receptor.init_state().shape} for "
             f"{type(receptor).__name__}, got {y0.shape}"
         )
-    ts = eqx.error_if(ts, jnp.any(ts < t0), "save times `ts` must be >= `t0`")
+    ts = error_if(ts, jnp.any(ts < t0), "save times `ts` must be >= `t0`")
     edges = _pulse_edges(receptor, spike_times)
     # diffrax requires finite jump times; padded +inf spikes become a jump after t1.
     t1 = ts[-1]
@@ -250,7 +251,7 @@ def first_order_exact(
     ts = _check_ts(jnp.asarray(ts, dtype=float))
     dtype = ts.dtype
     t0 = jnp.asarray(t0, dtype=dtype)
-    ts = eqx.error_if(ts, jnp.any(ts < t0), "save times `ts` must be >= `t0`")
+    ts = error_if(ts, jnp.any(ts < t0), "save times `ts` must be >= `t0`")
     edges = jnp.maximum(_pulse_edges(receptor, spike_times), t0)
     alpha = jnp.asarray(receptor.alpha, dtype=dtype)
     beta = jnp.asarray(receptor.beta, dtype=dtype)
