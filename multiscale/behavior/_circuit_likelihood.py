@@ -306,15 +306,32 @@ class RTDensity(eqx.Module):
 def rt_density(
     model: CircuitBehavior, first_passage: FirstPassage, *, ndt_sd_min: float = NDT_SD_MIN
 ) -> RTDensity:
-    """Convolve the first-passage masses with the NDT kernel on the grid up to ``rt_max``."""
+    """Convolve the first-passage masses with the NDT kernel on the grid up to ``rt_max``.
+
+    The grid ends at ``rt_max`` or at :data:`NDT_REACH` past the end of the decision
+    window (``t1 - t_on``), whichever is earlier: the circuit puts no mass beyond, so one
+    late outlier (covered by the contaminant through ``rt_max``) cannot make the grid, and
+    the memory of the convolution, grow (an RT of 1e6 s once asked for 264 GB).
+    """
     dtype = first_passage.mass.dtype
-    n_grid = round(_static_rt_max(model) / model.protocol.dt) + 1
+    n_grid = rt_grid_size(model)
     w = ndt_kernel(model, n_grid, ndt_sd_min=ndt_sd_min)
     m = first_passage.mass[:, :n_grid]  # bins past rt_max cannot reach the grid
     conv = lambda x: jnp.convolve(x, w, precision=jax.lax.Precision.HIGHEST)[:n_grid]
     density = jax.vmap(jax.vmap(conv, in_axes=1, out_axes=1))(m)
     grid = jnp.arange(n_grid, dtype=dtype) * jnp.asarray(model.protocol.dt, dtype)
     return RTDensity(rt=grid, density=density, p_decided=jnp.sum(first_passage.mass, axis=(1, 2)))
+
+
+NDT_REACH = 3.0
+"""Longest non-decision time the RT grid covers past the decision window, s."""
+
+
+def rt_grid_size(model: CircuitBehavior) -> int:
+    """Points of the RT grid: up to ``rt_max`` or the decision window plus ``NDT_REACH``."""
+    p = model.protocol
+    reach = (p.n_steps - p.n_on) * p.dt + NDT_REACH
+    return round(min(_static_rt_max(model), reach) / p.dt) + 1
 
 
 def _static_rt_max(model: CircuitBehavior) -> float:
@@ -384,6 +401,7 @@ def trial_log_likelihood(
     side = jnp.where(trials.correct, 0, 1)
     g = (1 - frac) * rd.density[trials.condition, j, side]
     g = g + frac * rd.density[trials.condition, j + 1, side]
+    g = jnp.where(x <= n_grid - 1, g, 0.0)  # past the grid: the contaminant alone
     decided = jnp.maximum(rd.p_decided, _DECIDED_FLOOR)[trials.condition]
     eps = jnp.asarray(model.lapse, dtype)
     contaminant = eps * 0.5 / jnp.asarray(model.rt_max, dtype)
