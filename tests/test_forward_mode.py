@@ -138,3 +138,9 @@ def test_fit_in_forward_mode_equals_reverse_mode(float64):
     np.testing.assert_allclose([m_f.rate, m_f.gain], [1.5, 0.7], rtol=1e-6)
     assert h_r.converged and h_f.converged
     np.testing.assert_allclose(h_f.check.eigenvalues, h_r.check.eigenvalues, rtol=1e-8)
+    # Damped Newton needs second derivatives: it gets the plain loss in forward mode too.
+    m_n, h_n = ms.fit.fit(start, loss, (drive, target), optimizer=ms.fit.newton(), steps=40,
+                          key=jr.key(0), patience=5, tol=1e-14, chunk=5, progress=False,
+                          differentiation=ms.ForwardMode())  # fmt: skip
+    np.testing.assert_allclose([m_n.rate, m_n.gain], [1.5, 0.7], rtol=1e-6)
+    assert h_n.converged

@@ -21,6 +21,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._autodiff import AbstractDifferentiation, ReverseMode
 from .._constraints import to_constrained, to_unconstrained
 from ._convergence import OptimumCheck, check_optimum, parameter_names
+from ._newton import NewtonState
 from ._optimizers import adam
 from ._parameters import Free, Parameterization, parameterize
 
@@ -128,6 +129,18 @@ def _value_and_grad(f, params, opt_state, differentiation: AbstractDifferentiati
     return differentiation.value_and_grad(f)(params)
 
 
+def _value_fn(f, opt_state, differentiation: AbstractDifferentiation):
+    """The loss handed to the optimiser, which may differentiate it (a line search).
+
+    Wrapped so that its gradients are taken the chosen way; damped Newton takes second
+    derivatives, which a forward-mode wrapper does not allow, so it gets the plain loss.
+    """
+    newton_state = lambda x: isinstance(x, NewtonState)
+    if any(newton_state(x) for x in jax.tree.leaves(opt_state, is_leaf=newton_state)):
+        return f
+    return differentiation.wrap(f)
+
+
 def _step(
     optimizer: optax.GradientTransformation, f, differentiation: AbstractDifferentiation = _REVERSE
 ):
@@ -136,7 +149,7 @@ def _step(
         value, grads = _value_and_grad(f, params, opt_state, differentiation)
         extra = {}
         if isinstance(optimizer, optax.GradientTransformationExtraArgs):
-            extra = dict(value=value, grad=grads, value_fn=f)
+            extra = dict(value=value, grad=grads, value_fn=_value_fn(f, opt_state, differentiation))
         updates, new_state = optimizer.update(grads, opt_state, params, **extra)
         new_params = optax.apply_updates(params, updates)
         # A non-finite loss or gradient leaves the parameters where they were, so one bad
@@ -293,8 +306,8 @@ def fit(
             (default) or ``ForwardMode()`` (one tangent per free scalar, nothing stored:
             faster through a long simulation with a few free parameters). It gives the
             gradient of every step and the check's Hessian (forward over reverse, or
-            forward over forward). Optimisers that differentiate ``value_fn`` themselves
-            (a line search, :func:`~multiscale.fit.newton`) get the plain loss.
+            forward over forward); a line search differentiates the loss the same way,
+            :func:`~multiscale.fit.newton` (second derivatives) in reverse mode.
         check_tol: largest acceptable $\lambda^2/2$ (nats), the decrease a Newton step
             from the returned point would still bring.
 
