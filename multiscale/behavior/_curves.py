@@ -16,6 +16,7 @@ import optax
 from jax.scipy.special import xlogy
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .._checks import error_if
 from .._numerics import safe_log
 from ._readouts import Decision, SoftDecision
 
@@ -192,9 +193,9 @@ def _counts(coherence, n_correct, n_total):
             "`coherence`, `n_correct` and `n_total` must be 1-D with one shape (levels,), "
             f"got {c.shape}, {k.shape} and {n.shape}"
         )
-    c = eqx.error_if(c, ~jnp.isfinite(c), "`coherence` must be finite")
-    n = eqx.error_if(n, ~(jnp.isfinite(n) & (n >= 0)), "`n_total` must be finite and >= 0")
-    k = eqx.error_if(
+    c = error_if(c, ~jnp.isfinite(c), "`coherence` must be finite")
+    n = error_if(n, ~(jnp.isfinite(n) & (n >= 0)), "`n_total` must be finite and >= 0")
+    k = error_if(
         k, ~(jnp.isfinite(k) & (k >= 0) & (k <= n)), "`n_correct` must lie in [0, n_total]"
     )
     return c, k, n

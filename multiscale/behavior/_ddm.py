@@ -36,7 +36,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import Constraints, checked
+from .._checks import Constraints, checked, error_if
 from .._constraints import Bounded, Positive, Real as RealLine, constraint
 from ._choice_rt import Trials
 from ._ddm_simulate import sample_first_passage
@@ -244,7 +244,7 @@ def ddm_parameters(model: AbstractDDM, condition: ArrayLike, dtype) -> DDMParame
     )
     m = checked(owner, model, cons)
     v = m.drift(jnp.asarray(condition, dtype))
-    v = eqx.error_if(
+    v = error_if(
         v,
         ~jnp.isfinite(v),
         f"{owner} drift is not finite: check `{'`/`'.join(model.drift_parameters)}` and "
@@ -255,18 +255,18 @@ def ddm_parameters(model: AbstractDDM, condition: ArrayLike, dtype) -> DDMParame
         for n in DDMParameters._fields[1:]
     }
     z = f["z"]
-    f["z"] = eqx.error_if(z, ~((z > 0) & (z < 1)), f"{owner} `z` must lie in (0, 1)")
+    f["z"] = error_if(z, ~((z > 0) & (z < 1)), f"{owner} `z` must lie in (0, 1)")
     if not zero["sz"]:
         half = jnp.minimum(f["z"], 1.0 - f["z"])
-        f["sz"] = eqx.error_if(
+        f["sz"] = error_if(
             f["sz"], f["sz"] >= 2.0 * half, f"{owner} `sz` must be < 2 min(z, 1 - z)"
         )
     if not zero["st0"]:
-        f["st0"] = eqx.error_if(
+        f["st0"] = error_if(
             f["st0"], f["st0"] > 2.0 * f["t0"], f"{owner} `st0` must be <= 2 t0 (seconds)"
         )
     if not zero["p_outlier"]:
-        f["p_outlier"] = eqx.error_if(
+        f["p_outlier"] = error_if(
             f["p_outlier"], f["p_outlier"] >= 1.0, f"{owner} `p_outlier` must be < 1"
         )
     return DDMParameters(v=v, **f)
@@ -282,8 +282,8 @@ def _trial_arrays(rt, choice, condition):
             "`rt`, `choice` and `condition` must be 1-D with one shape (trials,), got "
             f"{rt.shape}, {choice.shape} and {condition.shape}"
         )
-    rt = eqx.error_if(rt, ~(jnp.isfinite(rt) & (rt > 0)), "`rt` must be finite and > 0 s")
-    choice = eqx.error_if(
+    rt = error_if(rt, ~(jnp.isfinite(rt) & (rt > 0)), "`rt` must be finite and > 0 s")
+    choice = error_if(
         choice, ~((choice == 0) | (choice == 1)), "`choice` must be 0 (lower) or 1 (upper)"
     )
     return rt, choice, condition
