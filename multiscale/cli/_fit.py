@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from .._checks import runtime_checks
 from ..behavior import ProportionalRateDDM, circuit_trials
 from ..data import load_trials
 from ..fit import (
@@ -336,13 +337,17 @@ def fit_main(args, progress: Progress) -> Outcome:
     if args.verbose:
         progress.echo = "multiscale fit"
     one_device_per_core()
-    result = fit_command(
-        args.data,
-        model=args.model,
-        condition=args.condition,
-        seed=args.seed,
-        likelihood=args.likelihood,
-        rt_range=None if args.rt_range is None else tuple(args.rt_range),
-        progress=progress,
-    )
+    # load_trials has checked the data and the optimiser keeps every parameter in its
+    # domain (constraint transforms), so the compiled fit carries no run-time check: a
+    # program with one is never stored in the compilation cache (the second run's speed).
+    with runtime_checks(False):
+        result = fit_command(
+            args.data,
+            model=args.model,
+            condition=args.condition,
+            seed=args.seed,
+            likelihood=args.likelihood,
+            rt_range=None if args.rt_range is None else tuple(args.rt_range),
+            progress=progress,
+        )
     return Outcome(text=format_fit(result), data=result)
