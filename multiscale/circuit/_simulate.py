@@ -115,6 +115,7 @@ def simulate(
     readout: AbstractOnlineReadout = _NO_READOUT,
     save_every: int = 1,
     noise: AbstractCircuitNoise = _COUNTER,
+    throw: bool = True,
 ) -> CircuitTrajectory:
     r"""Simulate one trial from $t = 0$ to ``protocol.t1`` with fixed steps.
 
@@ -128,17 +129,24 @@ def simulate(
         save_every: store every ``save_every``-th step; 0 stores only the final state.
         noise: the source of the normals (:class:`CounterNoise`; :class:`ThreefryNoise`
             for ``jax.random``'s generator).
+        throw: True: a parameter out of range raises, also under ``jit``. False: the
+            trial runs and its ``result`` is ``RESULTS.invalid`` (for sweeps, where one
+            bad member must not stop the others).
 
     Returns:
-        A :class:`CircuitTrajectory`. Parameters out of range raise, also under ``jit``.
+        A :class:`CircuitTrajectory`.
     """
     _checked_run(circuit, stimulus, protocol, readout, noise)
-    circuit, stimulus = circuit.checked(), stimulus.checked()
+    if throw:
+        circuit, stimulus = circuit.checked(), stimulus.checked()
+        invalid = None
+    else:
+        invalid = circuit.violations() | stimulus.violations()
     drive = circuit.stimulus_input(stimulus)
     out = integrate(
         circuit, drive, protocol, noise, noise.init(key), readout, save_every=save_every
     )
-    return _trajectory(circuit, out, readout, save_every, protocol, (), None)
+    return _trajectory(circuit, out, readout, save_every, protocol, (), invalid)
 
 
 def simulate_batch(

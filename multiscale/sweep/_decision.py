@@ -29,8 +29,10 @@ class DecisionSummary(eqx.Module):
       \overline{\mathrm{RT}} = \frac{1}{|D|}\sum_{i \in D} \mathrm{RT}_i, \qquad
       p_\mathrm{decided} = |D| / N.$$
 
-    The member's ``status`` is ``STATUS_DIVERGED`` (2) if any trial diverged and
-    ``STATUS_UNDECIDED`` (3) if no trial decided (accuracy and RT are then NaN).
+    The member's ``status`` is ``RESULTS.invalid`` (4) if a parameter of the member is
+    out of its range (e.g. a negative time constant), ``STATUS_DIVERGED`` (2) if any
+    trial diverged and ``STATUS_UNDECIDED`` (3) if no trial decided (accuracy and RT are
+    then NaN); the other members are unaffected.
 
     Attributes:
         coherence: motion coherence as a fraction in [0, 1] (0.128 = 12.8 %).
@@ -56,7 +58,13 @@ class DecisionSummary(eqx.Module):
 
         def trial(k):
             return simulate(
-                circuit, stimulus, key=k, protocol=self.protocol, save_every=0, readout=self.readout
+                circuit,
+                stimulus,
+                key=k,
+                protocol=self.protocol,
+                save_every=0,
+                readout=self.readout,
+                throw=False,
             )
 
         trajectory = jax.vmap(trial)(jr.split(key, self.n_trials))
@@ -69,9 +77,13 @@ class DecisionSummary(eqx.Module):
         mean_rt = jnp.sum(jnp.where(decided, decision.rt, 0.0)) / denominator
         nan = jnp.full((), jnp.nan, dtype)
         status = jnp.where(
-            jnp.any(trajectory.result != 0),
-            STATUS_DIVERGED,
-            jnp.where(n_decided == 0, STATUS_UNDECIDED, 0),
+            jnp.any(trajectory.result == RESULTS.invalid),
+            RESULTS.invalid,
+            jnp.where(
+                jnp.any(trajectory.result != 0),
+                STATUS_DIVERGED,
+                jnp.where(n_decided == 0, STATUS_UNDECIDED, 0),
+            ),
         )
         return {
             "accuracy": jnp.where(n_decided > 0, accuracy, nan),

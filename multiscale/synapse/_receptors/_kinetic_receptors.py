@@ -91,16 +91,12 @@ class FirstOrderReceptor(AbstractReceptor, AbstractRateSynapse):
     g_max: Float[ArrayLike, ""] = 1.0
     block: MgBlock | None = None
 
+    constraints = Constraints(
+        positive=("alpha", "beta", "Cmax", "Cdur"), nonnegative=("g_max",), finite=("E_rev",)
+    )
+
     def __check_init__(self):
-        check_fields(
-            "FirstOrderReceptor",
-            self,
-            Constraints(
-                positive=("alpha", "beta", "Cmax", "Cdur"),
-                nonnegative=("g_max",),
-                finite=("E_rev",),
-            ),
-        )
+        check_fields("FirstOrderReceptor", self, self.constraints)
 
     @property
     def r_inf(self) -> Array:

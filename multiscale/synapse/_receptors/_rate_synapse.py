@@ -67,9 +67,10 @@ class ExponentialSynapse(AbstractRateSynapse):
     """
 
     tau: Float[ArrayLike, ""] = 0.002
+    constraints = Constraints(positive=("tau",))
 
     def __check_init__(self):
-        check_fields("ExponentialSynapse", self, Constraints(positive=("tau",)))
+        check_fields("ExponentialSynapse", self, self.constraints)
 
     def rate_field(self, s, r):
         return (r - s) / jnp.asarray(self.tau)

@@ -50,13 +50,10 @@ class TsodyksMarkram(eqx.Module):
     U: Float[ArrayLike, ""] = 0.5
     tau_rec: Float[ArrayLike, ""] = 0.8
     tau_facil: Float[ArrayLike, ""] = 0.0
+    constraints = Constraints(positive=("U", "tau_rec"), nonnegative=("tau_facil",))
 
     def __check_init__(self):
-        check_fields(
-            "TsodyksMarkram",
-            self,
-            Constraints(positive=("U", "tau_rec"), nonnegative=("tau_facil",)),
-        )
+        check_fields("TsodyksMarkram", self, self.constraints)
         try:
             U = float(self.U)
         except (TypeError, jax.errors.ConcretizationTypeError):
