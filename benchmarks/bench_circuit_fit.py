@@ -12,12 +12,11 @@ Timed, in one run on one machine:
    number of noise paths per condition, for: what a user would write with the library's
    per-trial pieces (``simulate`` with a saved trajectory, ``apply_readout``, average
    over paths, ``jax.value_and_grad``; the likelihood's implementation before the fused
-   loop), the fused loop in reverse mode and the fused loop in forward mode (what each
-   step of the fit, vmapped over its starts by :func:`multiscale.fit.fit`, costs).
+   loop), the fused loop in reverse mode, the fused loop in forward mode on one device,
+   and forward mode with the starts split across one CPU device per core.
 2. The whole fit: 4 starts, 2048 fitting paths per condition (the >= 2000 the
-   likelihood's docstring recommends), 40 Adam steps on every start, then up to 10
-   L-BFGS steps from the best one (both through :func:`multiscale.fit.fit`), then the
-   NLL on 5000 fresh paths and the Laplace SEs; goal: under 5 minutes on 2 cores.
+   likelihood's docstring recommends), 40 Adam + up to 10 L-BFGS steps, then the NLL on
+   5000 fresh paths and the Laplace SEs; goal: under 5 minutes on 2 cores.
 
 Run: ``python benchmarks/bench_circuit_fit.py [--quick]``; writes
 benchmarks/results/circuit_fit.md.
@@ -41,7 +40,7 @@ import jax.random as jr  # noqa: E402
 import multiscale as ms  # noqa: E402
 from multiscale.behavior import apply_readout, rt_density  # noqa: E402
 from multiscale.circuit import Stimulus, simulate  # noqa: E402
-from multiscale.fit._trial_fit import TrialLoss, trial_nll  # noqa: E402
+from multiscale.fit._trial_fit import _values_and_grads, trial_problem  # noqa: E402
 
 COHERENCE = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
 
@@ -55,9 +54,9 @@ def _median_time(f, *args, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _stored_trajectory_nll(view, u, trials, keys):
+def _stored_trajectory_nll(problem, u, trials, keys):
     """The NLL built from per-trial pieces: saved rates, then the readout, per path."""
-    model = view(u)
+    model = problem.model(u)
 
     def path(c, key):
         stim = Stimulus(coherence=c, mu0=model.mu0)
@@ -81,7 +80,7 @@ def _stored_trajectory_nll(view, u, trials, keys):
     fp = ms.behavior.FirstPassage(
         decision_time=jnp.zeros(n_steps - n_on), mass=mass, undecided=surv / keys.shape[0]
     )
-    rd = rt_density(model, fp, ndt_sd_min=ms.behavior.NDT_SD_MIN)
+    rd = rt_density(model, fp, ndt_sd_min=problem.ndt_sd_min)
     x = trials.rt / model.protocol.dt
     j = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, rd.rt.shape[0] - 2)
     frac = x - j
@@ -105,26 +104,31 @@ def main(quick: bool) -> str:
         truth,
         (jnp.asarray(5.2e-4 * 1.15), jnp.asarray(17.0), jnp.asarray(0.25)),
     )
-    _, view = ms.fit.parameterize(start, ms.fit.circuit_free_parameters(start))
+    spec = ms.fit.circuit_free_parameters(start)
     us = 0.1 * jr.normal(jr.key(3), (n_starts, 3))
     one_device = jax.devices()[:1]
     rows = []
     for n_paths in paths_list:
         keys = jr.split(jr.key(5), n_paths)
-        fwd = TrialLoss(ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
-        rev = TrialLoss(ms.behavior.NDT_SD_MIN, 1024, ms.ReverseMode())
-        nll = lambda u, loss, k=keys: loss(view(u), (trials, k))
+        fwd_p = trial_problem(start, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
+        rev_p = trial_problem(start, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ReverseMode())
+        on_one = jax.jit  # fed inputs committed to the first device, it runs there only
         variants = {
-            "stored trajectories, reverse mode (per-trial pieces)": jax.jit(
+            "stored trajectories, reverse mode (per-trial pieces)": on_one(
                 jax.vmap(
-                    jax.value_and_grad(lambda u, k=keys: _stored_trajectory_nll(view, u, trials, k))
+                    jax.value_and_grad(
+                        lambda u, p=rev_p, k=keys: _stored_trajectory_nll(p, u, trials, k)
+                    )
                 )
             ),
-            "fused loop, reverse mode": jax.jit(
-                jax.vmap(jax.value_and_grad(lambda u, loss=rev, f=nll: f(u, loss)))
+            "fused loop, reverse mode": on_one(
+                jax.vmap(jax.value_and_grad(lambda u, p=rev_p, k=keys: p.nll(u, trials, k)))
             ),
-            "fused loop, forward mode (what each step of the fit costs)": jax.jit(
-                jax.vmap(jax.value_and_grad(lambda u, loss=fwd, f=nll: f(u, loss)))
+            "fused loop, forward mode, 1 device": on_one(
+                jax.vmap(jax.value_and_grad(lambda u, p=fwd_p, k=keys: p.nll(u, trials, k)))
+            ),
+            f"fused loop, forward mode, starts split over {jax.device_count()} CPU devices": (
+                lambda u, p=fwd_p, k=keys: _values_and_grads(p, u, trials, k)
             ),
         }
         if quick or n_paths > 1024:
@@ -132,7 +136,7 @@ def main(quick: bool) -> str:
             variants.pop("fused loop, reverse mode")
         values = {}
         for name, f in variants.items():
-            x = jax.device_put(us, one_device[0])
+            x = us if "split" in name else jax.device_put(us, one_device[0])
             t = time.perf_counter()
             out = jax.block_until_ready(f(x))
             first = time.perf_counter() - t
@@ -146,7 +150,7 @@ def main(quick: bool) -> str:
     t = time.perf_counter()
     r = ms.fit.fit_circuit_trials(
         trials,
-        jr.key(7),
+        key=jr.key(7),
         model=start,
         n_paths=fit_paths,
         n_paths_eval=eval_paths,
@@ -155,9 +159,9 @@ def main(quick: bool) -> str:
         n_starts=n_starts,
     )
     total = time.perf_counter() - t
-    loss = TrialLoss(ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
+    truth_problem = trial_problem(truth, spec, ms.behavior.NDT_SD_MIN, 1024, ms.ForwardMode())
     eval_keys = jr.split(jr.split(jr.key(7), 3)[2], eval_paths)  # the fit's fresh paths
-    nll_truth = float(trial_nll(loss, truth, trials, eval_keys))
+    nll_truth = float(ms.fit._trial_fit.trial_nll(truth_problem, jnp.zeros(3), trials, eval_keys))
     n_steps = truth.protocol.n_steps
     lines = [
         "## Trial-level circuit fit (`bench_circuit_fit.py`)",

@@ -22,7 +22,7 @@ from multiscale.behavior import (
 )
 from multiscale.circuit import TrialProtocol, WongWang2006
 from multiscale.cli._fit import fit_command, format_fit
-from multiscale.fit import SummaryData, fit_circuit_summary
+from multiscale.fit import SummaryData, circuit_free_parameters, fit_circuit_summary
 
 
 def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=1.6, dtype=jnp.float32):
@@ -117,8 +117,7 @@ def test_recovers_threshold_and_non_decision_time_with_newton():
     # valley in which Adam crawls, so the damped Newton stage does the work here.
     paths = jr.split(jr.key(7), 16)
     start = _model(theta=15.0, ndt=0.25, t1=1.2)
-    where = lambda m: (m.readout.threshold, m.readout.non_decision_time)
-    spec = eqx.tree_at(where, jax.tree.map(lambda _: False, start), (True, True))
+    spec = eqx.tree_at(lambda m: m.circuit.J_A_ext, circuit_free_parameters(start), False)
     r = fit_circuit_summary(
         _recovery_data(paths), key=jr.key(8), model=start, filter_spec=spec, paths=paths,
         steps=1, n_starts=1, n_paths_eval=16, newton_steps=30,

@@ -27,15 +27,12 @@ from multiscale.behavior import (
 from multiscale.circuit import Stimulus, TrialProtocol, WongWang2006, simulate
 from multiscale.fit import (
     ForwardMode,
-    Free,
-    LogScale,
     ReverseMode,
     circuit_free_parameters,
     default_circuit_behavior,
     fit_circuit_trials,
-    parameterize,
 )
-from multiscale.fit._trial_fit import TrialLoss, trial_nll
+from multiscale.fit._trial_fit import trial_nll, trial_problem
 
 
 def _model(J=5.2e-4, theta=15.0, ndt=0.3, t1=0.8, rt_max=1.2, dtype=jnp.float32):
@@ -135,6 +132,9 @@ def test_gradient_in_noise_amplitude_and_background_current(float64):
     model = _model(ndt=0.3, dtype=jnp.float64)
     where = lambda m: (m.circuit.sigma_noise, m.circuit.I_0)
     model = eqx.tree_at(where, model, (jnp.asarray(0.02), jnp.asarray(0.3255)))
+    spec = circuit_free_parameters(model, extra=("sigma_noise", "I_0"))
+    assert (spec.circuit.sigma_noise, spec.circuit.I_0, spec.circuit.J_N11) == (True, True, False)
+    assert spec.circuit.J_A_ext and spec.readout.threshold  # the default three stay free
     keys = jr.split(jr.key(2), 6)
     rt = np.array([0.55, 0.62, 0.7, 0.8, 0.5, 0.56, 0.6, 0.68])
     trials = _trials([0.256, 0.512], [0, 0, 0, 0, 1, 1, 1, 1], [True] * 8, rt)
@@ -155,21 +155,15 @@ def test_gradient_in_noise_amplitude_and_background_current(float64):
         assert abs(float(g[i])) > 1.0
 
 
-def test_default_free_parameters_are_log_scales_of_the_start_and_extend_to_any_leaf():
+def test_freeing_extra_fields_needs_float_arrays():
     model = default_circuit_behavior()
-    free = circuit_free_parameters(model)
-    u, view = parameterize(model, free)
-    assert view.names == ("J_A_ext", "threshold", "non_decision_time")
-    np.testing.assert_allclose(u, 0.0, atol=1e-7)  # u = log(x / x_start)
-    moved = view(jnp.array([np.log(1.1), 0.0, 0.0], u.dtype))
-    assert float(moved.circuit.J_A_ext) == pytest.approx(1.1 * 5.2e-4, rel=1e-6)
-    # A further leaf, here a Python float of the circuit (the noise amplitude, nA).
-    extra = Free(lambda m: m.circuit.sigma_noise, LogScale(0.02), "sigma_noise")
-    u, view = parameterize(model, [*free, extra])
-    assert view.names[-1] == "sigma_noise" and u.shape == (4,)
-    assert float(view(u.at[3].set(np.log(2.0))).circuit.sigma_noise) == pytest.approx(0.04)
-    with pytest.raises(ValueError, match="freed twice"):
-        parameterize(model, [*free, free[0]])
+    with pytest.raises(ValueError, match="float array.*tree_at"):
+        circuit_free_parameters(model, extra=("I_0",))  # a Python float by default
+    with pytest.raises(ValueError, match="not a field"):
+        circuit_free_parameters(model, extra=("sigma",))
+    model = eqx.tree_at(lambda m: m.readout.temperature, model, jnp.asarray(0.25))
+    spec = circuit_free_parameters(model, extra=("temperature",))  # a readout field
+    assert spec.readout.temperature is True and spec.circuit.I_0 is False
 
 
 def test_recovers_stimulus_gain_from_synthetic_trials():
@@ -182,10 +176,10 @@ def test_recovers_stimulus_gain_from_synthetic_trials():
     trials = sample_circuit_trials(truth, coh, 150, key=jr.key(11), chunk=150)
     assert trials.n_trials >= 295  # a few undecided trials at 12.8 % are dropped
     start = _model(J=4.4e-4, t1=1.0, rt_max=1.5)
-    free = [Free(lambda m: m.circuit.J_A_ext, LogScale(4.4e-4), "J_A_ext")]
+    spec = eqx.tree_at(lambda m: m.circuit.J_A_ext, jax.tree.map(lambda _: False, start), True)
     paths = jr.split(jr.key(5), 64)
     r = fit_circuit_trials(
-        trials, jr.key(12), model=start, free=free, paths=paths, n_paths_eval=64,
+        trials, key=jr.key(12), model=start, filter_spec=spec, paths=paths, n_paths_eval=64,
         steps=6, lbfgs_steps=6, n_starts=2, learning_rate=0.05, chunk=64,
     )  # fmt: skip
     assert r.n_parameters == 1 and set(r.parameters) == {"J_A_ext"}
@@ -197,9 +191,9 @@ def test_recovers_stimulus_gain_from_synthetic_trials():
     assert r.se_note == "" and set(r.se) == {"J_A_ext"}
     se = r.se["J_A_ext"]
     assert np.isfinite(se) and 0 < se < 0.05 * r.parameters["J_A_ext"], r.se
-    loss, j = TrialLoss(0.02, 64), r.parameters["J_A_ext"]
-    at = lambda d: eqx.tree_at(lambda m: m.circuit.J_A_ext, start, jnp.asarray(j * np.exp(d)))
-    f = lambda d: float(trial_nll(loss, at(d), trials, paths))
+    problem = trial_problem(start, spec, 0.02, 64)
+    u = jnp.log(jnp.asarray([r.parameters["J_A_ext"]], jnp.float32) / problem.ref)
+    f = lambda d: float(trial_nll(problem, u + d, trials, paths))
     h = 3e-3
     curvature = (f(h) - 2 * f(0.0) + f(-h)) / h**2
     np.testing.assert_allclose(se, r.parameters["J_A_ext"] / np.sqrt(curvature), rtol=5e-2)
@@ -238,3 +232,57 @@ def test_bad_input_raises_clear_errors():
         first_passage_density(model, jnp.array([0.1]), keys.reshape(2, 2))
     with pytest.raises(TypeError, match="CircuitTrials"):
         trial_log_likelihood(model, Trials(rt=[0.5], choice=[1]), keys)
+
+
+_SPLIT_STARTS = """
+import sys, jax
+jax.config.update("jax_num_cpu_devices", 2)
+import jax.numpy as jnp, jax.random as jr, numpy as np
+from multiscale.behavior import CircuitTrials
+from multiscale.fit import ForwardMode, circuit_free_parameters
+from multiscale.fit._trial_fit import _values_and_grads, trial_problem
+sys.path.insert(0, sys.argv[1])
+from test_trial_likelihood import _model
+model = _model()
+trials = CircuitTrials(np.array([0.128, 0.512]), np.array([0, 0, 1, 1], np.int32),
+                       np.array([True, False, True, True]), np.array([0.55, 0.7, 0.5, 0.6]))
+problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
+us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
+f, g = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
+assert jax.device_count() == 2
+print(repr(np.asarray(f).tolist()) + "|" + repr(np.asarray(g).tolist()))
+"""
+
+
+def test_starts_split_across_two_cpu_devices_give_the_same_fit_objective():
+    # The fit splits its starts across devices when there are several; two CPU devices
+    # must only be faster, not different (the device count is fixed at start-up, hence a
+    # subprocess).
+    import ast
+    import pathlib
+    import subprocess
+    import sys
+
+    from multiscale.fit._trial_fit import _values_and_grads
+
+    here = str(pathlib.Path(__file__).parent)
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", _SPLIT_STARTS, here], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .split("|")
+    )
+    f2, g2 = (np.asarray(ast.literal_eval(x)) for x in out)
+    model = _model()
+    trials = CircuitTrials(
+        np.array([0.128, 0.512]),
+        np.array([0, 0, 1, 1], np.int32),
+        np.array([True, False, True, True]),
+        np.array([0.55, 0.7, 0.5, 0.6]),
+    )
+    problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
+    us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
+    f1, g1 = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
+    np.testing.assert_allclose(f2, f1, rtol=1e-5)
+    np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-3)

@@ -1,7 +1,7 @@
 r"""Fitting the Wong–Wang circuit to per-condition behavioral summaries.
 
 The free parameters are chosen by a filter (a pytree of bools shaped like
-:class:`~multiscale.fit.CircuitBehavior`; default: the
+:class:`~multiscale.fit.CircuitBehavior`; default :func:`circuit_free_parameters`: the
 stimulus gain $J_{A,\mathrm{ext}}$, the readout threshold $\theta$ and the non-decision
 time $t_\mathrm{nd}$). They are all positive and of very different magnitudes (5e-4 nA/Hz,
 15 Hz, 0.3 s), so the optimiser works on $u = \log(x / x_\mathrm{init})$: a relative change
@@ -22,6 +22,7 @@ module), while a step of a few per cent spans many path flips and measures the s
 The fit's NLL is re-evaluated on **fresh** noise paths (more of them) for model comparison.
 """
 
+import dataclasses
 import time
 from typing import NamedTuple
 
@@ -33,7 +34,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Key, PRNGKeyArray
 
-from .._constraints import LogScale
 from ..behavior import (
     CircuitBehavior,
     CircuitSummary,
@@ -45,7 +45,6 @@ from ..behavior import (
 from ..circuit import WongWang2006
 from ._fit import FitHistory, fit
 from ._newton import newton
-from ._parameters import Free
 from ._scaling import LogScaled, float_count_adam, free_parameter_names, log_scaled
 from ._uncertainty import aic, bic
 
@@ -78,47 +77,60 @@ def default_circuit_behavior() -> CircuitBehavior:
     )
 
 
-def circuit_free_parameters(model: CircuitBehavior) -> list[Free]:
-    r"""Default free parameters of the trial fit: $J_{A,\mathrm{ext}}$, $\theta$, $t_\mathrm{nd}$.
-
-    Each is a :class:`~multiscale.fit.Free` on a log scale around its value in ``model``
-    (:class:`~multiscale.fit.LogScale`, $u = \log(x / x_\mathrm{init})$), named
-    ``"J_A_ext"``, ``"threshold"`` and ``"non_decision_time"``. Free more leaves by adding
-    to the list, at any depth (the circuit's defaults are Python floats; a freed leaf
-    becomes an array):
-
-    Example:
-        >>> import multiscale as ms
-        >>> from multiscale.fit import Free, LogScale
-        >>> model = ms.fit.default_circuit_behavior()
-        >>> free = [*ms.fit.circuit_free_parameters(model),
-        ...         Free(lambda m: m.circuit.sigma_noise, LogScale(0.02), "sigma_noise")]
-        >>> [f.name for f in free]
-        ['J_A_ext', 'threshold', 'non_decision_time', 'sigma_noise']
+def circuit_free_parameters(model: CircuitBehavior, extra: tuple[str, ...] = ()):
+    r"""Filter (pytree of bools) freeing ``J_A_ext``, ``threshold``, ``non_decision_time``.
 
     Args:
-        model: the :class:`CircuitBehavior` whose current values set the log scales.
+        model: the :class:`CircuitBehavior` the filter is shaped like.
+        extra: names of further fields to free, of ``model.circuit``
+            (:class:`~multiscale.circuit.WongWang2006`, e.g. ``"sigma_noise"``, the noise
+            amplitude in nA, or ``"I_0"``, the background current in nA) or of
+            ``model.readout`` (e.g. ``"temperature"``).
+
+    The fits optimise $\log x$, so every freed field must hold a positive float array; the
+    circuit's defaults are Python floats, so make them arrays first. Freeing the noise
+    amplitude and the background current as well (then pass ``model=model,
+    filter_spec=spec`` to :func:`~multiscale.fit.fit_circuit_trials`):
+
+    Example:
+        >>> import equinox as eqx, jax.numpy as jnp, multiscale as ms
+        >>> model = ms.fit.default_circuit_behavior()
+        >>> model = eqx.tree_at(lambda m: (m.circuit.sigma_noise, m.circuit.I_0), model,
+        ...                     (jnp.asarray(0.02), jnp.asarray(0.3255)))
+        >>> spec = ms.fit.circuit_free_parameters(model, extra=("sigma_noise", "I_0"))
+        >>> spec.circuit.sigma_noise, spec.circuit.I_0, spec.circuit.J_N11
+        (True, True, False)
+
+    Raises:
+        ValueError: a name in ``extra`` is not a field of the circuit or the readout, or
+            its value is not a float array.
     """
-    scale = lambda x: LogScale(float(x))
-    return [
-        Free(lambda m: m.circuit.J_A_ext, scale(model.circuit.J_A_ext), "J_A_ext"),
-        Free(lambda m: m.readout.threshold, scale(model.readout.threshold), "threshold"),
-        Free(
-            lambda m: m.readout.non_decision_time,
-            scale(model.readout.non_decision_time),
-            "non_decision_time",
-        ),
-    ]
-
-
-def _default_filter(model: CircuitBehavior):
-    """Filter (pytree of bools) freeing ``J_A_ext``, ``threshold``, ``non_decision_time``."""
     spec = jax.tree.map(lambda _: False, model)
-    return eqx.tree_at(
+    spec = eqx.tree_at(
         lambda m: (m.circuit.J_A_ext, m.readout.threshold, m.readout.non_decision_time),
         spec,
         (True, True, True),
     )
+    for name in extra:
+        if name in {f.name for f in dataclasses.fields(model.circuit)}:
+            part = "circuit"
+        elif name in {f.name for f in dataclasses.fields(model.readout)}:
+            part = "readout"
+        else:
+            raise ValueError(
+                f"circuit_free_parameters: {name!r} is not a field of model.circuit "
+                f"({type(model.circuit).__name__}) or model.readout "
+                f"({type(model.readout).__name__})"
+            )
+        value = getattr(getattr(model, part), name)
+        if not eqx.is_inexact_array(value):
+            raise ValueError(
+                f"circuit_free_parameters: model.{part}.{name} must be a float array to be "
+                f"freed, got {value!r}; set it with eqx.tree_at(lambda m: m.{part}.{name}, "
+                f"model, jnp.asarray({value!r}))"
+            )
+        spec = eqx.tree_at(lambda m, p=part, n=name: getattr(getattr(m, p), n), spec, True)
+    return spec
 
 
 _NEWTON = newton()
@@ -212,8 +224,7 @@ def fit_circuit_summary(
         steps: maximum Adam steps (early stopping: 30 steps without a 1e-3 nat gain).
         n_starts: starting points run in parallel (``vmap``); start 0 is ``model``.
         model: initial :class:`CircuitBehavior` (default :func:`default_circuit_behavior`).
-        filter_spec: free leaves, a pytree of bools shaped like ``model`` (default:
-            $J_{A,\mathrm{ext}}$, $\theta$ and $t_\mathrm{nd}$).
+        filter_spec: free leaves (default :func:`circuit_free_parameters`).
         learning_rate: Adam step on $u = \log(x/x_\mathrm{init})$.
         n_paths_eval: fresh paths per coherence for the reported NLL and summary.
         start_scale: SD of the starts' perturbation of $u$ (0.2: about ±20 %).
@@ -224,7 +235,7 @@ def fit_circuit_summary(
         A :class:`CircuitFit`.
     """
     model = default_circuit_behavior() if model is None else model
-    filter_spec = _default_filter(model) if filter_spec is None else filter_spec
+    filter_spec = circuit_free_parameters(model) if filter_spec is None else filter_spec
     scaled, spec = log_scaled(model, filter_spec)
     k_fit, k_start, k_eval = jr.split(key, 3)
     dtype = jnp.result_type(float)

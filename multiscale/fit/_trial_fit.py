@@ -6,11 +6,9 @@ parameters that is smooth except where a path changes its choice or its crossing
 jumps (past a near-miss of the threshold); with few paths these jumps make the loss rough
 by several to tens of nats (measured; see the likelihood module), hence the >= 2000
 paths per condition recommended for real data.
-The free parameters are any leaves of the model, each a :class:`~multiscale.fit.Free`
-(a ``where=`` accessor and its transform; default
-:func:`~multiscale.fit.circuit_free_parameters`: $J_{A,\mathrm{ext}}$, $\theta$ and
-$t_\mathrm{nd}$, each as :class:`~multiscale.fit.LogScale` of its starting value, i.e.
-optimised on $u = \log(x / x_\mathrm{init})$), which
+The free parameters are chosen by a filter as in :func:`~multiscale.fit.fit_circuit_summary`
+(default :func:`~multiscale.fit.circuit_free_parameters`: $J_{A,\mathrm{ext}}$, $\theta$
+and $t_\mathrm{nd}$, all scalars) and optimised on $u = \log(x / x_\mathrm{init})$, which
 puts a relative change of each parameter on one scale and keeps it positive (measured
 Hessian diagonal in $u$ at a start 10-15 % off: 1.3e5, 7.8e3 and 1.6e4 nats for 900
 trials, within a factor of 20). A full rescaling by the outer product of per-trial
@@ -18,23 +16,25 @@ gradients at the start (whitening) was tried and is not used: from the same star
 sent the threshold the wrong way (12.4 Hz for 17) and stopped 11 nats above the
 generating parameters' NLL.
 
-Optimisation runs through :func:`~multiscale.fit.fit` with optax transformations. By
-default in two stages: Adam (:func:`~multiscale.fit.adam`, robust to the loss's jumps) on
-``n_starts`` starting points in parallel (``vmap``; start 0 is the given model, the others
-perturbed in $u$), then L-BFGS with a strong-Wolfe line search
-(:func:`~multiscale.fit.lbfgs`) from the best of them, where the loss is smooth enough
-for curvature to help. One transformation that switches from one to the other
-(:func:`~multiscale.fit.adam_then_lbfgs`) is not the default: vmapped over starts its
-``lax.cond`` becomes a select, and every Adam step would also run the line search's
-simulations. Any optax transformation can replace both stages (``optimizer=``).
+Optimisation: ``n_starts`` starting points run in parallel (one ``vmap`` over starts of
+the loss and its gradient, compiled once and shared by both stages). Adam (the float-count
+Adam of the summary fit, robust to the loss's jumps) moves every start towards the
+optimum; then L-BFGS polishes every start from the best point Adam visited. The L-BFGS
+direction is optax's (:func:`optax.scale_by_lbfgs`, the preconditioner of
+:func:`optax.lbfgs`); its step is chosen by an Armijo backtracking line search run in
+Python on the same compiled loss, because ``optax.lbfgs``'s own line search traces the
+simulation again inside its ``while_loop`` and took 20 s to compile on two CPU cores
+(measured) for a fit whose optimisation needs about as long. The start with the lowest
+loss wins.
 
 Speed. The gradient is taken in forward mode when few scalars are free (at most
-``FORWARD_MODE_MAX_PARAMETERS``): one tangent per parameter that the time loop reads rides
-along in it, nothing is stored or recomputed (:mod:`multiscale.behavior`'s first-passage
-masses); :func:`~multiscale.fit.fit` differentiates the rest of the loss in reverse mode.
-Measured here, 2 cores, 2604 trials, 6 coherences, 4 starts x 2048 paths, one
-loss-and-gradient evaluation: 26 s with stored trajectories and reverse mode, 5.6 s with
-the fused loop and forward mode (the benchmark ``bench_circuit_fit.py``).
+``FORWARD_MODE_MAX_PARAMETERS``): one tangent per parameter rides along in the time loop,
+nothing is stored or recomputed (:mod:`multiscale.fit._first_passage`). With several
+devices the starts are split across them; on a CPU, ask JAX for one device per core
+(``jax.config.update("jax_num_cpu_devices", 2)`` before the first computation; the
+``multiscale fit`` command does this). Measured here, 2 cores, 2604 trials, 6 coherences,
+4 starts x 2048 paths, one loss-and-gradient evaluation: 26 s with stored trajectories
+and reverse mode (before), 5.6 s fused loop and forward mode on one device, 3.4 s on two.
 
 The NLL reported for model comparison is re-evaluated on **fresh** paths, more of them.
 On the fitting paths two biases compete: the upward bias of the log of a path average
@@ -45,10 +45,8 @@ nats *lower*, i.e. at 256 paths the upward bias dominates.
 
 Standard errors are Laplace's: $\mathrm{Cov}(\hat u) \approx H^{-1}$ with $H$ the Hessian
 (forward-over-forward autodiff through the time loop) of the fitting
-loss in the unconstrained coordinates $u$ at the optimum, on the fitting paths, mapped to
-each parameter's units by the delta method, $\mathrm{SE}(x_i) = |dx_i/du_i|\,
-\mathrm{SE}(u_i)$ ($= x_i\,\mathrm{SE}(u_i)$ on a log scale). The same Hessian, with the
-gradient, is the fit's optimum check (:func:`~multiscale.fit.check_derivatives`).
+loss in $u$ at the optimum, on the fitting paths, mapped to each parameter's units by the
+delta method, $x = x_\mathrm{ref} e^u \Rightarrow \mathrm{SE}(x) = x\,\mathrm{SE}(u)$.
 This is the curvature of the common-random-number objective between path flips: the
 Monte Carlo error of the likelihood itself (a different set of paths moves the optimum)
 is not included, and between flips a rough loss is more curved than the smooth
@@ -60,24 +58,20 @@ its generating value with an SE of 0.07 %.
 """
 
 import time
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 import optax
 from jaxtyping import Array, Float, Key, PRNGKeyArray
 
 from .._autodiff import AbstractDifferentiation, ForwardMode, ReverseMode
 from ..behavior import NDT_SD_MIN, CircuitBehavior, CircuitTrials, trial_log_likelihood
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
-from ._convergence import check_derivatives
-from ._fit import FitHistory, fit
-from ._optimizers import adam, lbfgs
-from ._parameters import Free, Parameterization, parameterize
+from ._fit import FitHistory
+from ._scaling import float_count_adam, free_parameter_names, log_scaled
 from ._uncertainty import aic, bic, covariance_from_hessian
 
 _REVERSE = ReverseMode()
@@ -86,21 +80,24 @@ FORWARD_MODE_MAX_PARAMETERS = 8
 """Most free scalars for which :func:`fit_circuit_trials` uses forward mode by default."""
 
 
-class TrialLoss(eqx.Module):
-    """The fit's loss ``(model, (trials, keys)) -> NLL`` (nats), a pytree so that jit caches it.
+class TrialProblem(eqx.Module):
+    r"""The loss over a flat vector $u$ of log-scaled free parameters; the rest fixed."""
 
-    ``differentiation`` is how the first-passage masses (the time loop) are differentiated;
-    the rest of the loss is differentiated by whoever calls it.
-    """
-
+    ref: Float[Array, " p"]
+    rest: CircuitBehavior
+    treedef: Any = eqx.field(static=True)
     ndt_sd_min: float = eqx.field(static=True)
     chunk: int = eqx.field(static=True)
     differentiation: AbstractDifferentiation = eqx.field(static=True, default=_REVERSE)
 
-    def __call__(self, model: CircuitBehavior, data) -> Float[Array, ""]:
-        trials, keys = data
+    def model(self, u: Float[Array, " p"]) -> CircuitBehavior:
+        x = self.ref * jnp.exp(u)
+        free = jax.tree.unflatten(self.treedef, [x[i] for i in range(x.shape[0])])
+        return eqx.combine(free, self.rest)
+
+    def nll(self, u: Float[Array, " p"], trials: CircuitTrials, keys) -> Float[Array, ""]:
         ll = trial_log_likelihood(
-            model,
+            self.model(u),
             trials,
             keys,
             ndt_sd_min=self.ndt_sd_min,
@@ -110,46 +107,154 @@ class TrialLoss(eqx.Module):
         return -jnp.sum(ll)
 
 
-@eqx.filter_jit
-def trial_nll(loss: TrialLoss, model: CircuitBehavior, trials, keys) -> Float[Array, ""]:
-    """The compiled loss (NLL, nats) of ``model`` on the paths ``keys``."""
-    return loss(model, (trials, keys))
+def trial_problem(
+    model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE
+) -> TrialProblem:
+    """The fit's loss over $u$ for ``model`` with the leaves ``filter_spec`` selects free."""
+    scaled, _ = log_scaled(model, filter_spec)  # checks: positive float leaves
+    leaves, treedef = jax.tree.flatten(scaled.ref)
+    if any(jnp.ndim(x) != 0 for x in leaves):
+        raise ValueError("the free circuit parameters must be scalars")
+    ref = jnp.stack([jnp.asarray(x) for x in leaves])
+    return TrialProblem(ref, scaled.rest, treedef, float(ndt_sd_min), int(chunk), differentiation)
 
 
 @eqx.filter_jit
-def _derivatives(loss: TrialLoss, view: Parameterization, u, trials, keys):
-    """Loss, gradient and Hessian in $u$, forward over forward through the plain loop.
+def _values_and_grads(problem: TrialProblem, us, trials, keys):
+    """Loss and gradient at every start, ``(starts,)`` and ``(starts, p)``.
+
+    With several devices (e.g. ``jax.config.update("jax_num_cpu_devices", 2)`` on a
+    2-core CPU) the starts are split across them (padded to a multiple of the devices):
+    each device runs its own time loop, which on CPU beats XLA's threading inside one
+    loop (measured: one device ran a step batch faster pinned to one core than on two).
+    """
+    vg = jax.vmap(jax.value_and_grad(problem.nll), in_axes=(0, None, None))
+    n_dev = min(jax.device_count(), us.shape[0])
+    n_starts = us.shape[0]
+    if n_dev > 1:
+        # Pad with copies of the last start to a multiple of the devices; dropped below.
+        us = jnp.concatenate([us, jnp.repeat(us[-1:], (-n_starts) % n_dev, axis=0)])
+        spec = jax.sharding.PartitionSpec
+        mesh = jax.make_mesh(
+            (n_dev,),
+            ("starts",),
+            axis_types=(jax.sharding.AxisType.Auto,),
+            devices=jax.devices()[:n_dev],
+        )
+        vg = jax.shard_map(
+            vg,
+            mesh=mesh,
+            in_specs=(spec("starts"), spec(), spec()),
+            out_specs=spec("starts"),
+            check_vma=False,
+        )
+        us = jax.lax.with_sharding_constraint(us, jax.sharding.NamedSharding(mesh, spec("starts")))
+    f, g = vg(us, trials, keys)
+    f, g = f[:n_starts], g[:n_starts]
+    bad = ~(jnp.isfinite(f) & jnp.all(jnp.isfinite(g), axis=1))
+    return jnp.where(bad, jnp.inf, f), jnp.where(bad[:, None], 0.0, g)
+
+
+@eqx.filter_jit
+def trial_nll(problem: TrialProblem, u, trials, keys):
+    """The compiled loss (NLL, nats) of ``problem`` at ``u`` on the paths ``keys``."""
+    return problem.nll(u, trials, keys)
+
+
+@eqx.filter_jit
+def _transform(opt, grads, state, params):
+    return jax.vmap(opt.update)(grads, state, params)
+
+
+def _adam_stage(problem, us, data, learning_rate, steps, patience, tol):
+    """Adam on every start; returns the best point each start visited, its loss and grad."""
+    opt = float_count_adam(learning_rate)
+    state = jax.vmap(opt.init)(us)
+    f, g = _values_and_grads(problem, us, *data)
+    best_u, best_f, best_g = us, f, g
+    trace, since, record = [float(jnp.min(f))], 0, float(jnp.min(f))
+    for _ in range(steps):
+        updates, state = _transform(opt, g, state, us)
+        us = us + updates
+        f, g = _values_and_grads(problem, us, *data)
+        better = f < best_f
+        best_u = jnp.where(better[:, None], us, best_u)
+        best_g = jnp.where(better[:, None], g, best_g)
+        best_f = jnp.where(better, f, best_f)
+        trace.append(float(jnp.min(best_f)))
+        since = 0 if trace[-1] < record - tol else since + 1
+        record = min(record, trace[-1])
+        if since >= patience:
+            break
+    return best_u, best_f, best_g, trace
+
+
+def _lbfgs_stage(problem, us, f, g, data, steps, tol, max_step=0.1, backtracks=12):
+    """L-BFGS (optax's direction, Armijo backtracking) on every start in parallel."""
+    lbfgs = optax.scale_by_lbfgs()
+    with jax.numpy_dtype_promotion("standard"):
+        state = jax.vmap(lbfgs.init)(us)
+    trace, taken, active = [], 0, jnp.isfinite(f)
+    for _ in range(steps):
+        if not bool(jnp.any(active)):
+            break
+        # optax's L-BFGS mixes its int32 counter with floats; strict promotion (the test
+        # suite's setting) rejects that, so the direction is computed under "standard".
+        with jax.numpy_dtype_promotion("standard"):
+            d, state = _transform(lbfgs, g, state, us)
+        d = -d
+        slope = jnp.sum(d * g, axis=1)
+        d = jnp.where((slope < 0)[:, None], d, -g)  # not a descent direction: gradient
+        slope = jnp.sum(d * g, axis=1)
+        # Cap each step at max_step in u (10 %): the first direction is the raw gradient,
+        # and long trial steps on a rough loss mostly end in several halvings. Up to 12
+        # halvings (to 0.002 %): from a start near the optimum the stiff J_A_ext
+        # (curvature ~2e5 nats per unit log, 2604 trials) needs steps of ~0.05 %; with
+        # 6 halvings the search failed there and the fit stopped at its start (measured).
+        d = (
+            d
+            * jnp.minimum(1.0, max_step / jnp.maximum(jnp.max(jnp.abs(d), axis=1), 1e-12))[:, None]
+        )
+        slope = jnp.sum(d * g, axis=1)
+        alpha = jnp.ones_like(f)
+        done = ~active
+        new_u, new_f, new_g = us, f, g
+        for _ in range(backtracks):
+            trial = us + alpha[:, None] * d
+            ft, gt = _values_and_grads(problem, trial, *data)
+            ok = ~done & (ft <= f + 1e-4 * alpha * slope)
+            new_u = jnp.where(ok[:, None], trial, new_u)
+            new_g = jnp.where(ok[:, None], gt, new_g)
+            new_f = jnp.where(ok, ft, new_f)
+            done = done | ok
+            if bool(jnp.all(done)):
+                break
+            alpha = jnp.where(done, alpha, 0.5 * alpha)
+        # A start whose line search failed, or that gained less than tol, has converged.
+        active = active & (new_f < f - tol)
+        us, f, g = new_u, new_f, new_g
+        taken += 1
+        trace.append(float(jnp.min(f)))
+    return us, f, trace, taken
+
+
+@eqx.filter_jit
+def _hessian(problem: TrialProblem, u, trials, keys):
+    """Hessian of the loss in $u$, forward over forward mode through the plain loop.
 
     Measured (one start, 2048 paths, 2604 trials, 3 parameters): 10 s, against 29 s for
     ``jax.hessian`` (forward over reverse through the checkpointed loop).
     """
-    plain = TrialLoss(loss.ndt_sd_min, loss.chunk, _REVERSE)
-    f = lambda v: plain(view(v), (trials, keys))
-    basis = jnp.eye(u.shape[0], dtype=u.dtype)
-
-    def gradient(v):
-        value, g = jax.vmap(lambda t: jax.jvp(f, (v,), (t,)), out_axes=(None, 0))(basis)
-        return g, (value, g)
-
-    hessian, (value, grad) = jax.jacfwd(gradient, has_aux=True)(u)
-    return value, grad, hessian
+    plain = TrialProblem(
+        problem.ref, problem.rest, problem.treedef, problem.ndt_sd_min, problem.chunk, _REVERSE
+    )
+    return jax.jacfwd(jax.jacfwd(plain.nll))(u, trials, keys)
 
 
-@eqx.filter_jit
-def _values(view: Parameterization, u):
-    """The free values $x = T(u)$ in their units, flat, and $dx/du$ (diagonal)."""
-
-    def x(v):
-        model = view(v)
-        return jnp.concatenate([jnp.ravel(w(model)).astype(v.dtype) for w in view.wheres])
-
-    return x(u), jnp.diag(jax.jacfwd(x)(u))
-
-
-def _laplace_se(hessian, dx_du):
+def _laplace_se(problem: TrialProblem, u, data, values):
     """Laplace SEs in the parameters' units (delta method from $u$) and a note if NaN."""
-    cov = covariance_from_hessian(hessian)
-    se = jnp.abs(dx_du) * jnp.sqrt(jnp.diag(cov))
+    cov = covariance_from_hessian(_hessian(problem, u, *data))
+    se = values * jnp.sqrt(jnp.diag(cov))
     if bool(jnp.all(jnp.isfinite(se))):
         return se, ""
     note = (
@@ -174,10 +279,8 @@ class CircuitTrialFit(NamedTuple):
         nll_fit: NLL on the fitting paths (biased; see the module docstring).
         n_parameters, aic, bic: for model comparison, from ``nll`` (BIC's n = trials).
         n_trials: trials fitted.
-        history: :class:`~multiscale.fit.FitHistory`: the best start's loss before each
-            Adam and then each L-BFGS step, every start's loss after Adam, the winning
-            start, and the optimum check of the returned point (``history.check``, from
-            the same Hessian as the SEs; ``history.converged``).
+        history: :class:`~multiscale.fit.FitHistory`: the best loss after each Adam and
+            then each L-BFGS step, every start's final loss and the winning start.
         lbfgs_steps: L-BFGS steps taken after Adam.
         seconds: wall time of the optimisation (compilation included), s.
     """
@@ -199,138 +302,109 @@ class CircuitTrialFit(NamedTuple):
 
 def fit_circuit_trials(
     trials: CircuitTrials,
-    key: PRNGKeyArray,
     *,
-    model: CircuitBehavior | None = None,
-    free: Sequence[Free] | None = None,
+    key: PRNGKeyArray,
     n_paths: int = 2000,
     n_paths_eval: int = 5000,
-    n_starts: int = 4,
-    optimizer: optax.GradientTransformation | None = None,
     steps: int = 100,
     lbfgs_steps: int = 30,
+    n_starts: int = 4,
+    model: CircuitBehavior | None = None,
+    filter_spec=None,
     learning_rate: float = 0.03,
     start_scale: float = 0.1,
     patience: int = 20,
     tol: float = 1e-2,
-    check_tol: float = 1e-2,
-    differentiation: AbstractDifferentiation | None = None,
     ndt_sd_min: float = NDT_SD_MIN,
     chunk: int = 1024,
     paths: Key[Array, " paths"] | None = None,
     paths_eval: Key[Array, " paths_eval"] | None = None,
+    differentiation: AbstractDifferentiation | None = None,
 ) -> CircuitTrialFit:
     r"""Fit the circuit's free parameters to trial-level choices and RTs (maximum likelihood).
 
     Args:
         trials: :class:`~multiscale.behavior.CircuitTrials` (RT in s, at most ``model.rt_max``).
         key: PRNG key: fitting paths, start perturbations and fresh evaluation paths.
-        model: initial :class:`~multiscale.behavior.CircuitBehavior` (default
-            :func:`~multiscale.fit.default_circuit_behavior`).
-        free: the free parameters, a list of :class:`~multiscale.fit.Free` (any leaf,
-            however deep, with its transform; default
-            :func:`~multiscale.fit.circuit_free_parameters` of ``model``).
         n_paths: noise paths per condition for fitting (common random numbers; >= 2000
             for real data).
         n_paths_eval: fresh paths per condition for the reported NLL (>= 5000).
+        steps: maximum Adam steps (early stopping: ``patience`` steps without a gain of
+            ``tol`` nats in the best loss).
+        lbfgs_steps: maximum L-BFGS steps (a start stops when a step gains < ``tol``).
         n_starts: starting points run in parallel with ``vmap``; start 0 is ``model``.
-        optimizer: an optax transformation run by :func:`~multiscale.fit.fit` for
-            ``steps`` steps on every start; default: :func:`~multiscale.fit.adam` with
-            ``learning_rate`` for ``steps`` steps, then :func:`~multiscale.fit.lbfgs`
-            for ``lbfgs_steps`` steps from the best start (module docstring).
-        steps: maximum steps of ``optimizer`` (of Adam by default); early stopping after
-            ``patience`` steps without a gain of ``tol`` nats, checked every 10 steps.
-        lbfgs_steps: maximum L-BFGS steps of the default optimiser (stops when two steps
-            gain < ``tol``).
-        learning_rate: Adam's step in the unconstrained coordinates (a relative change on
-            a log scale).
+        model: initial :class:`~multiscale.behavior.CircuitBehavior` (default
+            :func:`~multiscale.fit.default_circuit_behavior`).
+        filter_spec: free leaves (default :func:`~multiscale.fit.circuit_free_parameters`).
+        learning_rate: Adam step on $u = \log(x/x_\mathrm{init})$.
         start_scale: SD of the other starts' perturbation of $u$ (0.1: about ±10 %).
-        patience, tol: early stopping.
-        check_tol: the optimum check's largest acceptable $\lambda^2/2$, nats.
-        differentiation: ``ForwardMode()`` (one tangent per free scalar in the time loop)
-            or ``ReverseMode()``; default: forward mode when at most
-            ``FORWARD_MODE_MAX_PARAMETERS`` scalars are free (module docstring).
+        patience, tol: Adam's early stopping; ``tol`` also ends L-BFGS.
         ndt_sd_min: floor on the SD of the non-decision time, s.
         chunk: paths simulated at once (memory).
         paths: keys of the fitting paths (default: ``n_paths`` keys drawn from ``key``).
         paths_eval: keys of the fresh paths (default: ``n_paths_eval`` keys from ``key``).
+        differentiation: ``ForwardMode()`` (one tangent per free scalar) or
+            ``ReverseMode()``; default: forward mode when at most
+            ``FORWARD_MODE_MAX_PARAMETERS`` scalars are free (module docstring).
 
     Returns:
         A :class:`CircuitTrialFit`. Its ``se`` are the Laplace standard errors from the
         Hessian of the fitting loss (the common-random-number objective on the fitting
         paths) in $u$ at the optimum, by the delta method in each parameter's units; they
         leave out the Monte Carlo noise of the likelihood (see the module docstring).
-
-    Example:
-        Free the NMDA decay time constant of the circuit as well, on a log scale::
-
-            free = [*ms.fit.circuit_free_parameters(model),
-                    ms.fit.Free(lambda m: m.circuit.nmda.tau_decay, ms.fit.LogScale(0.1))]
-            r = ms.fit.fit_circuit_trials(trials, jr.key(0), model=model, free=free, ...)
     """
     if not isinstance(trials, CircuitTrials):
         raise TypeError(f"`trials` must be CircuitTrials, got {type(trials).__name__}")
-    if steps < 1 or lbfgs_steps < 0 or n_starts < 1:
+    if steps < 0 or lbfgs_steps < 0 or n_starts < 1:
         raise ValueError(
-            f"steps must be >= 1, lbfgs_steps >= 0 and n_starts >= 1, got {steps}, "
+            f"steps, lbfgs_steps must be >= 0 and n_starts >= 1, got {steps}, "
             f"{lbfgs_steps}, {n_starts}"
         )
     model = default_circuit_behavior() if model is None else model
-    free = circuit_free_parameters(model) if free is None else list(free)
-    u0, view = parameterize(model, free)
+    filter_spec = circuit_free_parameters(model) if filter_spec is None else filter_spec
+    n_free = sum(jnp.size(x) for x in jax.tree.leaves(eqx.filter(model, filter_spec)))
     if differentiation is None:
-        few = u0.shape[0] <= FORWARD_MODE_MAX_PARAMETERS
+        few = n_free <= FORWARD_MODE_MAX_PARAMETERS
         differentiation = ForwardMode() if few else ReverseMode()
     if not isinstance(differentiation, AbstractDifferentiation):
         raise TypeError(
             f"`differentiation` must be ForwardMode() or ReverseMode(), got {differentiation!r}"
         )
-    loss = TrialLoss(float(ndt_sd_min), int(chunk), differentiation)
+    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation)
     k_fit, k_start, k_eval = jr.split(key, 3)
     data = (trials, jr.split(k_fit, n_paths) if paths is None else paths)
-    stop = dict(patience=patience, tol=tol, progress=False, check=False)
+    p = problem.ref.shape[0]
+    us = start_scale * jr.normal(k_start, (n_starts, p), problem.ref.dtype)
+    us = us.at[0].set(0.0)
     t0 = time.perf_counter()
-    first = adam(learning_rate) if optimizer is None else optimizer
-    fitted, hist = fit(
-        model, loss, data, optimizer=first, steps=steps, key=k_start, free=free,
-        n_starts=n_starts, start_scale=start_scale, chunk=min(10, steps), **stop,
-    )  # fmt: skip
-    trace, taken, stopped = [hist.loss], 0, hist.stopped
-    if optimizer is None and lbfgs_steps:
-        # One start, so no vmap: the line search's while_loop stops per step.
-        fitted, hist_l = fit(
-            fitted, loss, data, optimizer=lbfgs(), steps=lbfgs_steps, key=k_start, free=free,
-            chunk=min(2, lbfgs_steps), **(stop | dict(patience=2)),
-        )  # fmt: skip
-        trace.append(hist_l.loss)
-        taken, stopped = hist_l.steps_taken, hist_l.stopped
-    u = view.unconstrained(fitted)
+    us, f, g, trace = _adam_stage(problem, us, data, learning_rate, steps, patience, tol)
+    taken_adam = len(trace) - 1
+    us, f, trace_l, taken = _lbfgs_stage(problem, us, f, g, data, lbfgs_steps, tol)
+    best = int(jnp.argmin(f))
+    u = us[best]
     jax.block_until_ready(u)
     seconds = time.perf_counter() - t0
-    value, grad, hessian = _derivatives(loss, view, u, *data)
-    check = check_derivatives(value, grad, hessian, names=view.names, tol=check_tol)
-    values, dx_du = _values(view, u)
-    se, se_note = _laplace_se(hessian, dx_du)
+    out = problem.model(u)
     fresh = jr.split(k_eval, n_paths_eval) if paths_eval is None else paths_eval
-    nll = float(trial_nll(loss, fitted, trials, fresh))
-    names = view.names
+    nll = float(trial_nll(problem, u, trials, fresh))
+    names = free_parameter_names(model, filter_spec)
+    values = problem.ref * jnp.exp(u)
+    se, se_note = _laplace_se(problem, u, data, values)
     k = len(names)
     history = FitHistory(
-        loss=jnp.concatenate(trace),
-        start_losses=hist.start_losses,
-        best_start=hist.best_start,
-        steps_taken=hist.steps_taken + taken,
-        converged=bool(stopped and check.passed),
-        stopped=bool(stopped),
-        check=check,
+        loss=jnp.asarray(trace + trace_l),
+        start_losses=f,
+        best_start=best,
+        steps_taken=taken_adam + taken,
+        converged=taken < lbfgs_steps,
     )
     return CircuitTrialFit(
-        model=fitted,
-        parameters={name: float(v) for name, v in zip(names, np.asarray(values), strict=True)},
-        se={name: float(v) for name, v in zip(names, np.asarray(se), strict=True)},
+        model=out,
+        parameters={name: float(v) for name, v in zip(names, values, strict=True)},
+        se={name: float(v) for name, v in zip(names, se, strict=True)},
         se_note=se_note,
         nll=nll,
-        nll_fit=float(value),
+        nll_fit=float(f[best]),
         n_parameters=k,
         aic=float(aic(nll, k)),
         bic=float(bic(nll, k, trials.n_trials)),

@@ -49,7 +49,7 @@ from ..behavior import (
     trial_log_likelihood,
 )
 from ..circuit import TrialProtocol, WongWang2006
-from ..fit import aic, circuit_free_parameters, fit, fit_circuit_trials, newton
+from ..fit import aic, fit, fit_circuit_trials, newton
 from ._registry import holds, target, within
 
 _SOURCE = (
@@ -83,10 +83,14 @@ def _data():
     return sample_circuit_trials(_model(**_TRUTH), jnp.asarray(_COHERENCE), 333, key=jr.key(100))
 
 
-def _fit(start: CircuitBehavior, names, key, n_starts):
-    free = [f for f in circuit_free_parameters(start) if f.name in names]
+def _spec(start: CircuitBehavior, where):
+    false = jax.tree.map(lambda _: False, start)
+    return eqx.tree_at(where, false, tuple(True for _ in where(start)))
+
+
+def _fit(start: CircuitBehavior, where, key, n_starts):
     return fit_circuit_trials(
-        _data(), key, model=start, free=free, n_paths=256,
+        _data(), key=key, model=start, filter_spec=_spec(start, where), n_paths=256,
         paths_eval=_fresh(), steps=10, lbfgs_steps=10, n_starts=n_starts,
     )  # fmt: skip
 
@@ -100,7 +104,8 @@ def _truth_nll() -> float:
 @target(name="circuit_trial_likelihood_recovery", scale="fit", source=_SOURCE, slow=True)
 def _recovery():
     start = _model(J_A_ext=4.6e-4, threshold=15.0, non_decision_time=0.30)
-    r = _fit(start, ("J_A_ext", "non_decision_time"), jr.key(0), n_starts=2)
+    where = lambda m: (m.circuit.J_A_ext, m.readout.non_decision_time)
+    r = _fit(start, where, jr.key(0), n_starts=2)
     nll_fit, nll_truth = r.nll, _truth_nll()  # on the same fresh paths
     return [
         within("J_A_ext (nA/Hz)", _TRUTH["J_A_ext"], r.parameters["J_A_ext"], rtol=0.1),
@@ -137,9 +142,9 @@ def _fit_ddm(trials):
 @target(name="circuit_trial_likelihood_vs_ddm", scale="fit", source=_SOURCE, slow=True)
 def _versus_ddm():
     start = _model(J_A_ext=4.6e-4, threshold=14.0, non_decision_time=0.30)
-    names = ("J_A_ext", "threshold", "non_decision_time")
+    where = lambda m: (m.circuit.J_A_ext, m.readout.threshold, m.readout.non_decision_time)
     # One start: the comparison needs the maximum, not its precise location.
-    r = _fit(start, names, jr.key(1), n_starts=1)
+    r = _fit(start, where, jr.key(1), n_starts=1)
     _, nll_ddm = _fit_ddm(_data())
     delta = float(aic(nll_ddm, 3)) - r.aic
     fitted = ", ".join(f"{k} {v:.4g}" for k, v in r.parameters.items())
