@@ -21,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._constraints import AbstractTransform, Real
+from .._checks import Constraints
+from .._constraints import AbstractTransform, Positive, Real
 from ._convergence import _path_name
 
 _KEY = "constraint"
@@ -53,6 +54,19 @@ class _Marker:
         self.index = index
 
 
+def _from_checks(owner, name: str) -> AbstractTransform | None:
+    """``Positive()`` for a field the owner's run-time checks require to be > 0.
+
+    Models declare their constraints once (``constraints = Constraints(positive=...)``,
+    :mod:`multiscale._checks`), so a field checked positive is freed on the log scale by
+    default (``Free(lambda m: m.circuit.nmda.tau_decay)``).
+    """
+    declared = getattr(type(owner), "constraints", None)
+    if isinstance(declared, Constraints) and name in declared.positive:
+        return Positive()
+    return None
+
+
 def _declared(model, path) -> AbstractTransform | None:
     """The constraint declared on the field at the end of ``path``, if any."""
     node, transform = model, None
@@ -63,6 +77,8 @@ def _declared(model, path) -> AbstractTransform | None:
                 fields = {f.name: f for f in dataclasses.fields(node)}
                 if k.name in fields:
                     transform = fields[k.name].metadata.get(_KEY)
+            if transform is None:
+                transform = _from_checks(node, k.name)
             node = getattr(node, k.name)
         elif isinstance(k, jax.tree_util.SequenceKey):
             node = node[k.idx]
