@@ -159,12 +159,15 @@ def test_fit_with_free_equals_fit_with_filter_spec(key):
                    filter_spec=lambda _: True, **common)  # fmt: skip
 
 
-def test_a_field_checked_positive_is_freed_on_the_log_scale_by_default():
+def test_a_field_checked_positive_is_freed_through_positive_by_default():
     import multiscale as ms
 
     model = ms.behavior.CircuitBehavior(circuit=ms.circuit.WongWang2006())
     free = [ms.fit.Free(lambda m: m.circuit.nmda.tau_decay), ms.fit.Free(lambda m: m.circuit.I_0)]
     u, p = ms.fit.parameterize(model, free)
-    # tau_decay is declared positive by SaturatingNMDA's checks: u = log(0.1); I_0 is real.
-    assert abs(float(u[0]) - float(jnp.log(0.1))) < 1e-6 and abs(float(u[1]) - 0.3255) < 1e-7
+    # tau_decay is declared positive by SaturatingNMDA's checks; I_0 is real.
+    positive = ms.fit.Positive()
+    assert abs(float(u[0]) - float(positive.inverse(jnp.asarray(0.1)))) < 1e-6
+    assert abs(float(u[1]) - 0.3255) < 1e-7
+    assert abs(float(p(u).circuit.nmda.tau_decay) - 0.1) < 1e-6
     assert float(p(u.at[0].set(-50.0)).circuit.nmda.tau_decay) > 0
