@@ -85,7 +85,8 @@ def test_budget_stops_a_workload_and_keeps_the_file(tmp_path):
     entry = doc["workloads"]["trials"]
     assert entry["status"].startswith("stopped at its budget")
     assert entry["wall_s"] < 30
-    assert doc["device"]["device_kind"] == "unknown"
+    # The device is named if the worker got as far as asking JAX before it was stopped.
+    assert doc["device"]["device_kind"] in ("unknown", "cpu")
 
 
 def test_total_budget_skips_what_does_not_fit(tmp_path):

@@ -95,7 +95,8 @@ def test_rt_variance_closed_form(float64):
 
 
 def test_proportional_rate_matches_palmer_predictions():
-    # reference_values 7b: model predictions of the [D] fit (k = 13.14, A = 0.715, t_R = 0.323 s).
+    # Palmer, Huk & Shadlen (2005)'s model fitted to Roitman & Shadlen (2002) (k = 13.14,
+    # A = 0.715, t_R = 0.323 s).
     m = B.ProportionalRateDDM(k=13.14, a=2 * 0.715, t0=0.323, p_outlier=0.0)
     c = jnp.array([0.0, 0.032, 0.064, 0.128, 0.256, 0.512])
     np.testing.assert_allclose(

@@ -181,7 +181,7 @@ def test_rate_form():
 @pytest.mark.xfail(
     strict=True,
     reason="GB2012 cortical set at 1 Hz, +10 ms: model 1.061 vs Sjöström 0.1 Hz data 0.96 ± 0.05 "
-    "(2.0 SEM); the other 9 points lie within 1.5 SEM (reference_values target 4).",
+    "(2.0 SEM); the other 9 points lie within 1.5 SEM.",
 )
 def test_cortical_set_within_1p5_sem_of_sjostrom():
     model = cortical_model_ratios()

@@ -1,4 +1,4 @@
-"""Synaptic scaling (reference_values 4b) and Vogels 2011 iSTDP (4c, target 8 scaled down)."""
+"""Synaptic scaling (Turrigiano et al. 1998) and Vogels et al. 2011 iSTDP (scaled down)."""
 
 import jax
 import jax.numpy as jnp

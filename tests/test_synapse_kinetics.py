@@ -357,7 +357,7 @@ def test_spine_calcium_pairing_matches_scipy_and_orders(float64):
     jumps = sorted({0.0, *pre, *(post + 0.002), ts[-1]})
 
     def rhs(t, y):
-        # The model written out again in NumPy (Shouval et al. 2002; reference_values 2c).
+        # The model written out again in NumPy (Shouval et al. 2002).
         def latest(spikes):
             past = spikes[spikes <= t]
             return t - past.max() if past.size else None

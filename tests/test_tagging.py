@@ -1,4 +1,4 @@
-"""Synaptic tagging and capture: TagTriC (Clopath et al. 2008; reference_values 5c, target 14)."""
+"""Synaptic tagging and capture: TagTriC (Clopath et al. 2008)."""
 
 import equinox as eqx
 import jax

@@ -1,4 +1,4 @@
-"""Dopamine-gated three-factor plasticity (Izhikevich 2007; reference_values 5a, 5b, target 7)."""
+"""Dopamine-gated three-factor plasticity (Izhikevich 2007; Frémaux & Gerstner 2016)."""
 
 import diffrax
 import equinox as eqx

@@ -188,8 +188,8 @@ def test_traced_coherence_outside_unit_interval_raises(key):
 
 
 def test_dt_too_large(key):
-    # dt = tau_AMPA: the noise time constant (``populations[0].noise.tau``) is not resolved.
-    with pytest.raises(ValueError, match=r"too large for `populations\[0\]\.noise\.tau`"):
+    # dt = tau_AMPA: the noise time constant is not resolved (named as the user sets it).
+    with pytest.raises(ValueError, match=r"too large for `tau_AMPA`"):
         mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=mc.TrialProtocol(dt=2e-3))
     with pytest.raises(ValueError, match="dt"):
         mc.simulate(mc.WongWang2006(), mc.Stimulus(), key=key, protocol=mc.TrialProtocol(dt=-1e-4))
