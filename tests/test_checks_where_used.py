@@ -65,3 +65,15 @@ def test_kinetic_receptor_rate_constant_checked_under_vmap():
     )
     with pytest.raises(Exception, match="FirstOrderReceptor `beta`"):
         jax.block_until_ready(run(jr.split(jr.key(0), 2)))
+
+
+def test_a_nested_part_is_checked_too():
+    # The Mg2+ block inside the kinetic NMDA receptor inside the circuit.
+    circuit = ms.circuit.WongWang2006(nmda=ms.synapse.nmda())
+    bad = eqx.tree_at(lambda c: c.nmda.block.Mg, circuit, -1.0)
+    run = eqx.filter_jit(
+        lambda c: ms.circuit.simulate(c, ms.circuit.Stimulus(0.1), key=jr.key(0), protocol=SHORT).r
+    )
+    with pytest.raises(Exception, match="MgBlock `Mg`"):
+        jax.block_until_ready(run(bad))
+    assert bool(bad.violations()) and not bool(circuit.violations())

@@ -15,6 +15,8 @@ step. Euler holds the noise constant over the step, so the step must resolve eve
 constant: ``check_step`` requires $\Delta t \le \tau/2$ for each.
 """
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -70,22 +72,40 @@ def _is_constrained(x) -> bool:
     )
 
 
+def _children(m):
+    """The sub-Modules held in ``m``'s fields, by field name."""
+    return {
+        f.name: getattr(m, f.name)
+        for f in dataclasses.fields(m)
+        if isinstance(getattr(m, f.name, None), eqx.Module)
+    }
+
+
 def checked_parts(tree):
-    """``tree`` with every sub-Module that declares ``constraints`` checked at run time."""
+    """``tree`` with every sub-Module that declares ``constraints`` checked at run time.
+
+    Nested parts are checked too (a kinetic receptor's Mg²⁺ block inside a projection).
+    """
+
+    def check(m):
+        m = checked(type(m).__name__, m, m.constraints)
+        for name, child in _children(m).items():
+            m = eqx.tree_at(lambda o, n=name: getattr(o, n), m, checked_parts(child))
+        return m
+
     return jax.tree.map(
-        lambda m: checked(type(m).__name__, m, m.constraints) if _is_constrained(m) else m,
-        tree,
-        is_leaf=_is_constrained,
+        lambda m: check(m) if _is_constrained(m) else m, tree, is_leaf=_is_constrained
     )
 
 
 def part_violations(tree) -> Array:
-    """True where any sub-Module that declares ``constraints`` breaks one."""
+    """True where any sub-Module (nested ones too) that declares ``constraints`` breaks one."""
     bad = jnp.asarray(False)
-    parts = jax.tree.leaves(tree, is_leaf=_is_constrained)
-    for m in parts:
+    for m in jax.tree.leaves(tree, is_leaf=_is_constrained):
         if _is_constrained(m):
             bad = bad | violations(m, m.constraints)
+            for child in _children(m).values():
+                bad = bad | part_violations(child)
     return bad
 
 

@@ -37,9 +37,10 @@ class MgBlock(eqx.Module):
     Mg: Float[ArrayLike, ""] = 1.0
     k: Float[ArrayLike, ""] = 0.062
     K_Mg: Float[ArrayLike, ""] = 3.57
+    constraints = Constraints(positive=("k", "K_Mg"), nonnegative=("Mg",))
 
     def __check_init__(self):
-        check_fields("MgBlock", self, Constraints(positive=("k", "K_Mg"), nonnegative=("Mg",)))
+        check_fields("MgBlock", self, self.constraints)
 
     def __call__(self, V: Real[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
         """Unblocked fraction at membrane potential ``V`` (mV), same shape as ``V``."""
