@@ -80,7 +80,7 @@ def test_constant_bound_is_the_ddm(float64):
         d = B.DDM(v=1.0, a=1.4, z=0.45, t0=0.35, st0=st0)
         got = np.exp(np.asarray(g.log_density(trials)))
         ref = np.exp(
-            np.asarray(B.ddm_log_density(d, rt, trials.choice, trials.condition, n_st0=40))
+            np.asarray(B.ddm_log_density(d, rt, trials.choice, trials.condition))
         )
         assert np.abs(got - ref).max() < 1e-3 * ref.max()
 

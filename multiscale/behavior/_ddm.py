@@ -296,7 +296,6 @@ def ddm_log_density(
     condition: Float[ArrayLike, " trials"],
     *,
     n_sz: int = 12,
-    n_st0: int | None = None,
 ) -> Float[Array, " trials"]:
     r"""Log joint density of each trial's (choice, RT), in 1/s (RT density in seconds).
 
@@ -315,13 +314,10 @@ def ddm_log_density(
         choice: 1 upper boundary, 0 lower.
         condition: condition value of each trial (used by the drift).
         n_sz: nodes of the start-point average.
-        n_st0: unused: the non-decision-time average is exact (accepted so that calls
-            written for the former quadrature keep working).
 
     Returns:
         $\log p(c, t)$ per trial.
     """
-    del n_st0
     rt, choice, condition = _trial_arrays(rt, choice, condition)
     p = ddm_parameters(model, condition, rt.dtype)
     log_f = log_rt_density(rt - p.t0, choice == 1, p.v, p.a, p.z, p.sv, p.sz, p.st0, n_sz=n_sz)
