@@ -23,7 +23,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import Constraints, check_fields, checked
+from .._checks import Constraints, check_fields, checked, violations
 from ..synapse import AbstractRateSynapse, SaturatingNMDA
 from ._abstract import AbstractCircuit
 from ._populations import AbbottChance, OUNoise, RatePopulation
@@ -166,8 +166,6 @@ class WongWang2006(AbstractCircuit):
         return eqx.tree_at(lambda c: c.nmda, own, checked_parts(own.nmda))
 
     def violations(self) -> Array:
-        from .._checks import violations
-
         return violations(self, self.constraints) | part_violations(self.nmda)
 
     # Kept for the phase-plane analysis and the diffrax reference, which need the
