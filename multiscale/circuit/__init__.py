@@ -55,4 +55,14 @@ from ._simulate import (
     simulate_batch as simulate_batch,
     simulate_with_normals as simulate_with_normals,
 )
+from ._spectra import (
+    Coherence as Coherence,
+    Spectrum as Spectrum,
+    band_power as band_power,
+    coherence as coherence,
+    cross_spectrum as cross_spectrum,
+    linear_noise_spectrum as linear_noise_spectrum,
+    peak_frequency as peak_frequency,
+    power_spectrum as power_spectrum,
+)
 from ._wong_wang import WongWang2006 as WongWang2006
