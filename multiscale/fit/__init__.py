@@ -16,6 +16,10 @@ from .._constraints import (
     to_constrained as to_constrained,
     to_unconstrained as to_unconstrained,
 )
+from ._calibration import (
+    Calibration as Calibration,
+    simulation_based_calibration as simulation_based_calibration,
+)
 from ._circuit_fit import (
     CircuitFit as CircuitFit,
     SummaryData as SummaryData,
@@ -62,6 +66,24 @@ from ._parameters import (
     Free as Free,
     Parameterization as Parameterization,
     parameterize as parameterize,
+)
+from ._posterior import (
+    Posterior as Posterior,
+    Prior as Prior,
+    load_point_estimates as load_point_estimates,
+    load_posterior as load_posterior,
+    log_posterior_fn as log_posterior_fn,
+    sample_posterior as sample_posterior,
+    save_point_estimates as save_point_estimates,
+)
+from ._priors import (
+    AbstractPrior as AbstractPrior,
+    Beta as Beta,
+    Gamma as Gamma,
+    HalfNormal as HalfNormal,
+    LogNormal as LogNormal,
+    Normal as Normal,
+    Uniform as Uniform,
 )
 from ._roitman_fit import fit_proportional_rate_summary as fit_proportional_rate_summary
 from ._trial_fit import CircuitTrialFit as CircuitTrialFit, fit_circuit_trials as fit_circuit_trials

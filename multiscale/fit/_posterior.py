@@ -1,0 +1,485 @@
+r"""Posterior sampling with NUTS over any choice model's trial likelihood, as ArviZ data.
+
+For a model $m$ of :class:`~multiscale.behavior.AbstractChoiceModel` (the DDM family, the
+LBA, racing diffusion, ...), free leaves $x_i$ chosen by accessors (:class:`Prior`) with
+priors $p_i$, and trials $y$, the sampler draws from
+
+$$p(x \mid y) \propto \prod_i p_i(x_i) \prod_n p(y_n \mid m(x))$$
+
+on the real line: $x_i = T_i(u_i)$ with $T_i$ the bijection onto the prior's support
+(:meth:`~multiscale.fit.AbstractPrior.transform`, or one given), and the log density over
+$u$ is $\sum_i \log p_i(T_i(u_i)) + \log|T_i'(u_i)| + \sum_n \log p(y_n \mid m)$.
+Sampling is the No-U-Turn sampler (Hoffman & Gelman 2014) of BlackJAX with Stan's
+window adaptation of the step size and a diagonal mass matrix; chains run together under
+``vmap``. Diagnostics are ArviZ's rank-normalised split $\hat R$ and bulk/tail effective
+sample sizes (Vehtari et al. 2021), and the count of divergent transitions.
+
+Needs the optional ``bayes`` extra (``pip install "multiscale[bayes]"``: blackjax, arviz).
+
+References:
+    Hoffman MD, Gelman A (2014) The No-U-Turn sampler: adaptively setting path lengths
+    in Hamiltonian Monte Carlo. J Mach Learn Res 15:1593-1623.
+    Vehtari A, Gelman A, Simpson D, Carpenter B, Bürkner PC (2021) Rank-normalization,
+    folding, and localization: an improved R-hat for assessing convergence of MCMC.
+    Bayesian Anal 16:667-718.
+"""
+
+import dataclasses
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, PRNGKeyArray
+
+from .._checks import runtime_checks
+from .._constraints import AbstractTransform
+from ..behavior import AbstractChoiceModel, Trials
+from ._parameters import Free, Parameterization, parameterize
+from ._priors import AbstractPrior, prior_log_prob
+
+# Thresholds of Vehtari et al. (2021): R-hat below 1.01 and at least 100 effective draws
+# per chain for the bulk and the tails.
+RHAT_MAX = 1.01
+ESS_PER_CHAIN = 100
+
+
+def _require(module: str):
+    try:
+        with warnings.catch_warnings():
+            # ArviZ 0.x announces its 1.0 refactor on import; it says nothing about our use.
+            warnings.simplefilter("ignore", FutureWarning)
+            return __import__(module)
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            f'Bayesian fitting needs `{module}`: pip install "multiscale[bayes]"'
+        ) from None
+
+
+class Prior(eqx.Module):
+    """A prior on one leaf of the model, chosen by an accessor.
+
+    Attributes:
+        where: accessor of the leaf, e.g. ``lambda m: m.a``.
+        distribution: its prior (:class:`Normal`, :class:`HalfNormal`, :class:`LogNormal`,
+            :class:`Gamma`, :class:`Uniform`, :class:`Beta`), applied elementwise.
+        transform: bijection from the real line onto the support; default the prior's own
+            (:meth:`AbstractPrior.transform`). It must map onto the prior's support.
+        name: the parameter's name in the output; default the leaf's path.
+    """
+
+    where: Callable = eqx.field(static=True)
+    distribution: AbstractPrior
+    transform: AbstractTransform | None = None
+    name: str | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if not isinstance(self.distribution, AbstractPrior):
+            raise TypeError(
+                "Prior `distribution` must be a prior of ms.fit (e.g. ms.fit.HalfNormal(1.0)), "
+                f"got {type(self.distribution).__name__}"
+            )
+
+
+def _parameterize(model, priors: Sequence[Prior]) -> tuple[Array, Parameterization]:
+    priors = tuple(priors)
+    if not priors:
+        raise ValueError("`priors` is empty: give a Prior(where, distribution) per free leaf")
+    for p in priors:
+        if not isinstance(p, Prior):
+            raise TypeError(f"`priors` must hold ms.fit.Prior objects, got {type(p).__name__}")
+    free = [
+        Free(
+            p.where,
+            p.transform if p.transform is not None else p.distribution.transform(),
+            p.name,
+        )
+        for p in priors
+    ]
+    return parameterize(model, free)
+
+
+def log_posterior_fn(
+    model: AbstractChoiceModel, trials: Trials, priors: Sequence[Prior]
+) -> tuple[Callable[[Array], Array], Array, Parameterization]:
+    r"""The log posterior density over the unconstrained vector $u$, and $u$ of ``model``.
+
+    Returns ``(logdensity, u0, parameterization)``. Values where the model's density is
+    not finite (e.g. a non-decision-time spread larger than twice its mean) count as
+    $-\infty$, so NUTS rejects them instead of propagating NaN.
+    """
+    if not isinstance(model, AbstractChoiceModel):
+        raise TypeError(
+            "`model` must be an AbstractChoiceModel (e.g. ms.behavior.DDM, LBA), got "
+            f"{type(model).__name__}"
+        )
+    if not isinstance(trials, Trials):
+        raise TypeError(f"`trials` must be ms.behavior.Trials, got {type(trials).__name__}")
+    u0, rebuild = _parameterize(model, priors)
+    density = log_density_of_data(rebuild, priors)
+    return (lambda u: density(u, trials)), u0, rebuild
+
+
+def log_density_of_data(
+    rebuild: Parameterization, priors: Sequence[Prior]
+) -> Callable[[Array, Trials], Array]:
+    """``f(u, trials)``: the log posterior over $u$ with the data as an argument, so that it
+    can be ``vmap``-ed over data sets (simulation-based calibration)."""
+    dists = tuple(p.distribution for p in priors)
+    wheres = tuple(p.where for p in priors)
+
+    def logdensity(u, trials):
+        m = rebuild(u)
+        lp = rebuild.log_det_jacobian(u)
+        for d, w in zip(dists, wheres, strict=True):
+            lp = lp + prior_log_prob(d, w(m))
+        total = lp + jnp.sum(m.log_density(trials))
+        return jnp.where(jnp.isfinite(total), total, -jnp.inf)
+
+    return logdensity
+
+
+class _Draws(eqx.Module):
+    position: Array  # (chains, draws, p)
+    diverging: Array
+    logdensity: Array
+    acceptance: Array
+    steps: Array
+    step_size: Array  # (chains,)
+
+
+def nuts_chains(
+    logdensity: Callable[[Array], Array],
+    u0: Array,
+    key: PRNGKeyArray,
+    *,
+    chains: int,
+    warmup: int,
+    draws: int,
+    target_accept: float,
+    jitter: float,
+) -> _Draws:
+    """Pure NUTS: ``chains`` chains from ``u0`` + uniform(-jitter, jitter), vmapped.
+
+    ``vmap``-able over data sets (simulation-based calibration runs it that way).
+    """
+    blackjax = _require("blackjax")
+    k_init, k_run = jr.split(key)
+    starts = u0[None] + jr.uniform(k_init, (chains,) + u0.shape, u0.dtype, -jitter, jitter)
+
+    def one_chain(k, start):
+        k1, k2 = jr.split(k)
+        adapt = blackjax.window_adaptation(
+            blackjax.nuts,
+            logdensity,
+            target_acceptance_rate=target_accept,
+            adaptation_info_fn=lambda *a: None,
+        )
+        (state, params), _ = adapt.run(k1, start, num_steps=warmup)
+        step = blackjax.nuts(logdensity, **params).step
+
+        def body(s, kk):
+            s, info = step(kk, s)
+            return s, (
+                s.position,
+                info.is_divergent,
+                s.logdensity,
+                info.acceptance_rate,
+                info.num_integration_steps,
+            )
+
+        _, out = jax.lax.scan(body, state, jr.split(k2, draws))
+        return _Draws(*out, step_size=params["step_size"])
+
+    # BlackJAX relies on NumPy's implicit promotions (bool with int, rank broadcasting);
+    # a user who sets JAX's strict modes (as our test suite does) must still be able to
+    # sample, so they are relaxed while the sampler is traced.
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        return jax.vmap(one_chain)(jr.split(k_run, chains), starts)
+
+
+@dataclasses.dataclass(frozen=True)
+class Posterior:
+    """Posterior draws of a model's free parameters, with diagnostics.
+
+    Attributes:
+        idata: ArviZ ``InferenceData`` with groups ``posterior`` (one variable per free
+            scalar, dims ``chain, draw``), ``log_likelihood`` (``y``: per draw and trial,
+            for ``az.loo`` / ``az.waic`` / ``az.compare``), ``sample_stats`` (``diverging``,
+            ``lp``, ``acceptance_rate``, ``n_steps``), ``observed_data`` (``rt``,
+            ``choice``), ``constant_data`` (``condition``) and, when drawn,
+            ``posterior_predictive`` (``rt``, ``choice``: for ``az.plot_ppc``).
+        parameterization: rebuilds the model from an unconstrained vector.
+        unconstrained: the draws on the real line, shape ``(chains, draws, p)``.
+    """
+
+    idata: Any
+    parameterization: Parameterization
+    unconstrained: np.ndarray
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The free scalars, in order."""
+        return self.parameterization.names
+
+    @property
+    def divergences(self) -> int:
+        """Divergent transitions after warm-up (0 for a trustworthy posterior)."""
+        return int(self.idata.sample_stats["diverging"].sum())
+
+    def summary(self):
+        """``az.summary`` of the posterior (mean, sd, HDI, MCSE, ESS, R-hat) as a DataFrame."""
+        return _require("arviz").summary(self.idata, var_names=list(self.names))
+
+    @property
+    def r_hat(self) -> dict[str, float]:
+        """Rank-normalised split $\\hat R$ per parameter."""
+        rhat = _require("arviz").rhat(self.idata.posterior)
+        return {n: float(rhat[n]) for n in self.names}
+
+    @property
+    def ess(self) -> dict[str, tuple[float, float]]:
+        """Bulk and tail effective sample size per parameter."""
+        az = _require("arviz")
+        bulk = az.ess(self.idata.posterior, method="bulk")
+        tail = az.ess(self.idata.posterior, method="tail")
+        return {n: (float(bulk[n]), float(tail[n])) for n in self.names}
+
+    @property
+    def converged(self) -> bool:
+        """True only if $\\hat R < 1.01$, bulk and tail ESS $\\ge 100$ per chain for every
+        parameter, and no divergent transition (Vehtari et al. 2021)."""
+        chains = self.unconstrained.shape[0]
+        ok_rhat = all(r < RHAT_MAX for r in self.r_hat.values())
+        ok_ess = all(min(e) >= ESS_PER_CHAIN * chains for e in self.ess.values())
+        return ok_rhat and ok_ess and self.divergences == 0
+
+    def model(self, chain: int, draw: int):
+        """The model at one posterior draw."""
+        return self.parameterization(jnp.asarray(self.unconstrained[chain, draw]))
+
+    def mean_model(self):
+        """The model at the posterior mean of each free scalar (in the parameters' units)."""
+        post = self.idata.posterior
+        return _with_values(self.parameterization, [float(post[n].mean()) for n in self.names])
+
+    def to_netcdf(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the ``InferenceData`` to ``path`` (netCDF); never replaces an existing file
+        unless ``overwrite``. Written to a temporary file first, then renamed, so an
+        interrupted write leaves no partial file. Read back with :func:`load_posterior`."""
+        return _atomic_write(Path(path), overwrite, lambda tmp: self.idata.to_netcdf(str(tmp)))
+
+
+def _atomic_write(path: Path, overwrite: bool, write: Callable[[Path], Any]) -> Path:
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"`path` {path} exists; choose another name or pass overwrite=True")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_posterior(path: str | os.PathLike):
+    """Read an ``InferenceData`` written by :meth:`Posterior.to_netcdf` (all groups)."""
+    az = _require("arviz")
+    return az.from_netcdf(str(path))
+
+
+def _check_counts(**counts) -> None:
+    for name, n in counts.items():
+        if not (isinstance(n, int) and n >= 1):
+            raise ValueError(f"`{name}` must be an int >= 1, got {n!r}")
+
+
+def sample_posterior(
+    model: AbstractChoiceModel,
+    trials: Trials,
+    priors: Sequence[Prior],
+    *,
+    key: PRNGKeyArray,
+    chains: int = 4,
+    warmup: int = 500,
+    draws: int = 500,
+    target_accept: float = 0.8,
+    jitter: float = 0.5,
+    predictive: int | None = 100,
+) -> Posterior:
+    r"""Sample the posterior of ``model``'s free leaves given ``trials`` with NUTS.
+
+    Args:
+        model: the model at a starting point (e.g. a maximum-likelihood fit); leaves that
+            no prior names stay fixed.
+        trials: the data.
+        priors: one :class:`Prior` per free leaf.
+        key: PRNG key (required: the same key gives the same draws).
+        chains: independent chains, run together under ``vmap`` (4).
+        warmup: adaptation steps per chain (500), discarded.
+        draws: retained draws per chain (500).
+        target_accept: the step-size adaptation's target acceptance (0.8; raise toward
+            0.95 if there are divergences).
+        jitter: chains start at the model's values plus uniform(-jitter, jitter) on the real
+            line (0.5), so that $\hat R$ can detect chains stuck in different modes.
+        predictive: posterior-predictive data sets drawn from this many evenly spaced draws
+            per chain with ``model.simulate`` (100), or ``None`` for none.
+
+    Returns:
+        A :class:`Posterior`; check ``converged`` (R-hat, ESS, divergences) before use.
+    """
+    az = _require("arviz")
+    _check_counts(chains=chains, warmup=warmup, draws=draws)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"`target_accept` must lie in (0, 1), got {target_accept}")
+    with runtime_checks(False):
+        logdensity, u0, rebuild = log_posterior_fn(model, trials, priors)
+        if not np.isfinite(float(logdensity(u0))):
+            raise ValueError(
+                "the log posterior is not finite at the model's values: start from values "
+                "inside every prior's support where the data have positive likelihood (e.g. "
+                "t0 below the fastest RT)"
+            )
+        k_nuts, k_pred = jr.split(key)
+        run = eqx.filter_jit(
+            lambda k: nuts_chains(
+                logdensity,
+                u0,
+                k,
+                chains=chains,
+                warmup=warmup,
+                draws=draws,
+                target_accept=target_accept,
+                jitter=jitter,
+            )
+        )
+        out = run(k_nuts)
+        u = np.asarray(out.position)
+        x = np.asarray(jax.vmap(jax.vmap(lambda v: _values(rebuild, v)))(out.position))
+        loglik = np.asarray(
+            jax.jit(jax.vmap(jax.vmap(lambda v: rebuild(v).log_density(trials))))(out.position)
+        )
+    posterior = {n: x[..., i] for i, n in enumerate(rebuild.names)}
+    groups = dict(
+        posterior=posterior,
+        log_likelihood={"y": loglik},
+        sample_stats={
+            "diverging": np.asarray(out.diverging),
+            "lp": np.asarray(out.logdensity),
+            "acceptance_rate": np.asarray(out.acceptance),
+            "n_steps": np.asarray(out.steps),
+        },
+        observed_data={"rt": np.asarray(trials.rt), "choice": np.asarray(trials.choice)},
+        constant_data={"condition": np.asarray(trials.condition)},
+    )
+    dims = {"y": ["trial"], "rt": ["trial"], "choice": ["trial"], "condition": ["trial"]}
+    if predictive:
+        idx = np.linspace(0, draws - 1, min(predictive, draws)).astype(int)
+        sim = _predictive(rebuild, out.position[:, idx], trials.condition, k_pred)
+        groups["posterior_predictive"] = {"rt": sim[0], "choice": sim[1]}
+    idata = az.from_dict(**groups, dims=dims)
+    return Posterior(idata=idata, parameterization=rebuild, unconstrained=u)
+
+
+def _values(rebuild: Parameterization, u: Array) -> Array:
+    """The free scalars' values $T(u)$, flat, in the order of ``rebuild.names``."""
+    parts = rebuild._split(u)
+    return jnp.concatenate(
+        [t.forward(p).reshape(-1) for t, p in zip(rebuild.transforms, parts, strict=True)]
+    )
+
+
+def _predictive(rebuild, positions, condition, key):
+    """Simulated (rt, choice) of shape (chains, draws, trials) at the given positions."""
+    chains, n = positions.shape[:2]
+    keys = jr.split(key, chains * n).reshape(chains, n)
+
+    def one(u, k):
+        t = rebuild(u).simulate(condition, key=k)
+        return t.rt, t.choice
+
+    with runtime_checks(False):
+        rt, choice = jax.jit(jax.vmap(jax.vmap(one)))(positions, keys)
+    return np.asarray(rt), np.asarray(choice)
+
+
+def save_point_estimates(
+    path: str | os.PathLike,
+    model,
+    free: Sequence[Free],
+    *,
+    info: dict | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the free leaves of a fitted ``model`` to JSON (``.json``) or netCDF (``.nc``).
+
+    The file holds each free scalar by name (the names of :func:`parameterize`) and
+    ``info`` (e.g. ``{"nll": ..., "converged": ...}``, JSON-serialisable values). An
+    existing file is never replaced unless ``overwrite``. Read back with
+    :func:`load_point_estimates`.
+    """
+    _, rebuild = parameterize(model, free)
+    values = {
+        n: float(v) for n, v in zip(rebuild.names, np.asarray(_leaves(rebuild, model)), strict=True)
+    }
+    path = Path(path)
+    info = {} if info is None else dict(info)
+    if path.suffix == ".json":
+        text = json.dumps({"parameters": values, "info": info}, indent=2)
+        return _atomic_write(path, overwrite, lambda tmp: tmp.write_text(text))
+    if path.suffix == ".nc":
+        import xarray as xr
+
+        ds = xr.Dataset({n: ((), v) for n, v in values.items()})
+        ds.attrs["info"] = json.dumps(info)
+        return _atomic_write(path, overwrite, lambda tmp: ds.to_netcdf(tmp))
+    raise ValueError(f"`path` must end in .json or .nc, got {path.name!r}")
+
+
+def _leaves(rebuild: Parameterization, model) -> Array:
+    return jnp.concatenate(
+        [jnp.asarray(w(model), jnp.result_type(float)).reshape(-1) for w in rebuild.wheres]
+    )
+
+
+def load_point_estimates(path: str | os.PathLike, model, free: Sequence[Free]):
+    """``model`` with the free leaves set to the values saved by :func:`save_point_estimates`,
+    and the saved ``info``. Raises ``ValueError`` naming any parameter the file lacks."""
+    path = Path(path)
+    if path.suffix == ".json":
+        saved = json.loads(path.read_text())
+        values, info = saved["parameters"], saved.get("info", {})
+    elif path.suffix == ".nc":
+        import xarray as xr
+
+        with xr.open_dataset(path) as ds:
+            values = {n: float(ds[n]) for n in ds.data_vars}
+            info = json.loads(ds.attrs.get("info", "{}"))
+    else:
+        raise ValueError(f"`path` must end in .json or .nc, got {path.name!r}")
+    _, rebuild = parameterize(model, free)
+    missing = [n for n in rebuild.names if n not in values]
+    if missing:
+        raise ValueError(f"{path} has no value for {', '.join(missing)}")
+    return _with_values(rebuild, [values[n] for n in rebuild.names]), info
+
+
+def _with_values(rebuild: Parameterization, flat: Sequence[float]):
+    """``rebuild.model`` with its free leaves set to ``flat`` (in the order of the names)."""
+    parts, i = [], 0
+    for shape, dtype in zip(rebuild.shapes, rebuild.dtypes, strict=True):
+        size = int(np.prod(shape))
+        parts.append(jnp.asarray(flat[i : i + size], dtype).reshape(shape))
+        i += size
+    return eqx.tree_at(lambda m: [w(m) for w in rebuild.wheres], rebuild.model, parts)
