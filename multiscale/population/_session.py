@@ -14,10 +14,29 @@ trial, in one ``lax.scan`` step:
    direction (the mapping flips at a reversal); an undecided trial earns nothing;
 4. a Rescorla–Wagner critic gives the reward-prediction error $\delta = R - V$,
    released as a dopamine burst (or dip) $d_0$ after ``reward_delay``;
-5. a three-factor rule (default :class:`~multiscale.synapse.RewardModulatedHebb`)
-   has written the Hebbian coincidence of $x$ and the circuit's end-of-trial rates into
-   an eligibility trace during the stimulus; the burst converts what is left of it
-   into $\Delta W$; then the inter-trial interval passes (traces and dopamine decay).
+5. the rule of $W$ (default :class:`~multiscale.synapse.RewardModulatedHebb`, a
+   three-factor rule) has seen the stimulus epoch with presynaptic rates $x$ and the
+   circuit's end-of-trial rates; for a three-factor rule this wrote an eligibility
+   trace, which the burst converts into $\Delta W$; then the inter-trial interval
+   passes (traces and dopamine decay).
+
+**Any rule, on any projection.** Every rule of :mod:`multiscale.synapse` has the same
+interface (:class:`~multiscale.synapse.AbstractRateRule`), and the session runs each
+one the same way, for $W$ and for every projection of a
+:class:`~multiscale.circuit.RateCircuit` that carries a ``rule`` (recurrent ones
+included; its weight must be a :class:`~multiscale.circuit.Dense` matrix):
+
+``signal(levels) → step(stimulus epoch) → relax(reward_delay) → signal(outcome) → relax(iti)``
+
+The signals (:class:`~multiscale.synapse.ModulatorSignals`) carry the trial's
+acetylcholine, noradrenaline and serotonin levels (:class:`Task`) and, at the outcome,
+the dopamine burst $d_0$; a rule uses what it reads (a three-factor rule the burst, a
+:class:`~multiscale.synapse.Modulated` rule its modulator's level) and ignores the
+rest. Like the rule of $W$, a projection's rule sees the end-of-trial rates of its pre-
+and postsynaptic populations (Hz) as the rates of the stimulus epoch; its weight matrix
+$W_p$ (post × pre, nA) is the rule's weights transposed, and the next trial runs with
+the learned $W_p$. A trial run relabelled (below) carries the learned matrices along:
+the two choice units are exchanged in them, and back in the rates the rules see.
 
 The circuit is symmetric in its two populations, so a trial with $u_2 > u_1$ is run
 with the populations relabelled ($|c'|$) and the result relabelled back: the
@@ -47,13 +66,16 @@ from ..circuit import (
     AbstractCircuit,
     AbstractDecision,
     AbstractOnlineReadout,
+    Dense,
+    RateCircuit,
     Stimulus,
     TrialProtocol,
     WongWang2006,
     simulate,
 )
 from ..synapse import (
-    AbstractThreeFactorRule,
+    AbstractRateRule,
+    ModulatorSignals,
     RewardModulatedHebb,
     apply_mask,
     check_mask,
@@ -156,7 +178,11 @@ class Learner(eqx.Module):
     Attributes:
         circuit: the decision circuit.
         sensory: the sensory units.
-        rule: the three-factor rule for the sensory→decision weights.
+        rule: the plasticity rule of the sensory→decision weights: any
+            :class:`~multiscale.synapse.AbstractRateRule` (three-factor, Hebb, Oja, BCM,
+            STDP in rate form, scaling, iSTDP, a :class:`~multiscale.synapse.Modulated`
+            rule, ...). Rules on the circuit's own projections live in their
+            ``Projection.rule`` slot.
         critic: reward prediction and dopamine release.
         weights: initial weights, shape (units, 2), dimensionless (input rate to
             population i is $\\sum_j W_{ji} x_j$). Default: 0.5 everywhere (no preference).
@@ -169,11 +195,23 @@ class Learner(eqx.Module):
 
     circuit: AbstractCircuit = WongWang2006()
     sensory: SensoryPopulation = SensoryPopulation()
-    rule: AbstractThreeFactorRule = RewardModulatedHebb()
+    rule: AbstractRateRule = RewardModulatedHebb()
     critic: RewardPrediction = RewardPrediction()
     weights: Float[Array, "units 2"] | None = None
     gate: AbstractPlasticityGate | None = None
     mask: Shaped[Array, "..."] | None = None
+
+    def __check_init__(self):
+        if not isinstance(self.rule, AbstractRateRule):
+            raise TypeError(
+                "Learner `rule` must be an AbstractRateRule (e.g. ms.synapse.Hebb(), "
+                f"ms.synapse.RewardModulatedHebb()), got {type(self.rule).__name__}"
+            )
+        if not isinstance(self.circuit, AbstractCircuit):
+            raise TypeError(
+                f"Learner `circuit` must be an AbstractCircuit, got {type(self.circuit).__name__}"
+            )
+        _plastic_projections(self.circuit)  # a rule that cannot act on its projection raises
 
     def initial_weights(self) -> Float[Array, "units 2"]:
         if self.weights is None:
@@ -198,14 +236,34 @@ class Task(eqx.Module):
         mapping: +1 where direction +1 is rewarded for choosing population 1, -1 where
             the mapping is reversed.
         dopamine_scale: multiplies the dopamine signal per trial (1 = intact).
+        acetylcholine: acetylcholine level per trial (dimensionless, >= 0; 0 = baseline),
+            delivered to the rules with the trial's :class:`~multiscale.synapse.ModulatorSignals`.
+        noradrenaline: noradrenaline level per trial (dimensionless, >= 0).
+        serotonin: serotonin level per trial (dimensionless, >= 0).
+
+    Levels may be scalars (the same on every trial). Negative or non-finite levels raise
+    ``ValueError`` naming the field (inside ``jit``: ``eqx.error_if``).
     """
 
     direction: Float[Array, " trials"]
     coherence: Float[Array, " trials"]
     mapping: Float[Array, " trials"]
     dopamine_scale: Float[Array, " trials"]
+    acetylcholine: Float[Array, " trials"]
+    noradrenaline: Float[Array, " trials"]
+    serotonin: Float[Array, " trials"]
 
-    def __init__(self, direction, coherence, mapping=None, dopamine_scale=None):
+    def __init__(
+        self,
+        direction,
+        coherence,
+        mapping=None,
+        dopamine_scale=None,
+        *,
+        acetylcholine=0.0,
+        noradrenaline=0.0,
+        serotonin=0.0,
+    ):
         dtype = jnp.result_type(float)
         direction = jnp.asarray(direction, dtype)
         if direction.ndim != 1 or direction.shape[0] < 1:
@@ -214,14 +272,23 @@ class Task(eqx.Module):
             )
         n = direction.shape[0]
         ones = jnp.ones((n,), dtype)
+
+        def per_trial(v):
+            return (
+                jnp.broadcast_to(jnp.asarray(v, dtype), (n,))
+                if jnp.ndim(v) == 0
+                else (jnp.asarray(v, dtype))
+            )
+
         fields = {
-            "coherence": jnp.broadcast_to(jnp.asarray(coherence, dtype), (n,))
-            if jnp.ndim(coherence) == 0
-            else jnp.asarray(coherence, dtype),
+            "coherence": per_trial(coherence),
             "mapping": ones if mapping is None else jnp.asarray(mapping, dtype),
             "dopamine_scale": ones
             if dopamine_scale is None
             else jnp.asarray(dopamine_scale, dtype),
+            "acetylcholine": per_trial(acetylcholine),
+            "noradrenaline": per_trial(noradrenaline),
+            "serotonin": per_trial(serotonin),
         }
         for name, value in fields.items():
             if value.shape != (n,):
@@ -232,10 +299,27 @@ class Task(eqx.Module):
         self.coherence = fields["coherence"]
         self.mapping = fields["mapping"]
         self.dopamine_scale = fields["dopamine_scale"]
+        for name in ("acetylcholine", "noradrenaline", "serotonin"):
+            setattr(self, name, _check_levels(name, fields[name]))
 
     @property
     def n_trials(self) -> int:
         return self.direction.shape[0]
+
+
+def _check_levels(name: str, levels: Array) -> Array:
+    """Per-trial modulator levels: finite and >= 0 (``eqx.error_if`` under ``jit``)."""
+    try:
+        values = np.asarray(levels)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        bad = jnp.any(~(jnp.isfinite(levels) & (levels >= 0)))
+        return eqx.error_if(levels, bad, f"Task `{name}` levels must be finite and >= 0")
+    if not np.all(np.isfinite(values) & (values >= 0)):
+        raise ValueError(
+            f"Task `{name}` levels must be finite and >= 0 (0 = baseline), got min "
+            f"{np.nanmin(values) if np.any(~np.isnan(values)) else values[0]}"
+        )
+    return levels
 
 
 def reversal_task(
@@ -278,6 +362,9 @@ class SessionResult(eqx.Module):
         dopamine: released dopamine $d_0$, 1/s.
         weights: weights after the trial, shape (trials, units, 2).
         result: 0 if the trial's circuit state stayed finite, 1 otherwise.
+        circuit_weights: for each projection of the circuit that carries a rule, in
+            order, its weight matrix ``Dense.W`` (post × pre, nA) after each trial,
+            shape (trials, post, pre); ``()`` when no projection learns.
     """
 
     choice: Int[Array, "*batch trials"]
@@ -288,6 +375,7 @@ class SessionResult(eqx.Module):
     dopamine: Float[Array, "*batch trials"]
     weights: Float[Array, "*batch trials units 2"]
     result: Int[Array, "*batch trials"]
+    circuit_weights: tuple = ()
 
 
 def _decide(res, swap, u):
@@ -311,15 +399,113 @@ def _decide(res, swap, u):
     return choice, p, rt
 
 
-def _gate_and_mask(learner, state, w_before, index):
-    """Scale the trial's weight change by the gate; hold silent sites at 0."""
-    w = state.weights
-    if learner.gate is not None:
-        w = w_before + learner.gate(index).astype(w.dtype) * (w - w_before)
-    if learner.mask is not None:
-        w = apply_mask(w, learner.mask)
-    if learner.gate is None and learner.mask is None:
+def _plastic_projections(circuit) -> tuple[int, ...]:
+    """Indices of the circuit's projections that carry a rule; checks each rule fits.
+
+    Raises ``TypeError``/``ValueError`` naming ``circuit.projections[i]`` when the rule is
+    not an :class:`~multiscale.synapse.AbstractRateRule`, the weight is not a
+    :class:`~multiscale.circuit.Dense` matrix of shape (post, pre), or the rule's update
+    does not give weights of that shape (e.g. a per-synapse parameter of the wrong shape).
+    """
+    projections = getattr(circuit, "projections", ())
+    if not isinstance(circuit, RateCircuit):
+        return ()
+    out = []
+    for i, proj in enumerate(projections):
+        if proj.rule is None:
+            continue
+        name = f"circuit.projections[{i}]"
+        if not isinstance(proj.rule, AbstractRateRule):
+            raise TypeError(
+                f"{name}.rule must be an AbstractRateRule (e.g. ms.synapse.Hebb()), got "
+                f"{type(proj.rule).__name__}"
+            )
+        if not isinstance(proj.weight, Dense):
+            raise TypeError(
+                f"{name}.rule needs a Dense weight matrix to learn (one weight per synapse), "
+                f"got {type(proj.weight).__name__}; write it as Dense(W) of shape (post, pre)"
+            )
+        n_pre = circuit.populations[proj.pre].size
+        n_post = circuit.populations[proj.post].size
+        W = jnp.asarray(proj.weight.W)
+        if W.shape != (n_post, n_pre):
+            raise ValueError(
+                f"{name}.weight.W must have shape (post, pre) = ({n_post}, {n_pre}), got {W.shape}"
+            )
+        dtype = jnp.result_type(float)
+
+        def one_step(rule, w, x, y):
+            st = rule.step(rule.init(w), x, y, 1.0)
+            return rule.relax(rule.signal(st, ModulatorSignals()), 1.0).weights
+
+        x1, y1 = jnp.ones((n_pre,), dtype), jnp.ones((n_post,), dtype)
+        try:
+            shape = jax.eval_shape(one_step, proj.rule, W.T.astype(dtype), x1, y1).shape
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"{name}.rule cannot act on a ({n_pre}, {n_post}) (pre, post) weight matrix: {err}"
+            ) from err
+        if shape != (n_pre, n_post):
+            raise ValueError(
+                f"{name}.rule turns the ({n_pre}, {n_post}) (pre, post) weights into shape "
+                f"{shape}; its parameters must broadcast to the projection"
+            )
+        out.append(i)
+    return tuple(out)
+
+
+def _choice_permutations(circuit) -> list[np.ndarray]:
+    """Per population, the unit order with the two choice units exchanged.
+
+    A trial whose stimulus favours the second choice unit is run relabelled (module
+    docstring); with learned weights the relabelling must carry the weights along, which
+    is a permutation within a population: both choice units must be in the same one.
+    """
+    perm = np.arange(circuit.n_units)
+    a, b = circuit.choice
+    perm[a], perm[b] = b, a
+    out, start = [], 0
+    for p in circuit.populations:
+        part = perm[start : start + p.size] - start
+        if np.any(part < 0) or np.any(part >= p.size):
+            raise ValueError(
+                "a circuit whose projections learn must have its two `choice` units in one "
+                f"population (the session relabels them on each trial); got {circuit.choice}"
+            )
+        out.append(part)
+        start += p.size
+    return out
+
+
+def _with_projection_weights(circuit, plastic, states, swap, perms):
+    """The circuit with each learning projection's ``Dense.W`` set from its rule state.
+
+    With ``swap`` the choice units are exchanged in every learned matrix (the trial runs
+    relabelled).
+    """
+    for i, st in zip(plastic, states, strict=True):
+        proj = circuit.projections[i]
+        W = st.weights.T
+        W = jnp.where(swap, W[perms[proj.post]][:, perms[proj.pre]], W)
+        circuit = eqx.tree_at(lambda c, i=i: c.projections[i].weight.W, circuit, W)
+    return circuit
+
+
+def _population_rates(r, circuit, swap, perms):
+    """Rates of every population (Hz) from all units' rates, labels restored."""
+    out, start = [], 0
+    for p, perm in zip(circuit.populations, perms, strict=True):
+        part = r[start : start + p.size]
+        out.append(jnp.where(swap, part[perm], part))
+        start += p.size
+    return out
+
+
+def _gate(learner, state, w_before, index):
+    """Scale a rule's weight change over the trial by the learner's gate."""
+    if learner.gate is None:
         return state
+    w = w_before + learner.gate(index).astype(w_before.dtype) * (state.weights - w_before)
     return with_weights(state, w)
 
 
@@ -360,11 +546,28 @@ def run_session(
     dtype = jnp.result_type(float)
     state0 = rule.init(learner.initial_weights().astype(dtype))
     stim_epoch = t1 - t_on
+    plastic = _plastic_projections(circuit)
+    rules = tuple(circuit.projections[i].rule for i in plastic)
+    proj_state0 = tuple(
+        r.init(jnp.asarray(circuit.projections[i].weight.W, dtype).T)
+        for r, i in zip(rules, plastic, strict=True)
+    )
+    perms = _choice_permutations(circuit) if plastic else []
+
+    def learn(rule_, st, pre, post, levels, d0, index):
+        """One trial of any rule: levels, activity, delay, outcome, interval."""
+        w_before = st.weights
+        ach, ne, ser = levels
+        st = rule_.signal(st, ModulatorSignals(0.0, ach, ne, ser))
+        st = rule_.step(st, pre, post, stim_epoch)
+        st = rule_.relax(st, reward_delay)
+        st = rule_.signal(st, ModulatorSignals(d0, ach, ne, ser))
+        st = rule_.relax(st, iti)
+        return _gate(learner, st, w_before, index)
 
     def trial(carry, inp):
-        state, V = carry
-        direction, coherence, mapping, scale, k, index = inp
-        w_before = state.weights
+        state, proj_states, V = carry
+        direction, coherence, mapping, scale, levels, k, index = inp
         k_sens, k_circ, k_choice = jr.split(k, 3)
         x = learner.sensory.rates(direction, coherence, key=k_sens)
         u = state.weights.T @ x
@@ -372,8 +575,9 @@ def run_session(
         c = (u[0] - u[1]) / total
         swap = c < 0
         stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total)
-        traj = simulate(circuit, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
-        r_choice = circuit.choice_rates(traj.r[-1])
+        net = _with_projection_weights(circuit, plastic, proj_states, swap, perms)
+        traj = simulate(net, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
+        r_choice = net.choice_rates(traj.r[-1])
         r_end = jnp.where(swap, r_choice[::-1], r_choice)
         choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
         target = jnp.where(direction * mapping > 0, 0, 1)
@@ -381,19 +585,30 @@ def run_session(
         p_correct = p[target] / jnp.maximum(jnp.sum(p), jnp.asarray(1e-12, dtype))
         rpe = reward - V
         d0 = scale * critic.dopamine(rpe)
-        state = rule.step(state, x, r_end, stim_epoch)
-        state = rule.reward(rule.relax(state, reward_delay), d0)
-        state = rule.relax(state, iti)
-        state = _gate_and_mask(learner, state, w_before, index)
+        state = learn(rule, state, x, r_end, levels, d0, index)
+        if learner.mask is not None:
+            state = with_weights(state, apply_mask(state.weights, learner.mask))
+        if plastic:
+            rates = _population_rates(traj.r[-1], net, swap, perms)
+            pre_post = [
+                (rates[circuit.projections[i].pre], rates[circuit.projections[i].post])
+                for i in plastic
+            ]
+            proj_states = tuple(
+                learn(r, st, pre, post, levels, d0, index)
+                for r, st, (pre, post) in zip(rules, proj_states, pre_post, strict=True)
+            )
         V = V + jnp.asarray(critic.alpha, dtype) * rpe
-        out = (choice, reward, p_correct, rt, rpe, d0, state.weights, traj.result)
-        return (state, V), out
+        w_proj = tuple(st.weights.T for st in proj_states)
+        out = (choice, reward, p_correct, rt, rpe, d0, state.weights, traj.result, w_proj)
+        return (state, proj_states, V), out
 
     keys = jr.split(key, task.n_trials)
     trials = jnp.arange(task.n_trials)
-    xs = (task.direction, task.coherence, task.mapping, task.dopamine_scale, keys, trials)
+    levels = (task.acetylcholine, task.noradrenaline, task.serotonin)
+    xs = (task.direction, task.coherence, task.mapping, task.dopamine_scale, levels, keys, trials)
     V0 = jnp.asarray(critic.v0, dtype)
-    _, outs = jax.lax.scan(trial, (state0, V0), xs)
+    _, outs = jax.lax.scan(trial, (state0, proj_state0, V0), xs)
     return SessionResult(*outs)
 
 

@@ -98,6 +98,7 @@ from ._plasticity._rate_rule import (
     AbstractDriftRule as AbstractDriftRule,
     AbstractRateRule as AbstractRateRule,
     HardBounds as HardBounds,
+    ModulatorSignals as ModulatorSignals,
     RateRuleState as RateRuleState,
     SoftBounds as SoftBounds,
     with_weights as with_weights,

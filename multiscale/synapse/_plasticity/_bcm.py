@@ -15,7 +15,14 @@ from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
-from ._rate_rule import AbstractBounds, AbstractRateRule, HardBounds, check_duration, check_rates
+from ._rate_rule import (
+    AbstractBounds,
+    AbstractRateRule,
+    HardBounds,
+    ModulatorSignals,
+    check_duration,
+    check_rates,
+)
 
 
 class BCMState(eqx.Module):
@@ -92,6 +99,16 @@ class BCM(AbstractRateRule):
         dw = self.eta * x[:, None] * (y * integral)[None, :]
         theta = theta_inf + gap * jnp.exp(-T / self.tau_theta)
         return BCMState(weights=self.bounds.apply(w, dw), theta=theta)
+
+    def relax(self, state: BCMState, duration: ScalarLike) -> BCMState:
+        """Unchanged: the threshold averages the activity epochs only (``duration`` checked)."""
+        check_duration(duration, state.weights.dtype)
+        return state
+
+    def signal(self, state: BCMState, signals: ModulatorSignals) -> BCMState:
+        """Unchanged: the rule reads no modulator."""
+        del signals
+        return state
 
 
 def bcm_frequency_response(

@@ -15,6 +15,7 @@ from ._rate_rule import (
     AbstractDriftRule,
     AbstractRateRule,
     HardBounds,
+    ModulatorSignals,
     RateRuleState,
     check_duration,
     check_rates,
@@ -88,3 +89,13 @@ class Oja(AbstractRateRule):
         a = self.eta * y * y * T
         dw = self.eta * T * (x[:, None] * y[None, :] - (y * y)[None, :] * w) / exprel(a)[None, :]
         return RateRuleState(weights=self.bounds.apply(w, dw))
+
+    def relax(self, state: RateRuleState, duration: ScalarLike) -> RateRuleState:
+        """Unchanged: the rule needs activity (``duration`` is still checked, s >= 0)."""
+        check_duration(duration, state.weights.dtype)
+        return state
+
+    def signal(self, state: RateRuleState, signals: ModulatorSignals) -> RateRuleState:
+        """Unchanged: the rule reads no modulator."""
+        del signals
+        return state

@@ -24,6 +24,7 @@ from ._rate_rule import (
     AbstractDriftRule,
     AbstractRateRule,
     HardBounds,
+    ModulatorSignals,
     check_duration,
     check_rates,
 )
@@ -108,6 +109,16 @@ class SynapticScaling(AbstractRateRule):
         log_factor = (target * T - integral) / (target * jnp.asarray(self.tau_scale, w.dtype))
         scaled = w * jnp.exp(log_factor)[None, :]
         return ScalingState(self.bounds.apply(w, scaled - w), y + (r0 - y) * jnp.exp(-T / tau_r))
+
+    def relax(self, state: ScalingState, duration: ScalarLike) -> ScalingState:
+        """Unchanged: the rate estimate averages the activity epochs only (``duration`` checked)."""
+        check_duration(duration, state.weights.dtype)
+        return state
+
+    def signal(self, state: ScalingState, signals: ModulatorSignals) -> ScalingState:
+        """Unchanged: the rule reads no modulator."""
+        del signals
+        return state
 
 
 class InhibitorySTDP(AbstractDriftRule):

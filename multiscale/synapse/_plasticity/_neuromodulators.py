@@ -45,7 +45,13 @@ from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
-from ._rate_rule import AbstractBounds, AbstractRateRule, check_rates, with_weights
+from ._rate_rule import (
+    AbstractBounds,
+    AbstractRateRule,
+    ModulatorSignals,
+    check_rates,
+    with_weights,
+)
 from ._three_factor import AbstractThreeFactorRule
 
 Param = Float[ArrayLike, ""]
@@ -108,6 +114,10 @@ class AbstractNeuromodulator(eqx.Module):
 
         Must equal exactly 1 at ``level == 0``.
         """
+
+    @abc.abstractmethod
+    def level_in(self, signals: ModulatorSignals) -> Float[Array, ""]:
+        """This modulator's level among a session's :class:`ModulatorSignals`."""
 
 
 def _ones(level: Real[ArrayLike, ""]) -> Float[Array, ""]:
@@ -203,6 +213,10 @@ class Acetylcholine(AbstractNeuromodulator):
             ),
         )
 
+    def level_in(self, signals: ModulatorSignals) -> Float[Array, ""]:
+        """The ``acetylcholine`` level of the signals."""
+        return signals.acetylcholine
+
     def effect(self, level: Real[ArrayLike, ""]) -> ModulatoryEffect:
         lv = check_level(level, jnp.result_type(float))
         return ModulatoryEffect(
@@ -276,6 +290,10 @@ class Noradrenaline(AbstractNeuromodulator):
     def __check_init__(self):
         check_fields("Noradrenaline", self, Constraints(nonnegative=("gain", "learning_boost")))
 
+    def level_in(self, signals: ModulatorSignals) -> Float[Array, ""]:
+        """The ``noradrenaline`` level of the signals."""
+        return signals.noradrenaline
+
     def effect(self, level: Real[ArrayLike, ""]) -> ModulatoryEffect:
         lv = check_level(level, jnp.result_type(float))
         one = jnp.ones_like(lv)
@@ -343,6 +361,10 @@ class Serotonin(AbstractNeuromodulator):
     def __check_init__(self):
         check_fields("Serotonin", self, Constraints(nonnegative=("patience", "ltd_bias")))
 
+    def level_in(self, signals: ModulatorSignals) -> Float[Array, ""]:
+        """The ``serotonin`` level of the signals."""
+        return signals.serotonin
+
     def effect(self, level: Real[ArrayLike, ""]) -> ModulatoryEffect:
         one = _ones(level)
         return ModulatoryEffect(one, one, one)
@@ -389,11 +411,12 @@ class Modulated(AbstractRateRule):
     r"""Any rate rule with its weight changes modulated by a neuromodulator level.
 
     ``step`` runs the wrapped rule's ``step`` and rescales its weight change by
-    ``modulator.plasticity_factor`` (module docstring); ``relax`` and ``reward`` do the
-    same for three-factor rules (:class:`AbstractThreeFactorRule`), using the rates of
-    the last ``step`` (the trial whose eligibility the dopamine converts). The level is
-    kept in the state and can be replaced at every call (``level=``), so it can follow
-    the trial's novelty, surprise or waiting. Wrap a :class:`Modulated` rule again to
+    ``modulator.plasticity_factor`` (module docstring); ``relax`` does the same for
+    any rule, using the rates of the last ``step`` (for a three-factor rule, the trial
+    whose eligibility the dopamine converts); ``reward`` adds a dopamine burst to a
+    three-factor rule. The level is kept in the state and can be replaced at every call
+    (``level=``) or by :meth:`signal` (a session's :class:`ModulatorSignals`), so it can
+    follow the trial's novelty, surprise or waiting. Wrap a :class:`Modulated` rule again to
     combine modulators.
 
     Attributes:
@@ -473,14 +496,26 @@ class Modulated(AbstractRateRule):
     def relax(
         self, state: ModulatedState, duration: ScalarLike, level: ScalarLike | None = None
     ) -> ModulatedState:
-        """Three-factor rules: ``rule.relax`` over ``duration`` (s), its change modulated."""
-        if not isinstance(self.rule, AbstractThreeFactorRule):
-            raise TypeError(
-                f"Modulated.relax needs a rule with `relax` (a three-factor rule); "
-                f"{type(self.rule).__name__} has none"
-            )
+        """``rule.relax`` over ``duration`` (s), its change modulated (rates of the last step).
+
+        For a three-factor rule this is where stored eligibility meets dopamine; rules
+        without stored drive return their weights unchanged.
+        """
         new = self.rule.relax(state.base, duration)
         return self._modulate(state, new, level, state.pre_rate, state.post_rate)
+
+    def signal(self, state: ModulatedState, signals: ModulatorSignals) -> ModulatedState:
+        """Take this modulator's level from ``signals`` and pass them on to the wrapped rule.
+
+        The level (e.g. ``signals.acetylcholine`` for :class:`Acetylcholine`) is in force
+        from this call on; the wrapped rule receives the same signals (a three-factor
+        rule its dopamine burst; a nested :class:`Modulated` its own level).
+        """
+        if not isinstance(signals, ModulatorSignals):
+            raise TypeError(f"`signals` must be a ModulatorSignals, got {type(signals).__name__}")
+        lv = check_level(self.modulator.level_in(signals), state.level.dtype)
+        base = self.rule.signal(state.base, signals)
+        return ModulatedState(base, lv, state.pre_rate, state.post_rate)
 
     def reward(self, state: ModulatedState, dopamine: Real[ArrayLike, ""]) -> ModulatedState:
         """Three-factor rules: add a dopamine burst (1/s) through ``rule.reward``."""

@@ -8,6 +8,15 @@ each rule integrates its ODE over the step in closed form where it can.
 
 Bounds are objects, not flags: :class:`HardBounds` clips, :class:`SoftBounds` scales
 each increment by the distance to the bound it moves towards (multiplicative bounding).
+
+**One interface for sessions.** Besides ``init`` and ``step`` (an epoch of activity),
+every rule has :meth:`~AbstractRateRule.relax` (time passes without pre- or
+postsynaptic activity: traces, thresholds and modulators decay) and
+:meth:`~AbstractRateRule.signal` (the session delivers a :class:`ModulatorSignals`:
+a dopamine burst from the outcome and the acetylcholine, noradrenaline and serotonin
+levels in force). A session runs every rule, whatever it is, as
+``signal(levels) -> step(trial) -> relax(delay) -> signal(outcome) -> relax(interval)``;
+a rule that reads no modulator returns its state unchanged from ``signal``.
 """
 
 import abc
@@ -30,6 +39,60 @@ class RateRuleState(eqx.Module):
     """
 
     weights: Float[Array, "pre post"]
+
+
+def _check_signal(name: str, value, dtype, *, signed: bool) -> Array:
+    v = jnp.asarray(value, dtype=dtype)
+    if v.ndim != 0:
+        raise ValueError(
+            f"ModulatorSignals `{name}` must be a scalar (batch with vmap), got shape {v.shape}"
+        )
+    try:
+        x = float(np.asarray(v))
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        bad = ~jnp.isfinite(v) if signed else ~(jnp.isfinite(v) & (v >= 0))
+        rng = "finite" if signed else "finite and >= 0"
+        return error_if(v, bad, f"ModulatorSignals `{name}` must be {rng}")
+    if not np.isfinite(x) or (not signed and x < 0):
+        rng = "finite" if signed else "finite and >= 0 (0 = baseline)"
+        raise ValueError(f"ModulatorSignals `{name}` must be {rng}, got {x}")
+    return v
+
+
+class ModulatorSignals(eqx.Module):
+    r"""What a session tells the plasticity rules at one moment of a trial.
+
+    A context object passed to :meth:`AbstractRateRule.signal`; each rule reads the
+    fields it uses (a three-factor rule the dopamine burst, a
+    :class:`~multiscale.synapse.Modulated` rule its modulator's level, a kinetic rule
+    its modulators' releases) and ignores the others.
+
+    Attributes:
+        dopamine: phasic dopamine released now, 1/s in the convention of the
+            three-factor rules (a burst > 0, a dip < 0; 0 = none). Finite.
+        acetylcholine: acetylcholine level in force from now on (dimensionless, >= 0;
+            0 = baseline, no effect).
+        noradrenaline: noradrenaline level (dimensionless, >= 0).
+        serotonin: serotonin level (dimensionless, >= 0).
+
+    Values are checked: a concrete bad value raises ``ValueError`` naming the field;
+    inside ``jit`` the check is an ``eqx.error_if``.
+    """
+
+    dopamine: Float[Array, ""]
+    acetylcholine: Float[Array, ""]
+    noradrenaline: Float[Array, ""]
+    serotonin: Float[Array, ""]
+
+    def __init__(self, dopamine=0.0, acetylcholine=0.0, noradrenaline=0.0, serotonin=0.0):
+        dtype = jnp.result_type(
+            float,
+            *(jnp.asarray(v).dtype for v in (dopamine, acetylcholine, noradrenaline, serotonin)),
+        )
+        self.dopamine = _check_signal("dopamine", dopamine, dtype, signed=True)
+        self.acetylcholine = _check_signal("acetylcholine", acetylcholine, dtype, signed=False)
+        self.noradrenaline = _check_signal("noradrenaline", noradrenaline, dtype, signed=False)
+        self.serotonin = _check_signal("serotonin", serotonin, dtype, signed=False)
 
 
 class AbstractRateRule(eqx.Module):
@@ -55,6 +118,23 @@ class AbstractRateRule(eqx.Module):
         duration: ScalarLike,
     ):
         """State after ``duration`` (s) at constant rates ``pre_rate``, ``post_rate`` (Hz)."""
+
+    @abc.abstractmethod
+    def relax(self, state, duration: ScalarLike):
+        """State after ``duration`` (s) without pre- or postsynaptic activity.
+
+        Eligibility traces and modulator concentrations decay, and weights change only
+        through what is stored (eligibility met by dopamine). Running averages of
+        activity (BCM's threshold, the rate estimate of scaling) are held: they average
+        over the activity epochs the rule is stepped through.
+        """
+
+    @abc.abstractmethod
+    def signal(self, state, signals: ModulatorSignals):
+        """State after the session delivers ``signals`` (:class:`ModulatorSignals`).
+
+        Rules that read no modulator return ``state`` unchanged.
+        """
 
 
 def _check_bounds(owner: str, w_min, w_max, *, finite: bool):
@@ -208,6 +288,16 @@ class AbstractDriftRule(AbstractRateRule):
         x, y = check_rates(w, pre_rate, post_rate)
         T = check_duration(duration, w.dtype)
         return RateRuleState(weights=self.bounds.flow(w, self.drift(x[:, None], y[None, :]), T))
+
+    def relax(self, state: RateRuleState, duration: ScalarLike) -> RateRuleState:
+        """Unchanged: the drift needs activity (``duration`` is still checked, s >= 0)."""
+        check_duration(duration, state.weights.dtype)
+        return state
+
+    def signal(self, state: RateRuleState, signals: ModulatorSignals) -> RateRuleState:
+        """Unchanged: the rule reads no modulator."""
+        del signals
+        return state
 
 
 def with_weights(state: eqx.Module, weights: Float[Array, "pre post"]) -> eqx.Module:

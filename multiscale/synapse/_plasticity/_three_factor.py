@@ -28,7 +28,8 @@ $w$ every 10 ms with $d$ jumping by 0.5 per reward; in these units that is
 $d_\mathrm{tonic} = 0.2$ s⁻¹ and a burst of $d_0 = 50$ s⁻¹.
 
 The rate form is an ``(init, step)`` pair (:class:`AbstractRateRule`) plus
-:meth:`~AbstractThreeFactorRule.reward` (a burst) and
+:meth:`~AbstractThreeFactorRule.reward` (a burst; :meth:`~AbstractRateRule.signal`
+delivers the burst of a :class:`ModulatorSignals`) and
 :meth:`~AbstractThreeFactorRule.relax` (time without activity), so a session of trials
 is ``step`` (the trial), ``relax`` (reward delay), ``reward``, ``relax`` (inter-trial
 interval). Bounds are applied once per integrated interval; for
@@ -51,6 +52,7 @@ from ._rate_rule import (
     AbstractBounds,
     AbstractRateRule,
     HardBounds,
+    ModulatorSignals,
     check_duration,
     check_rates,
 )
@@ -138,6 +140,10 @@ class AbstractThreeFactorRule(AbstractRateRule):
         if d.shape != ():
             raise ValueError(f"`dopamine` must be a scalar burst (1/s), got shape {d.shape}")
         return ThreeFactorState(state.weights, state.eligibility, state.dopamine + d)
+
+    def signal(self, state: ThreeFactorState, signals: ModulatorSignals) -> ThreeFactorState:
+        """Add the signals' dopamine burst (1/s) to the phasic dopamine; other fields unused."""
+        return self.reward(state, signals.dopamine)
 
 
 class DopamineSTDP(AbstractThreeFactorRule):
