@@ -1,0 +1,41 @@
+"""Spiking networks: LIF populations, sparse delayed projections, surrogate gradients.
+
+A :class:`SpikingNetwork` is a circuit (:class:`~multiscale.circuit.AbstractCircuit`) run
+by the one time loop; :func:`run` runs one trial or a batch of them and returns spike
+statistics. :func:`coba_network`, :func:`cuba_network` and :func:`brunel_network` build the
+published benchmark networks.
+"""
+
+from ._connectivity import (
+    AbstractConnectivity as AbstractConnectivity,
+    AbstractPropagation as AbstractPropagation,
+    DenseConnectivity as DenseConnectivity,
+    EventDriven as EventDriven,
+    SegmentSum as SegmentSum,
+    SparseConnectivity as SparseConnectivity,
+    dense as dense,
+    fixed_indegree as fixed_indegree,
+    fixed_probability as fixed_probability,
+)
+from ._models import (
+    brunel_network as brunel_network,
+    coba_network as coba_network,
+    cuba_network as cuba_network,
+)
+from ._network import Projection as Projection, SpikingNetwork as SpikingNetwork
+from ._neurons import (
+    LIF as LIF,
+    Adaptation as Adaptation,
+    DeltaVoltage as DeltaVoltage,
+    ExpConductance as ExpConductance,
+    ExpCurrent as ExpCurrent,
+    PoissonInput as PoissonInput,
+)
+from ._run import SpikingRun as SpikingRun, population_fano as population_fano, run as run
+from ._state import SpikingState as SpikingState
+from ._surrogate import (
+    AbstractSurrogate as AbstractSurrogate,
+    ArcTan as ArcTan,
+    FastSigmoid as FastSigmoid,
+    Triangle as Triangle,
+)

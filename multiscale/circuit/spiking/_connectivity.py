@@ -1,0 +1,293 @@
+r"""Sparse and dense connectivity for spiking projections, and how spikes cross it.
+
+A sparse projection is stored as a list of synapses: presynaptic index, postsynaptic
+index and weight (one each per synapse, sorted by presynaptic neuron), plus the offsets
+of each presynaptic neuron's run of synapses. That is the memory of the indices and
+weights alone (plus one offset per neuron), whatever the spread of in- or out-degrees, so
+no padding to the largest degree is stored.
+
+Each step the spikes that arrive (one 0/1 value per presynaptic neuron and trial) are
+turned into the summed weight per postsynaptic neuron and trial by a propagation object:
+
+- :class:`SegmentSum`: every synapse reads its presynaptic spike, and the products are
+  summed per postsynaptic neuron (``jax.ops.segment_sum``). Work $\propto$ synapses per
+  step; the gradient reaches every synapse (the surrogate's derivative of silent neurons
+  included), so it is the one to differentiate through.
+- :class:`EventDriven`: only the neurons that spiked are visited (``jnp.nonzero`` with a
+  fixed capacity), and their outgoing synapses are scattered onto the targets. Work
+  $\propto$ spikes $\times$ out-degree per step, the event-driven scheme of Brian2 and NEST.
+  When more neurons spike than the capacity holds, that step falls back to
+  :class:`SegmentSum` (``lax.cond``), so the result is exact either way.
+"""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+
+class AbstractConnectivity(eqx.Module):
+    """Weights from ``n_pre`` presynaptic onto ``n_post`` postsynaptic neurons."""
+
+    n_pre: eqx.AbstractVar[int]
+    n_post: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def propagate(
+        self, spikes: Float[Array, "pre trials"], method: "AbstractPropagation"
+    ) -> Float[Array, "post trials"]:
+        """The summed weight of the arriving spikes onto each postsynaptic neuron."""
+
+    @abc.abstractmethod
+    def nbytes(self) -> int:
+        """Bytes of the stored arrays."""
+
+
+class SparseConnectivity(AbstractConnectivity):
+    r"""A sparse projection as synapse lists: ``pre``, ``post``, ``weight``, sorted by ``pre``.
+
+    Build it with :func:`fixed_probability` or :func:`fixed_indegree`. ``weight`` is a
+    differentiable leaf (its unit is that of the receptor it feeds: nS for a conductance,
+    nA for a current, mV for a voltage jump).
+
+    Attributes:
+        pre: presynaptic index of each synapse, sorted, int32 (synapses,).
+        post: postsynaptic index of each synapse, int32 (synapses,).
+        weight: weight of each synapse (synapses,).
+        offsets: start of each presynaptic neuron's synapses, int32 (n_pre + 2,); the last
+            two entries both equal the number of synapses.
+        n_pre, n_post: population sizes (static).
+        max_out: the largest out-degree (static; fixes the event-driven gather's shape).
+    """
+
+    pre: Int[Array, " synapses"]
+    post: Int[Array, " synapses"]
+    weight: Float[Array, " synapses"]
+    offsets: Int[Array, " n_pre_2"]
+    n_pre: int = eqx.field(static=True)
+    n_post: int = eqx.field(static=True)
+    max_out: int = eqx.field(static=True)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.pre.shape[0])
+
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in (self.pre, self.post, self.weight, self.offsets))
+
+    def propagate(self, spikes, method):
+        return method(self, spikes)
+
+
+class DenseConnectivity(AbstractConnectivity):
+    """An all-to-all weight matrix ``W`` of shape (post, pre); spikes cross by a matrix product.
+
+    Attributes:
+        W: weights, (n_post, n_pre), in the unit of the receptor fed.
+    """
+
+    W: Float[Array, "post pre"]
+
+    @property
+    def n_pre(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def n_post(self) -> int:
+        return int(self.W.shape[0])
+
+    def nbytes(self) -> int:
+        return int(self.W.nbytes)
+
+    def propagate(self, spikes, method):
+        del method
+        return self.W.astype(spikes.dtype) @ spikes
+
+
+class AbstractPropagation(eqx.Module):
+    """How the spikes of one step reach the postsynaptic neurons of a sparse projection."""
+
+    @abc.abstractmethod
+    def __call__(
+        self, conn: SparseConnectivity, spikes: Float[Array, "pre trials"]
+    ) -> Float[Array, "post trials"]:
+        """Summed weight per postsynaptic neuron and trial."""
+
+
+class SegmentSum(AbstractPropagation):
+    """Every synapse reads its presynaptic spike; sums per target by ``segment_sum``."""
+
+    def __call__(self, conn, spikes):
+        contrib = spikes[conn.pre] * conn.weight.astype(spikes.dtype)[:, None]
+        return jax.ops.segment_sum(contrib, conn.post, num_segments=conn.n_post)
+
+
+class EventDriven(AbstractPropagation):
+    """Visit only the neurons that spiked (up to ``capacity`` per trial and step).
+
+    Attributes:
+        capacity: spikes per trial and step handled by the event path (static): an int,
+            or increasing ints for tiers (each step uses the smallest tier that holds its
+            spikes, e.g. ``(64, 1024)`` for a network with synchronous volleys). A step with
+            more spikes in the batch than ``capacity[-1] * trials`` uses
+            :class:`SegmentSum` instead (exact, slower). At 20 Hz, 4000 neurons and 0.1 ms
+            steps about 8 neurons spike per step.
+
+    The gradient passes only through the synapses of neurons that spiked; differentiate
+    through :class:`SegmentSum`.
+    """
+
+    capacity: int | tuple[int, ...] = eqx.field(static=True, default=32)
+
+    def __check_init__(self):
+        tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
+        if not (
+            tiers
+            and all(isinstance(c, int) and c >= 1 for c in tiers)
+            and list(tiers) == sorted(set(tiers))
+        ):
+            raise ValueError(
+                f"EventDriven `capacity` must be an int >= 1 or increasing ints, got "
+                f"{self.capacity!r}"
+            )
+
+    def __call__(self, conn, spikes):
+        n_pre, trials = spikes.shape
+        tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
+        flat = spikes.reshape(-1)
+        count = jnp.sum(flat != 0)
+        padded = jnp.concatenate([flat, jnp.zeros((1,), flat.dtype)])
+
+        def events(m):
+            def go(flat):
+                (idx,) = jnp.nonzero(flat, size=m, fill_value=n_pre * trials)
+                neuron, trial = idx // trials, idx % trials
+                start = conn.offsets[neuron]
+                end = conn.offsets[neuron + 1]
+                syn = (start[:, None] + jnp.arange(conn.max_out, dtype=start.dtype)[None]).reshape(
+                    -1
+                )
+                valid = syn < jnp.repeat(end, conn.max_out)
+                syn = jnp.minimum(syn, conn.n_synapses - 1)
+                value = jnp.repeat(padded[idx], conn.max_out)
+                target = jnp.where(valid, conn.post[syn], conn.n_post)
+                w = jnp.where(valid, conn.weight.astype(flat.dtype)[syn], 0.0) * value
+                out = jnp.zeros((conn.n_post, trials), flat.dtype)
+                cols = jnp.repeat(trial, conn.max_out)
+                return out.at[target, cols].add(w, mode="drop")
+
+            return go
+
+        def dense(flat):
+            return SegmentSum()(conn, flat.reshape(n_pre, trials))
+
+        branch = dense
+        for m in reversed(tiers):
+            branch = lambda f, m=m, inner=branch: jax.lax.cond(
+                count <= m * trials, events(m * trials), inner, f
+            )
+        return branch(flat)
+
+
+def _rng(key: PRNGKeyArray) -> np.random.Generator:
+    seed = np.asarray(jax.random.bits(key, (4,), jnp.uint32))
+    return np.random.default_rng(seed)
+
+
+def _from_pairs(pre, post, weight, n_pre, n_post) -> SparseConnectivity:
+    order = np.lexsort((post, pre))
+    pre, post = pre[order].astype(np.int32), post[order].astype(np.int32)
+    counts = np.bincount(pre, minlength=n_pre)
+    offsets = np.concatenate([[0], np.cumsum(counts), [len(pre)]]).astype(np.int32)
+    w = np.broadcast_to(np.asarray(weight, np.float32), (len(pre),))
+    w = w[order] if np.ndim(weight) else w
+    return SparseConnectivity(
+        pre=jnp.asarray(pre),
+        post=jnp.asarray(post),
+        weight=jnp.asarray(w, dtype=jnp.result_type(float)),
+        offsets=jnp.asarray(offsets),
+        n_pre=int(n_pre),
+        n_post=int(n_post),
+        max_out=max(1, int(counts.max(initial=0))),
+    )
+
+
+def _check_sizes(n_pre, n_post):
+    for name, n in (("n_pre", n_pre), ("n_post", n_post)):
+        if not (isinstance(n, int | np.integer) and n >= 1):
+            raise ValueError(f"`{name}` must be an int >= 1, got {n!r}")
+
+
+def fixed_probability(
+    n_pre: int, n_post: int, p: float, weight: Float[ArrayLike, ""], *, key: PRNGKeyArray
+) -> SparseConnectivity:
+    r"""Each (pre, post) pair is connected independently with probability ``p`` (Bernoulli).
+
+    The in-degrees are then binomial, $\mathrm{Bin}(n_\mathrm{pre}, p)$, as in Brian2's
+    ``connect(p=...)``; self-connections are allowed when the two populations overlap.
+
+    Args:
+        n_pre, n_post: population sizes.
+        p: connection probability in [0, 1].
+        weight: weight of every synapse (receptor's unit).
+        key: PRNG key for the draw.
+    """
+    _check_sizes(n_pre, n_post)
+    if not (isinstance(p, int | float) and 0 <= p <= 1):
+        raise ValueError(f"connection probability `p` must lie in [0, 1], got {p!r}")
+    rng = _rng(key)
+    pres, posts = [], []
+    rows = max(1, 2**22 // n_post)  # about 4 M draws at a time
+    for start in range(0, n_pre, rows):
+        stop = min(n_pre, start + rows)
+        i, j = np.nonzero(rng.random((stop - start, n_post)) < p)
+        pres.append(i + start)
+        posts.append(j)
+    return _from_pairs(np.concatenate(pres), np.concatenate(posts), weight, n_pre, n_post)
+
+
+def fixed_indegree(
+    n_pre: int,
+    n_post: int,
+    indegree: int,
+    weight: Float[ArrayLike, ""],
+    *,
+    key: PRNGKeyArray,
+    multapses: bool = True,
+) -> SparseConnectivity:
+    r"""Each postsynaptic neuron receives exactly ``indegree`` synapses from random sources.
+
+    As NEST's ``fixed_indegree`` rule: sources are drawn uniformly, with replacement when
+    ``multapses`` is True (NEST's default), else without.
+
+    Args:
+        n_pre, n_post: population sizes.
+        indegree: synapses per postsynaptic neuron, $0 \le K \le n_\mathrm{pre}$.
+        weight: weight of every synapse (receptor's unit).
+        key: PRNG key for the draw.
+        multapses: allow several synapses between the same pair.
+    """
+    _check_sizes(n_pre, n_post)
+    if not (isinstance(indegree, int | np.integer) and 0 <= indegree <= n_pre):
+        raise ValueError(
+            f"`indegree` must be an int in [0, n_pre = {n_pre}] (the source population's "
+            f"size), got {indegree!r}"
+        )
+    rng = _rng(key)
+    if multapses:
+        pre = rng.integers(0, n_pre, size=(n_post, indegree))
+    else:
+        pre = np.stack([rng.choice(n_pre, indegree, replace=False) for _ in range(n_post)])
+    post = np.repeat(np.arange(n_post), indegree)
+    return _from_pairs(pre.reshape(-1), post, weight, n_pre, n_post)
+
+
+def dense(W: Float[ArrayLike, "post pre"]) -> DenseConnectivity:
+    """All-to-all connectivity with the weight matrix ``W`` (post, pre)."""
+    W = jnp.asarray(W, dtype=jnp.result_type(float))
+    if W.ndim != 2:
+        raise ValueError(f"`W` must have shape (n_post, n_pre), got {W.shape}")
+    return DenseConnectivity(W=W)

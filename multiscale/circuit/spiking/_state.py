@@ -1,0 +1,32 @@
+"""The state of a spiking network (units first, trials trailing)."""
+
+from typing import NamedTuple
+
+from jaxtyping import Array
+
+
+class SpikingState(NamedTuple):
+    """State of a :class:`SpikingNetwork` (units first, trials trailing).
+
+    Attributes:
+        V: membrane potential, mV (neurons, ...).
+        syn: receptor variables, receptor-major (receptors * neurons, ...).
+        w: adaptation current, nA (neurons, ...).
+        ref: refractory steps left, int32 (neurons, ...).
+        buffer: spikes of the last ``D`` steps, slot-major (D * neurons, ...).
+        k: steps taken, int32 (1, ...).
+        count: spikes so far (neurons, ...).
+        last: time of the last spike, s (neurons, ...).
+        isi_sum, isi_sq: sum and sum of squares of the inter-spike intervals, s, s^2.
+    """
+
+    V: Array
+    syn: Array
+    w: Array
+    ref: Array
+    buffer: Array
+    k: Array
+    count: Array
+    last: Array
+    isi_sum: Array
+    isi_sq: Array

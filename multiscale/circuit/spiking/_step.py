@@ -1,0 +1,194 @@
+"""The step function of a :class:`~multiscale.circuit.spiking.SpikingNetwork` (see there).
+
+Every constant of the step (decay factors, propagators, Poisson thresholds) is computed
+here once, outside the time loop; the returned function works on states whose trailing
+(trial) axes are flattened into one.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+from .._noise import _mix
+from ._neurons import DeltaVoltage, ExpConductance, ExpCurrent
+from ._state import SpikingState
+
+
+def _uniform(counter: Int[Array, " n"], seed: tuple[Array, Array]) -> Float[Array, "n trials"]:
+    """Uniform numbers in (0, 1) per counter and trial from the step's seed words."""
+    h = _mix(_mix(counter.astype(jnp.uint32)[:, None] ^ seed[0][None]) ^ seed[1][None])
+    return ((h >> 8).astype(jnp.int32) * 2 + 1).astype(jnp.float32) * jnp.float32(2.0**-25)
+
+
+def _poisson_thresholds(lam, n: int):
+    """Cumulative Poisson probabilities $F_0 \\ldots F_{n-1}$ for mean ``lam``."""
+    j = jnp.arange(n, dtype=jnp.result_type(float))
+    log_pmf = j * jnp.log(jnp.maximum(lam, 1e-30)) - lam - jax.scipy.special.gammaln(j + 1)
+    return jnp.cumsum(jnp.exp(log_pmf))
+
+
+def poisson_max_count(rate: float, n_sources: int, dt: float) -> int:
+    """Poisson counts per step beyond which the tail is negligible: mean + 10 SD + 10."""
+    lam = n_sources * rate * dt
+    return int(math.ceil(lam + 10 * math.sqrt(lam) + 10))
+
+
+def _col(x, dtype):
+    """A scalar or per-neuron parameter as a column that meets (neurons, trials)."""
+    x = jnp.asarray(x, dtype)
+    return x[:, None] if x.ndim == 1 else x
+
+
+def _discretise(net, dt: float):
+    dtype = jnp.result_type(float)
+    n = net.n_neurons
+    nrn = net.neuron
+    tau_m, g_L = _col(nrn.tau_m, dtype), _col(nrn.g_L, dtype)
+    E_L, V_th, V_r = _col(nrn.E_L, dtype), _col(nrn.V_th, dtype), _col(nrn.V_reset, dtype)
+    I_e = _col(nrn.I_e, dtype)
+    C = g_L * tau_m  # nF
+    # Refractory steps: ceil(t_ref / dt) (a concrete value fixes no shape, so a traced one
+    # is fine; the tolerance keeps 5 ms / 0.1 ms at 50 steps).
+    n_ref = jnp.ceil(jnp.asarray(nrn.t_ref, dtype) / dt - 1e-4).astype(jnp.int32)
+    n_ref = n_ref[:, None] if n_ref.ndim == 1 else n_ref
+    receptors = net.receptors
+    conductance = [i for i, r in enumerate(receptors) if isinstance(r, ExpConductance)]
+    current = [i for i, r in enumerate(receptors) if isinstance(r, ExpCurrent)]
+    delta = [i for i, r in enumerate(receptors) if isinstance(r, DeltaVoltage)]
+    decay = [
+        None if isinstance(r, DeltaVoltage) else jnp.exp(-dt / _col(r.tau, dtype))
+        for r in receptors
+    ]
+    half = {i: jnp.exp(-0.5 * dt / _col(receptors[i].tau, dtype)) for i in conductance}
+    E_rev = {i: _col(receptors[i].E_rev, dtype) for i in conductance}
+    P_m = jnp.exp(-dt / tau_m)
+    # Exact current-to-voltage propagators (mV per nA):
+    # 1e3/C * tm ts/(tm - ts) (e^-dt/tm - e^-dt/ts), with its limit 1e3/C * dt e^-dt/tm
+    # when the two time constants coincide.
+    P_I = {}
+    for i in current:
+        ts = _col(receptors[i].tau, dtype)
+        diff = tau_m - ts
+        safe = jnp.where(jnp.abs(diff) > 1e-9, diff, 1.0)
+        gen = tau_m * ts / safe * (P_m - decay[i])
+        P_I[i] = 1e3 / C * jnp.where(jnp.abs(diff) > 1e-9, gen, dt * P_m)
+    adapt = net.adaptation
+    if adapt is not None:
+        P_w = jnp.exp(-dt / _col(adapt.tau_w, dtype))
+        a_w, b_w = _col(adapt.a, dtype), _col(adapt.b, dtype)
+    slots = net._buffer_slots()
+    delays = [int(round(p.delay / dt)) for p in net.projections]
+    inputs = []
+    for inp in net.inputs:
+        lam = inp.n_sources * jnp.asarray(inp.rate, dtype) * dt
+        m = inp.max_count
+        if m is None:
+            try:
+                lam_c = float(lam)
+            except (jax.errors.ConcretizationTypeError, TypeError):
+                raise ValueError(
+                    "PoissonInput `max_count` must be given when `rate` is traced"
+                ) from None
+            m = poisson_max_count(lam_c / dt, 1, dt)
+        k0 = int(math.floor(inp.t_start / dt + 1e-6))
+        k1 = int(math.floor(inp.t_stop / dt + 1e-6)) if math.isfinite(inp.t_stop) else 2**31 - 1
+        inputs.append((inp, _poisson_thresholds(lam, m), k0, k1))
+    sizes = net.sizes
+    bounds = [0]
+    for s in sizes:
+        bounds.append(bounds[-1] + s)
+    n_rec = len(receptors)
+    surrogate, propagation = net.surrogate, net.propagation
+    # Rows of the step's uniforms: one per Poisson input; counters neuron + n * row.
+    arange_n = jnp.arange(n, dtype=jnp.int32)
+
+    def step(state, drive, xi):
+        del drive
+        batch = state.V.shape[1:]
+        flat = lambda x: x.reshape((x.shape[0], -1))
+        st = jax.tree.map(flat, state)
+        trials = st.V.shape[1]
+        k = st.k[0, 0]
+        seed = jax.lax.bitcast_convert_type(flat(xi).astype(jnp.float32), jnp.uint32)
+        seed = (seed[0], _mix_words(seed[1]))
+        syn = st.syn.reshape(n_rec, n, trials)
+        buf = st.buffer
+        # 1. Spikes that arrive now, and external input.
+        for p, d in zip(net.projections, delays, strict=True):
+            slot = jnp.mod(k - d, slots)
+            c = p.connectivity
+            pre = jax.lax.dynamic_slice(buf, (slot * n + p.pre_start, 0), (c.n_pre, trials))
+            add = c.propagate(pre, propagation)
+            syn = syn.at[p.receptor, p.post_start : p.post_start + c.n_post].add(add)
+        for row, (inp, F, k0, k1) in enumerate(inputs):
+            u = _uniform(arange_n[inp.start : inp.stop] + row * n, seed)
+            counts = jnp.sum(u[..., None] > F.astype(u.dtype)[None, None], axis=-1).astype(dtype)
+            on = ((k >= k0) & (k < k1)).astype(dtype)
+            add = on * jnp.asarray(inp.weight, dtype) * counts
+            syn = syn.at[inp.receptor, inp.start : inp.stop].add(add)
+        V, ref, w = st.V, st.ref, st.w
+        refractory = ref > 0
+        for i in delta:
+            V = V + jnp.where(refractory, 0.0, syn[i])
+            syn = syn.at[i].set(0.0)
+        # 2. Subthreshold update over the step.
+        I_in = I_e - w
+        if conductance:
+            G = g_L
+            GE = g_L * E_L
+            for i in conductance:
+                g = syn[i] * half[i]
+                G = G + g
+                GE = GE + g * E_rev[i]
+            for i in current:
+                I_in = I_in + syn[i] * half_current(receptors[i].tau, dt, dtype)
+            V_inf = (GE + 1e3 * I_in) / G
+            V_new = V_inf + (V - V_inf) * jnp.exp(-dt * G / C)
+        else:
+            V_rest = E_L + 1e3 * I_in / g_L
+            V_new = V_rest + (V - V_rest) * P_m
+            for i in current:
+                V_new = V_new + syn[i] * P_I[i]
+        for i in range(n_rec):
+            if decay[i] is not None:
+                syn = syn.at[i].multiply(decay[i])
+        V_new = jnp.where(refractory, V_r, V_new)
+        # 3. Spikes, reset and refractoriness.
+        s = surrogate(V_new - V_th) * (~refractory).astype(dtype)
+        V = V_new * (1 - s) + V_r * s
+        fired = s > 0
+        ref = jnp.where(fired, n_ref, jnp.maximum(ref - 1, 0))
+        if adapt is not None:
+            w = a_w * 1e-3 * (V - E_L) + (w - a_w * 1e-3 * (V - E_L)) * P_w + b_w * s
+        # 4. Statistics, buffer, counter.
+        t = (k + 1).astype(dtype) * dt
+        seen = fired & (st.count > 0)
+        isi = jnp.where(seen, t - st.last, 0.0)
+        new = st._replace(
+            V=V,
+            syn=syn.reshape(n_rec * n, trials),
+            w=w,
+            ref=ref,
+            buffer=jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, 0)),
+            k=st.k + 1,
+            count=st.count + s,
+            last=jnp.where(fired, t, st.last),
+            isi_sum=st.isi_sum + isi,
+            isi_sq=st.isi_sq + isi * isi,
+        )
+        pops = [s[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        rates = jnp.stack([jnp.mean(x, axis=0) for x in pops]) / dt
+        unflat = lambda x: x.reshape(x.shape[:1] + batch)
+        return jax.tree.map(unflat, SpikingState(*new)), unflat(rates)
+
+    return step
+
+
+def half_current(tau, dt, dtype):
+    return jnp.exp(-0.5 * dt / _col(tau, dtype))
+
+
+def _mix_words(h):
+    return _mix(h ^ jnp.uint32(0x9E3779B9))

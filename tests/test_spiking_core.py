@@ -1,0 +1,173 @@
+"""Spiking core: surrogate gradients, LIF integration, sparse projections, checks, batches.
+
+Analytic references: the LIF f-I curve (Tuckwell 1988; Gerstner et al. 2014, Neuronal
+Dynamics, eq. 1.11 with an absolute refractory period) and the exact subthreshold solution
+of the LIF equation under a constant current.
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from multiscale import RESULTS
+from multiscale.circuit import spiking as sp
+
+
+def _single_population(n, *, I_e=0.0, dt=1e-4, **kw):
+    neuron = sp.LIF(tau_m=0.02, g_L=10.0, E_L=-70.0, V_th=-50.0, V_reset=-65.0, t_ref=2e-3, I_e=I_e)
+    return sp.SpikingNetwork(
+        neuron=neuron,
+        receptors=(sp.ExpCurrent(tau=5e-3),),
+        projections=(),
+        inputs=(),
+        V0=jnp.full((n,), -70.0),
+        sizes=(n,),
+        names=("P",),
+        dt=dt,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("surrogate", [sp.FastSigmoid(), sp.ArcTan(width=0.5), sp.Triangle()])
+def test_surrogate_forward_is_exact_and_derivative_integrates_to_one(surrogate):
+    x = jnp.linspace(-1000.0, 1000.0, 400_001)
+    assert jnp.array_equal(surrogate(x), (x >= 0).astype(x.dtype))
+    d = jax.vmap(jax.grad(surrogate))(x)
+    assert jnp.allclose(d, surrogate.derivative(x))
+    # A pseudo-derivative of a unit step: area 1 (the slow tails leave < 1e-3 beyond 1 V).
+    assert float(jnp.sum(d) * (x[1] - x[0])) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_lif_rate_matches_the_analytic_f_i_curve():
+    # T = t_ref + tau_m ln((V_inf - V_r)/(V_inf - theta)), V_inf = E_L + I/g_L; spikes on a
+    # 0.1 ms grid add at most one step per interval.
+    currents = jnp.asarray([0.25, 0.3, 0.5, 1.0])  # nA
+    net = _single_population(4, I_e=currents)
+    out = sp.run(net, key=jr.key(0), t1=1.0)
+    V_inf = -70.0 + 1e3 * np.asarray(currents) / 10.0
+    T = 2e-3 + 0.02 * np.log((V_inf + 65.0) / (V_inf + 50.0))
+    # The first interval starts from E_L rather than V_r: count whole intervals after it.
+    first = 0.02 * np.log((V_inf + 70.0) / (V_inf + 50.0))
+    expected = np.floor((1.0 - first) / (T + 0.5e-4)) + 1
+    assert np.abs(np.asarray(out.count) - expected).max() <= 1
+    assert np.allclose(np.asarray(out.cv), 0.0, atol=0.01)  # regular firing
+
+
+def test_subthreshold_solution_is_exact_for_any_step():
+    # Below threshold V(t) = V_inf + (E_L - V_inf) exp(-t / tau_m), exact at every dt.
+    for dt in (1e-4, 1e-3):
+        net = _single_population(1, I_e=0.15, dt=dt)
+        out = sp.run(net, key=jr.key(0), t1=0.05)
+        exact = (-70.0 + 15.0) + (-70.0 + 55.0) * math.exp(-0.05 / 0.02)
+        assert float(out.V[0]) == pytest.approx(exact, abs=1e-4)
+
+
+def test_fixed_indegree_and_probability_statistics_and_memory():
+    c = sp.fixed_indegree(300, 200, 30, 1.5, key=jr.key(0))
+    assert np.all(np.bincount(np.asarray(c.post), minlength=200) == 30)
+    idx_w = c.pre.nbytes + c.post.nbytes + c.weight.nbytes
+    assert c.nbytes() <= 1.5 * idx_w
+    c = sp.fixed_probability(300, 200, 0.1, 1.5, key=jr.key(1))
+    n = c.n_synapses
+    assert abs(n - 6000) < 5 * math.sqrt(6000 * 0.9)
+    assert c.nbytes() <= 1.5 * (c.pre.nbytes + c.post.nbytes + c.weight.nbytes)
+    c = sp.fixed_indegree(50, 40, 50, 1.0, key=jr.key(2), multapses=False)
+    assert all(len(set(np.asarray(c.pre)[np.asarray(c.post) == j])) == 50 for j in range(40))
+
+
+@pytest.mark.parametrize("capacity", [2, (1, 3), 64])
+def test_event_driven_equals_segment_sum(capacity):
+    c = sp.fixed_probability(120, 90, 0.1, 1.0, key=jr.key(0))
+    c = eqx.tree_at(lambda x: x.weight, c, jr.normal(jr.key(1), c.weight.shape))
+    event = jax.jit(lambda s: c.propagate(s, sp.EventDriven(capacity=capacity)))
+    for p in (0.005, 0.05, 0.5):  # below, between and above the capacities
+        s = (jr.uniform(jr.key(2), (120, 3)) < p).astype(jnp.float32)
+        a = c.propagate(s, sp.SegmentSum())
+        assert jnp.allclose(a, event(s), atol=1e-5)
+    W = np.zeros((90, 120), np.float32)
+    np.add.at(W, (np.asarray(c.post), np.asarray(c.pre)), np.asarray(c.weight))
+    assert jnp.allclose(sp.dense(W).propagate(s, None), a, atol=1e-4)
+
+
+def test_bad_connectivity_is_rejected_naming_the_argument():
+    with pytest.raises(ValueError, match="probability `p`"):
+        sp.fixed_probability(10, 10, 1.5, 1.0, key=jr.key(0))
+    with pytest.raises(ValueError, match="probability `p`"):
+        sp.fixed_probability(10, 10, -0.1, 1.0, key=jr.key(0))
+    with pytest.raises(ValueError, match="`indegree`"):
+        sp.fixed_indegree(10, 10, 11, 1.0, key=jr.key(0))
+    with pytest.raises(ValueError, match="capacity"):
+        sp.EventDriven(capacity=(8, 4))
+
+
+def _pair(delay=1e-4, dt=1e-4, t_ref=2e-3, tau_m=0.02):
+    c = sp.fixed_indegree(10, 10, 2, 0.01, key=jr.key(0))
+    neuron = sp.LIF(tau_m=tau_m, g_L=10.0, E_L=-70.0, V_th=-50.0, V_reset=-65.0, t_ref=t_ref)
+    return sp.SpikingNetwork(
+        neuron=neuron,
+        receptors=(sp.ExpCurrent(tau=5e-3),),
+        projections=(sp.Projection(c, receptor=0, delay=delay),),
+        inputs=(sp.PoissonInput(rate=500.0, weight=0.5, receptor=0, start=0, stop=10),),
+        V0=jnp.full((10,), -70.0),
+        sizes=(10,),
+        names=("P",),
+        dt=dt,
+    )
+
+
+def test_bad_timing_is_rejected_naming_the_argument():
+    with pytest.raises(ValueError, match="`delay`"):
+        sp.run(_pair(delay=1.5e-4), key=jr.key(0), t1=0.01)
+    with pytest.raises(ValueError, match="`delay`"):
+        sp.run(_pair(delay=5e-5), key=jr.key(0), t1=0.01)
+    with pytest.raises(ValueError, match="`t_ref`"):
+        sp.run(_pair(t_ref=5e-5), key=jr.key(0), t1=0.01)
+    with pytest.raises(ValueError, match="tau_m"):
+        sp.run(_pair(dt=5e-3, delay=5e-3, t_ref=5e-3, tau_m=5e-3), key=jr.key(0), t1=0.05)
+    with pytest.raises(ValueError, match="LIF `tau_m`"):
+        sp.LIF(tau_m=-0.02)
+
+
+def test_negative_tau_under_jit_raises_naming_the_field():
+    net = _pair()
+
+    @jax.jit
+    def go(tau):
+        bad = eqx.tree_at(lambda n: n.receptors[0].tau, net, tau)
+        return sp.run(bad, key=jr.key(0), t1=0.002).rate
+
+    with pytest.raises(Exception, match="ExpCurrent `tau`"):
+        jax.block_until_ready(go(jnp.asarray(-5e-3)))
+
+
+def test_batched_trials_equal_single_trials_and_chunking_is_invisible():
+    net = _pair()
+    key = jr.key(3)
+    batch = sp.run(net, key=key, t1=0.05, trials=3)
+    chunked = sp.run(net, key=key, t1=0.05, trials=3, chunk=1)  # compiled as one trial
+    assert jnp.array_equal(batch.count, chunked.count)
+    for i, k in enumerate(jr.split(key, 3)):
+        one = sp.run(net, key=k, t1=0.05)
+        assert jnp.array_equal(one.count, batch.count[i])
+    assert not jnp.array_equal(batch.count[0], batch.count[1])  # trials differ
+    assert batch.count.sum() > 0
+
+
+def test_a_diverging_member_is_flagged_and_leaves_the_others_untouched():
+    net = _pair()
+    weights = jnp.asarray([0.5, jnp.inf, 0.6])
+
+    def one(w):
+        n = eqx.tree_at(lambda n: n.inputs[0].weight, net, w)
+        out = sp.run(n, key=jr.key(0), t1=0.02, throw=False)
+        return out.count, out.result
+
+    counts, results = jax.vmap(one)(weights)
+    assert results.tolist() == [RESULTS.ok, RESULTS.nonfinite, RESULTS.ok]
+    for i in (0, 2):
+        assert jnp.array_equal(counts[i], one(weights[i])[0])
