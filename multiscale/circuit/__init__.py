@@ -5,6 +5,7 @@ runs them, and :func:`simulate`, :func:`simulate_batch` and the likelihoods of
 :mod:`multiscale.behavior` all go through it.
 """
 
+from . import spiking as spiking
 from ._abstract import AbstractCircuit as AbstractCircuit
 from ._integrate import Integration as Integration, integrate as integrate
 from ._neuromodulation import modulate_circuit as modulate_circuit
