@@ -90,3 +90,11 @@ from ._readouts import (
     apply_readout as apply_readout,
     first_event_masses as first_event_masses,
 )
+from ._regression import (
+    AbstractLink as AbstractLink,
+    Identity as Identity,
+    LinearPredictor as LinearPredictor,
+    Log as Log,
+    Logit as Logit,
+    Regression as Regression,
+)

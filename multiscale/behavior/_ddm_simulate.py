@@ -31,7 +31,7 @@ _N_BISECT = 40
 def sample_first_passage(
     key: PRNGKeyArray,
     v: Float[Array, " n"],
-    a: Float[Array, ""],
+    a: Float[Array, ""] | Float[Array, " n"],
     w: Float[Array, " n"],
 ) -> tuple[Float[Array, " n"], Bool[Array, " n"]]:
     r"""Decision time (s) and boundary (True: upper, at $a$) of each trial.
@@ -39,7 +39,7 @@ def sample_first_passage(
     Args:
         key: PRNG key.
         v: drift of each trial, 1/s (already drawn from its across-trial distribution).
-        a: boundary separation (> 0).
+        a: boundary separation (> 0), one for all trials or one per trial.
         w: relative start of each trial in (0, 1).
 
     Returns:

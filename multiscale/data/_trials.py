@@ -96,6 +96,8 @@ class LoadReport:
         conditions: ``(value, n_trials)`` per condition value kept.
         n_rt_outliers: rows removed as RT outliers (over 100 times the median RT).
         assumptions: what was assumed about units and coding, one sentence each.
+        rows: positions (0-based, in the input's row order) of the rows kept as trials, so
+            that covariates of the same rows can be aligned with the trials.
     """
 
     convention: str
@@ -111,6 +113,7 @@ class LoadReport:
     conditions: tuple
     n_rt_outliers: int = 0
     assumptions: tuple[str, ...] = ()
+    rows: tuple[int, ...] = dataclasses.field(default=(), repr=False)
 
     def __str__(self) -> str:
         lines = [
@@ -458,5 +461,6 @@ def load_trials(
         conditions=tuple(zip(values.tolist(), counts.tolist(), strict=True)),
         n_rt_outliers=int(outliers.sum()),
         assumptions=tuple(assumptions),
+        rows=tuple(np.flatnonzero(keep).tolist()),
     )
     return trials, report

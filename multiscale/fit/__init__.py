@@ -73,6 +73,7 @@ from ._posterior import (
     load_point_estimates as load_point_estimates,
     load_posterior as load_posterior,
     log_posterior_fn as log_posterior_fn,
+    regression_priors as regression_priors,
     sample_posterior as sample_posterior,
     save_point_estimates as save_point_estimates,
 )

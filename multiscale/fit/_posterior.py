@@ -483,3 +483,38 @@ def _with_values(rebuild: Parameterization, flat: Sequence[float]):
         parts.append(jnp.asarray(flat[i : i + size], dtype).reshape(shape))
         i += size
     return eqx.tree_at(lambda m: [w(m) for w in rebuild.wheres], rebuild.model, parts)
+
+
+def regression_priors(
+    model,
+    *,
+    scale: float = 1.0,
+    sd: AbstractPrior | None = None,
+) -> list[Prior]:
+    r"""Weakly informative priors for every coefficient of a regression model.
+
+    Intercepts: $\mathcal N(\beta_0, \mathrm{scale}^2)$ centred on the model's starting
+    intercept (the base model's value on the link scale); other coefficients:
+    $\mathcal N(0, \mathrm{scale}^2)$ (on the link scale: with the log link of a
+    boundary, 1 is a factor $e$); standardised random-intercept offsets
+    $\mathcal N(0, 1)$ (the non-centred hierarchy); their SDs ``sd`` (default
+    ``HalfNormal(0.5)``). Named as the formula named them.
+    """
+    from ..behavior import Regression
+    from ._priors import HalfNormal, Normal
+
+    if not isinstance(model, Regression):
+        raise TypeError(
+            f"`model` must be an ms.behavior.Regression (see ms.data.regression), got "
+            f"{type(model).__name__}"
+        )
+    sd = HalfNormal(0.5) if sd is None else sd
+    out = []
+    for k, v in model.coefficients.items():
+        loc = float(v) if k.endswith(":Intercept") else 0.0
+        out.append(Prior(lambda m, k=k: m.coefficients[k], Normal(loc, scale), name=k))
+    for k in model.offsets:
+        out.append(Prior(lambda m, k=k: m.offsets[k], Normal(0.0, 1.0), name=k))
+    for k in model.sds:
+        out.append(Prior(lambda m, k=k: m.sds[k], sd, name=k))
+    return out
