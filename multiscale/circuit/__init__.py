@@ -7,6 +7,14 @@ runs them, and :func:`simulate`, :func:`simulate_batch` and the likelihoods of
 
 from . import spiking as spiking
 from ._abstract import AbstractCircuit as AbstractCircuit
+from ._areas import (
+    CHAUDHURI_HIERARCHY as CHAUDHURI_HIERARCHY,
+    AreaHierarchy as AreaHierarchy,
+    area_pulse as area_pulse,
+    projection_kinds as projection_kinds,
+    projection_rules as projection_rules,
+    replace_rules as replace_rules,
+)
 from ._integrate import Integration as Integration, integrate as integrate
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
