@@ -16,6 +16,13 @@ from ._areas import (
     replace_rules as replace_rules,
 )
 from ._integrate import Integration as Integration, integrate as integrate
+from ._laminar import (
+    LaminarColumn as LaminarColumn,
+    LinearColumn as LinearColumn,
+    laminar_column as laminar_column,
+    layer_frequency as layer_frequency,
+    linearise_column as linearise_column,
+)
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
     AbstractCircuitNoise as AbstractCircuitNoise,
