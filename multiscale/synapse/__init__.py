@@ -76,6 +76,12 @@ from ._plasticity._bcm import (
     BCMState as BCMState,
     bcm_frequency_response as bcm_frequency_response,
 )
+from ._plasticity._carlsim_stdp import (
+    CarlsimSTDP as CarlsimSTDP,
+    CarlsimSTDPState as CarlsimSTDPState,
+    carlsim_stdp as carlsim_stdp,
+    pka_plc_amplitudes as pka_plc_amplitudes,
+)
 from ._plasticity._hebb import Hebb as Hebb, Oja as Oja
 from ._plasticity._homeostasis import (
     InhibitorySTDP as InhibitorySTDP,
@@ -83,6 +89,15 @@ from ._plasticity._homeostasis import (
     ScalingState as ScalingState,
     SynapticScaling as SynapticScaling,
     simulate_istdp_cell as simulate_istdp_cell,
+)
+from ._plasticity._modulator_kinetics import (
+    AbstractModulatorKinetics as AbstractModulatorKinetics,
+    AcetylcholineKinetics as AcetylcholineKinetics,
+    DopamineKinetics as DopamineKinetics,
+    ModulatedEligibility as ModulatedEligibility,
+    ModulatedEligibilityState as ModulatedEligibilityState,
+    NoradrenalineKinetics as NoradrenalineKinetics,
+    SerotoninKinetics as SerotoninKinetics,
 )
 from ._plasticity._neuromodulators import (
     AbstractNeuromodulator as AbstractNeuromodulator,

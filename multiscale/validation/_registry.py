@@ -168,6 +168,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_synapse_calcium",
     "_synapse_stdp",
     "_synapse_modulators",
+    "_synapse_modulated_stdp",
     "_synapse_neuromodulation",
     "_synapse_tagging",
     "_synapse_cascade",
