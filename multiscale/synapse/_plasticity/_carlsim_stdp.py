@@ -111,7 +111,7 @@ class CarlsimSTDP(AbstractRateRule):
     References:
         Niedermeier L, Chen K, Xing J, Das A, Kopsick J, Scott E, Sutton N, Weber K,
         Dutt N, Krichmar JL (2022) CARLsim 6: an open source library for large-scale,
-        biologically detailed spiking neural network simulation. IJCNN 2022 (the rule,
+        biologically detailed spiking neural network simulation. Proc. IJCNN (the rule,
         its constants and defaults as in the library's code and documentation).
         Izhikevich EM (2007) Cereb Cortex 17:2443.
     """
@@ -293,7 +293,7 @@ def pka_plc_amplitudes(
         ``(A_plus_eff, A_minus_eff)``, broadcast over the concentrations.
 
     References:
-        Niedermeier L et al. (2022) CARLsim 6. IJCNN 2022.
+        Niedermeier L et al. (2022) CARLsim 6. Proc. IJCNN.
         Nadim F, Bucher D (2014) Neuromodulation of neurons and synapses. Curr Opin
         Neurobiol 29:48.
     """
