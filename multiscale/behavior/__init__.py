@@ -9,12 +9,14 @@ from ._bounds import (
     WeibullCollapse as WeibullCollapse,
 )
 from ._choice_rt import Trials as Trials
+from ._circuit_choice_model import CircuitChoiceModel as CircuitChoiceModel
 from ._circuit_likelihood import (
     NDT_SD_MIN as NDT_SD_MIN,
     CircuitTrials as CircuitTrials,
     FirstPassage as FirstPassage,
     RTDensity as RTDensity,
     circuit_trials as circuit_trials,
+    draw_trials as draw_trials,
     first_passage_density as first_passage_density,
     ndt_kernel as ndt_kernel,
     rt_density as rt_density,

@@ -440,14 +440,34 @@ def sample_circuit_trials(
     likelihood's density is defective above ``rt_max``; keep ``rt_max`` above
     ``t1 - t_on`` plus the non-decision time when that matters).
     """
-    k_path, k_u, k_v, k_ndt, k_lapse, k_rt, k_side = jr.split(key, 7)
     dtype = jnp.result_type(float)
     coherence = jnp.asarray(coherence, dtype)
-    n_total = coherence.shape[0] * n_per_condition
     condition = jnp.repeat(jnp.arange(coherence.shape[0], dtype=jnp.int32), n_per_condition)
+    correct, rt, keep = draw_trials(
+        model, coherence[condition], key=key, ndt_sd_min=ndt_sd_min, chunk=chunk
+    )
+    return CircuitTrials(coherence, np.asarray(condition)[keep], correct[keep], rt[keep])
+
+
+def draw_trials(
+    model: CircuitBehavior,
+    coherence: Float[ArrayLike, " trials"],
+    *,
+    key: PRNGKeyArray,
+    ndt_sd_min: float = NDT_SD_MIN,
+    chunk: int = 256,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One trial per entry of ``coherence`` (each its own noise path), as
+    :func:`sample_circuit_trials` draws them: ``(correct, rt, kept)`` as NumPy arrays, with
+    ``kept`` False for undecided trials and RTs above ``rt_max`` (which an experiment drops).
+    """
+    dtype = jnp.result_type(float)
+    coherence = jnp.asarray(coherence, dtype)
+    n_total = coherence.shape[0]
+    k_path, k_u, k_v, k_ndt, k_lapse, k_rt, k_side = jr.split(key, 7)
     n_on = model.protocol.n_on
     n_flat = 2 * model.protocol.n_steps
-    inputs = (coherence[condition], jr.split(k_path, n_total), jr.uniform(k_u, (n_total,), dtype))
+    inputs = (coherence, jr.split(k_path, n_total), jr.uniform(k_u, (n_total,), dtype))
     idx = _draw_events(model, inputs, min(chunk, n_total))
     step, side = idx // 2, idx % 2
     dt = jnp.asarray(model.protocol.dt, dtype)
@@ -465,6 +485,4 @@ def sample_circuit_trials(
     # A trial whose path is undecided is dropped whether or not it lapses, so that among
     # the trials kept the contaminant's share is exactly the lapse probability.
     keep = np.asarray((idx < n_flat) & (rt <= rt_max) & (rt > 0))
-    return CircuitTrials(
-        coherence, np.asarray(condition)[keep], np.asarray(correct)[keep], np.asarray(rt)[keep]
-    )
+    return np.asarray(correct), np.asarray(rt), keep
