@@ -81,4 +81,12 @@ from ._spectra import (
     peak_frequency as peak_frequency,
     power_spectrum as power_spectrum,
 )
+from ._two_compartment import (
+    DendriteNonlinearity as DendriteNonlinearity,
+    DisinhibitoryGating as DisinhibitoryGating,
+    GatingState as GatingState,
+    SomaFI as SomaFI,
+    SomaFV as SomaFV,
+    gating_selectivity as gating_selectivity,
+)
 from ._wong_wang import WongWang2006 as WongWang2006
