@@ -27,6 +27,8 @@ import jax.numpy as jnp
 from jaxtyping import ArrayLike, Real
 
 from ..synapse import AbstractNeuromodulator
+from ._network_modulation import modulate_rate_circuit
+from ._rate_circuit import RateCircuit
 from ._wong_wang import WongWang2006
 
 # Input current (nA) of the spontaneous state of the appendix model (mu0 = 0):
@@ -36,12 +38,12 @@ SPONTANEOUS_CURRENT = 0.34718
 
 
 def modulate_circuit(
-    circuit: WongWang2006,
+    circuit: WongWang2006 | RateCircuit,
     modulator: AbstractNeuromodulator,
     level: Real[ArrayLike, ""],
     *,
     x_pivot: float = SPONTANEOUS_CURRENT,
-) -> WongWang2006:
+) -> WongWang2006 | RateCircuit:
     r"""The circuit under ``modulator`` at ``level`` (module docstring), via ``eqx.tree_at``.
 
     Level 0 leaves every parameter's value unchanged (fields become arrays); the result
@@ -58,9 +60,13 @@ def modulate_circuit(
             the spontaneous state of the appendix parameters). For other circuit
             parameters use the current of their own spontaneous state, e.g. from
             :func:`~multiscale.circuit.symmetric_fixed_point` at ``mu0 = 0``.
+            Not used for a :class:`~multiscale.circuit.RateCircuit`, which goes to
+            :func:`~multiscale.circuit.modulate_rate_circuit` with its defaults (the
+            pivots of its own resting state).
 
     Returns:
-        The modulated :class:`~multiscale.circuit.WongWang2006`.
+        The modulated :class:`~multiscale.circuit.WongWang2006` (or
+        :class:`~multiscale.circuit.RateCircuit`).
 
     Example:
         >>> import multiscale as ms
@@ -73,8 +79,12 @@ def modulate_circuit(
         Hasselmo ME, Bower JM (1992) J Neurophysiol 67:1222 (recurrent vs afferent).
         Wong KF, Wang XJ (2006) J Neurosci 26:1314 (the circuit).
     """
+    if isinstance(circuit, RateCircuit):
+        return modulate_rate_circuit(circuit, modulator, level)
     if not isinstance(circuit, WongWang2006):
-        raise TypeError(f"`circuit` must be a WongWang2006, got {type(circuit).__name__}")
+        raise TypeError(
+            f"`circuit` must be a WongWang2006 or a RateCircuit, got {type(circuit).__name__}"
+        )
     if not isinstance(modulator, AbstractNeuromodulator):
         raise TypeError(
             "`modulator` must be an AbstractNeuromodulator (e.g. ms.synapse.Acetylcholine()), "
