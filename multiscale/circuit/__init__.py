@@ -15,6 +15,10 @@ from ._areas import (
     projection_rules as projection_rules,
     replace_rules as replace_rules,
 )
+from ._decision_interneurons import (
+    VIP_DRIVE as VIP_DRIVE,
+    decision_interneuron_circuit as decision_interneuron_circuit,
+)
 from ._integrate import Integration as Integration, integrate as integrate
 from ._laminar import (
     LaminarColumn as LaminarColumn,
@@ -22,6 +26,13 @@ from ._laminar import (
     laminar_column as laminar_column,
     layer_frequency as layer_frequency,
     linearise_column as linearise_column,
+)
+from ._network_modulation import (
+    InputGain as InputGain,
+    lesion as lesion,
+    modulate_rate_circuit as modulate_rate_circuit,
+    resting_currents as resting_currents,
+    scale_projections as scale_projections,
 )
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
