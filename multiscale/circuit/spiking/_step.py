@@ -113,26 +113,39 @@ def _discretise(net, dt: float):
         k = st.k[0, 0]
         seed = jax.lax.bitcast_convert_type(flat(xi).astype(jnp.float32), jnp.uint32)
         seed = (seed[0], _mix_words(seed[1]))
-        syn = st.syn.reshape(n_rec, n, trials)
+        # Receptor variables as one array per receptor (static slices of the carry fuse).
+        syn = [st.syn[i * n : (i + 1) * n] for i in range(n_rec)]
         buf = st.buffer
         # 1. Spikes that arrive now, and external input.
         for p, d in zip(net.projections, delays, strict=True):
-            slot = jnp.mod(k - d, slots)
             c = p.connectivity
-            pre = jax.lax.dynamic_slice(buf, (slot * n + p.pre_start, 0), (c.n_pre, trials))
+            if slots == 1:
+                pre = buf[p.pre_start : p.pre_start + c.n_pre]
+            else:
+                slot = jnp.mod(k - d, slots)
+                pre = jax.lax.dynamic_slice(buf, (slot * n + p.pre_start, 0), (c.n_pre, trials))
             add = c.propagate(pre, propagation)
-            syn = syn.at[p.receptor, p.post_start : p.post_start + c.n_post].add(add)
+            syn[p.receptor] = _add_rows(syn[p.receptor], add, p.post_start, n)
         for row, (inp, F, k0, k1) in enumerate(inputs):
-            u = _uniform(arange_n[inp.start : inp.stop] + row * n, seed)
-            counts = jnp.sum(u[..., None] > F.astype(u.dtype)[None, None], axis=-1).astype(dtype)
-            on = ((k >= k0) & (k < k1)).astype(dtype)
-            add = on * jnp.asarray(inp.weight, dtype) * counts
-            syn = syn.at[inp.receptor, inp.start : inp.stop].add(add)
+
+            def draw(seed, inp=inp, F=F, row=row):
+                u = _uniform(arange_n[inp.start : inp.stop] + row * n, seed)
+                counts = jnp.sum(u[..., None] > F.astype(u.dtype)[None, None], axis=-1)
+                return jnp.asarray(inp.weight, dtype) * counts.astype(dtype)
+
+            def off(seed, inp=inp):
+                del seed
+                return jnp.zeros((inp.stop - inp.start, trials), dtype)
+
+            # Inputs that are on only for a window (the COBA kick) cost nothing outside it.
+            always = k0 <= 0 and k1 >= 2**31 - 1
+            add = draw(seed) if always else jax.lax.cond((k >= k0) & (k < k1), draw, off, seed)
+            syn[inp.receptor] = _add_rows(syn[inp.receptor], add, inp.start, n)
         V, ref, w = st.V, st.ref, st.w
         refractory = ref > 0
         for i in delta:
             V = V + jnp.where(refractory, 0.0, syn[i])
-            syn = syn.at[i].set(0.0)
+            syn[i] = jnp.zeros_like(syn[i])
         # 2. Subthreshold update over the step.
         I_in = I_e - w
         if conductance:
@@ -151,9 +164,7 @@ def _discretise(net, dt: float):
             V_new = V_rest + (V - V_rest) * P_m
             for i in current:
                 V_new = V_new + syn[i] * P_I[i]
-        for i in range(n_rec):
-            if decay[i] is not None:
-                syn = syn.at[i].multiply(decay[i])
+        syn = [x if f is None else x * f for x, f in zip(syn, decay, strict=True)]
         V_new = jnp.where(refractory, V_r, V_new)
         # 3. Spikes, reset and refractoriness.
         s = surrogate(V_new - V_th) * (~refractory).astype(dtype)
@@ -168,10 +179,12 @@ def _discretise(net, dt: float):
         isi = jnp.where(seen, t - st.last, 0.0)
         new = st._replace(
             V=V,
-            syn=syn.reshape(n_rec * n, trials),
+            syn=syn[0] if n_rec == 1 else jnp.concatenate(syn),
             w=w,
             ref=ref,
-            buffer=jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, 0)),
+            buffer=s
+            if slots == 1
+            else jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, 0)),
             k=st.k + 1,
             count=st.count + s,
             last=jnp.where(fired, t, st.last),
@@ -184,6 +197,13 @@ def _discretise(net, dt: float):
         return jax.tree.map(unflat, SpikingState(*new)), unflat(rates)
 
     return step
+
+
+def _add_rows(x, add, start: int, n: int):
+    """``x`` with ``add`` added to its rows ``[start, start + len(add))``."""
+    if start == 0 and add.shape[0] == n:
+        return x + add
+    return x.at[start : start + add.shape[0]].add(add)
 
 
 def half_current(tau, dt, dtype):
