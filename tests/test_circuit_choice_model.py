@@ -101,3 +101,20 @@ def test_bad_input():
         model.log_density(Trials(rt=[0.5], choice=[1], condition=[0.3]))
     with pytest.raises(TypeError, match="CircuitBehavior"):
         CircuitChoiceModel(ms.behavior.DDM(), jnp.zeros(1), jr.split(jr.key(0), 2))
+
+
+@pytest.mark.slow
+def test_circuit_fit_takes_the_common_trials(data):
+    model, trials = data
+    kw = dict(
+        key=jr.key(2),
+        n_paths=8,
+        n_paths_eval=8,
+        steps=0,
+        lbfgs_steps=0,
+        n_starts=1,
+        model=model.behavior,
+    )
+    a = ms.fit.fit_circuit_trials(trials, **kw)
+    b = ms.fit.fit_circuit_trials(circuit_trials(trials), **kw)
+    assert a.nll == pytest.approx(b.nll, rel=1e-6)

@@ -68,7 +68,14 @@ import optax
 from jaxtyping import Array, Float, Key, PRNGKeyArray
 
 from .._autodiff import AbstractDifferentiation, ForwardMode, ReverseMode
-from ..behavior import NDT_SD_MIN, CircuitBehavior, CircuitTrials, trial_log_likelihood
+from ..behavior import (
+    NDT_SD_MIN,
+    CircuitBehavior,
+    CircuitTrials,
+    Trials,
+    circuit_trials,
+    trial_log_likelihood,
+)
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
 from ._fit import FitHistory
 from ._scaling import float_count_adam, free_parameter_names, log_scaled
@@ -107,9 +114,7 @@ class TrialProblem(eqx.Module):
         return -jnp.sum(ll)
 
 
-def trial_problem(
-    model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE
-) -> TrialProblem:
+def trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE) -> TrialProblem:
     """The fit's loss over $u$ for ``model`` with the leaves ``filter_spec`` selects free."""
     scaled, _ = log_scaled(model, filter_spec)  # checks: positive float leaves
     leaves, treedef = jax.tree.flatten(scaled.ref)
@@ -301,7 +306,7 @@ class CircuitTrialFit(NamedTuple):
 
 
 def fit_circuit_trials(
-    trials: CircuitTrials,
+    trials: Trials | CircuitTrials,
     *,
     key: PRNGKeyArray,
     n_paths: int = 2000,
@@ -324,7 +329,9 @@ def fit_circuit_trials(
     r"""Fit the circuit's free parameters to trial-level choices and RTs (maximum likelihood).
 
     Args:
-        trials: :class:`~multiscale.behavior.CircuitTrials` (RT in s, at most ``model.rt_max``).
+        trials: :class:`~multiscale.behavior.Trials` with the signed coherence (a
+            fraction) as condition, or :class:`~multiscale.behavior.CircuitTrials`
+            (RT in s, at most ``model.rt_max``).
         key: PRNG key: fitting paths, start perturbations and fresh evaluation paths.
         n_paths: noise paths per condition for fitting (common random numbers; >= 2000
             for real data).
@@ -353,8 +360,13 @@ def fit_circuit_trials(
         paths) in $u$ at the optimum, by the delta method in each parameter's units; they
         leave out the Monte Carlo noise of the likelihood (see the module docstring).
     """
+    if isinstance(trials, Trials):  # the common container: signed coherence as condition
+        trials = circuit_trials(trials)
     if not isinstance(trials, CircuitTrials):
-        raise TypeError(f"`trials` must be CircuitTrials, got {type(trials).__name__}")
+        raise TypeError(
+            f"`trials` must be ms.behavior.Trials (signed coherence as condition) or "
+            f"CircuitTrials, got {type(trials).__name__}"
+        )
     if steps < 0 or lbfgs_steps < 0 or n_starts < 1:
         raise ValueError(
             f"steps, lbfgs_steps must be >= 0 and n_starts >= 1, got {steps}, "
