@@ -240,3 +240,13 @@ def test_bad_input_raises():
     rule = ms.Modulated(ms.Hebb(), ms.Serotonin())
     with pytest.raises(TypeError, match="signals"):
         rule.signal(rule.init(jnp.zeros((2, 2))), 1.0)
+    # Negative time constants set after construction (as a sweep would) raise under jit.
+    step = eqx.filter_jit(lambda r, s: r.step(s, jnp.ones(1), jnp.ones(1), 1.0).weights)
+    for base, name in (
+        (ms.RewardModulatedHebb(), "tau_c"),
+        (ms.BCM(), "tau_theta"),
+        (ms.SynapticScaling(), "tau_rate"),
+    ):
+        bad = eqx.tree_at(lambda r, n=name: getattr(r, n), base, jnp.asarray(-1.0))
+        with pytest.raises(Exception, match=name):
+            step(bad, bad.init(jnp.ones((1, 1)))).block_until_ready()

@@ -94,10 +94,15 @@ class BCM(AbstractRateRule):
         theta_inf = y * y / self.y0
         gap = state.theta - theta_inf
         # tau (1 - e^{-T/tau}) written with expm1 so it stays accurate for T << tau.
-        memory = -self.tau_theta * jnp.expm1(-T / self.tau_theta)
+        tau = error_if(
+            jnp.asarray(self.tau_theta, w.dtype),
+            ~(jnp.asarray(self.tau_theta) > 0),
+            "BCM `tau_theta` must be > 0 (s)",
+        )
+        memory = -tau * jnp.expm1(-T / tau)
         integral = (y - theta_inf) * T - gap * memory
         dw = self.eta * x[:, None] * (y * integral)[None, :]
-        theta = theta_inf + gap * jnp.exp(-T / self.tau_theta)
+        theta = theta_inf + gap * jnp.exp(-T / tau)
         return BCMState(weights=self.bounds.apply(w, dw), theta=theta)
 
     def relax(self, state: BCMState, duration: ScalarLike) -> BCMState:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..._checks import Constraints, check_fields
+from ..._checks import Constraints, check_fields, error_if
 from ..._typing import ScalarLike
 from ._rate_rule import (
     AbstractBounds,
@@ -103,10 +103,13 @@ class SynapticScaling(AbstractRateRule):
         del pre_rate  # scaling is set by the postsynaptic cell's own activity only
         T = check_duration(duration, w.dtype)
         tau_r = jnp.asarray(self.tau_rate, w.dtype)
+        tau_r = error_if(tau_r, ~(tau_r > 0), "SynapticScaling `tau_rate` must be > 0 (s)")
         r0 = state.rate_estimate
         integral = y * T + (r0 - y) * tau_r * -jnp.expm1(-T / tau_r)
         target = jnp.asarray(self.r_target, w.dtype)
-        log_factor = (target * T - integral) / (target * jnp.asarray(self.tau_scale, w.dtype))
+        tau_s = jnp.asarray(self.tau_scale, w.dtype)
+        tau_s = error_if(tau_s, ~(tau_s > 0), "SynapticScaling `tau_scale` must be > 0 (s)")
+        log_factor = (target * T - integral) / (target * tau_s)
         scaled = w * jnp.exp(log_factor)[None, :]
         return ScalingState(self.bounds.apply(w, scaled - w), y + (r0 - y) * jnp.exp(-T / tau_r))
 

@@ -104,6 +104,9 @@ class AbstractThreeFactorRule(AbstractRateRule):
 
     def _flow(self, state: ThreeFactorState, drive: Array, T: Array) -> ThreeFactorState:
         tau_c, tau_d = jnp.asarray(self.tau_c, T.dtype), jnp.asarray(self.tau_d, T.dtype)
+        # Values set after construction (eqx.tree_at, inside jit) are checked here.
+        tau_c = error_if(tau_c, ~(tau_c > 0), f"{type(self).__name__} `tau_c` must be > 0 (s)")
+        tau_d = error_if(tau_d, ~(tau_d > 0), f"{type(self).__name__} `tau_d` must be > 0 (s)")
         tau_cd = tau_c * tau_d / (tau_c + tau_d)
         c0, d0 = state.eligibility, state.dopamine
         c_H = drive * tau_c
