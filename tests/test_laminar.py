@@ -55,11 +55,11 @@ def test_isolated_layers_linearised(drive, float64):
     assert float(layer_frequency(lin, col, "L56E")) == pytest.approx(f_eig / 5, abs=0.5)
     assert float(lin.peak_frequency(0)) == pytest.approx(f_peak, abs=0.5)
     assert float(lin.peak_frequency(2)) == pytest.approx(f_peak / 5, abs=0.5)
-    # The default 0.4 ms synapse on each projection moves the rhythms by < 0.6 Hz.
+    # The default 0.5 ms synapse on each projection moves the rhythms by < 0.7 Hz.
     col = laminar_column(input_superficial=drive, input_deep=drive, interlaminar=False)
     lin = linearise_column(col)
-    assert float(layer_frequency(lin, col, "L23E")) == pytest.approx(f_eig, abs=0.6)
-    assert float(lin.peak_frequency(0)) == pytest.approx(f_peak, abs=0.6)
+    assert float(layer_frequency(lin, col, "L23E")) == pytest.approx(f_eig, abs=0.7)
+    assert float(lin.peak_frequency(0)) == pytest.approx(f_peak, abs=0.7)
 
 
 def test_noiseless_simulation_settles_on_the_fixed_point():
@@ -161,3 +161,42 @@ def test_bad_inputs():
         ms.circuit.simulate(
             col, NO_INPUT, key=jr.key(0), protocol=ms.circuit.TrialProtocol(dt=1e-3, t1=1.0)
         )
+
+
+SEQUENCE = jnp.array([0] * 8 + [1] + [0] * 3, jnp.int32)  # 8 standards, a deviant, 3 more
+
+
+def _oddball(rule=None):
+    col = ms.circuit.predictive_column()
+    keys = jr.split(jr.key(4), 4)
+    run = jax.jit(jax.vmap(lambda k: ms.circuit.oddball(col, SEQUENCE, key=k, rule=rule)))
+    return run(keys)
+
+
+def test_repetition_suppression_and_mismatch_response():
+    """Bastos et al. 2012 (Neuron 76:695): superficial cells carry prediction errors, so the
+    response to a repeated stimulus shrinks and an unexpected one evokes a large response.
+    Means over 4 noise seeds; margins are ratios (measured x2-3), not machine-dependent."""
+    res = _oddball()
+    resp = np.asarray(res.response).mean(0)  # (presentations,)
+    first, late = resp[0], resp[4:8].mean()
+    deviant = resp[8]
+    assert first > 1.5 * late  # repetition suppression
+    assert deviant > 1.5 * late  # mismatch (oddball) response
+    # The deep layer holds the expectation of the standard, not of the deviant.
+    pred = np.asarray(res.prediction).mean(0)
+    assert pred[8, 0] > 3 * pred[8, 1]
+    # Control: without learning the expectation stays 0 and nothing is suppressed.
+    flat = np.asarray(_oddball(ms.circuit.PredictionUpdate(eta=0.0)).response).mean(0)
+    assert flat[0] < 1.3 * flat[4:8].mean()
+    assert flat[8] < 1.3 * flat[4:8].mean()
+
+
+def test_oddball_bad_inputs():
+    col = ms.circuit.predictive_column()
+    with pytest.raises(ValueError, match="sequence"):
+        ms.circuit.oddball(col, jnp.array([0.0, 1.0]), key=jr.key(0))
+    with pytest.raises(ValueError, match="prediction0"):
+        ms.circuit.oddball(col, jnp.array([0, 1]), key=jr.key(0), prediction0=jnp.zeros(3))
+    with pytest.raises(ValueError, match="leak"):
+        ms.circuit.PredictionUpdate(leak=1.5)

@@ -34,6 +34,12 @@ from ._network_modulation import (
     resting_currents as resting_currents,
     scale_projections as scale_projections,
 )
+from ._laminar_predictive import (
+    OddballResult as OddballResult,
+    PredictionUpdate as PredictionUpdate,
+    oddball as oddball,
+    predictive_column as predictive_column,
+)
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
     AbstractCircuitNoise as AbstractCircuitNoise,

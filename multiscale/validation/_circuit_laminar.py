@@ -18,7 +18,9 @@ from ..circuit import (
     laminar_column,
     layer_frequency,
     linearise_column,
+    oddball,
     power_spectrum,
+    predictive_column,
     simulate,
 )
 from ._registry import holds, target, within
@@ -125,4 +127,33 @@ def _interlaminar():
             ratio,
             bool(jnp.isfinite(ratio) & (ratio > 1.0)),
         )
+    ]
+
+
+@target(
+    name="bastos_repetition_suppression",
+    scale="circuit",
+    source="Bastos et al. 2012 Neuron 76:695 (superficial cells signal prediction errors, deep "
+    "cells predictions): ordinal repetition suppression and mismatch response of the "
+    "predictive column, means over 4 noise seeds",
+)
+def _predictive():
+    sequence = jnp.array([0] * 8 + [1] + [0] * 3, jnp.int32)
+    col = predictive_column()
+    res = jax.jit(jax.vmap(lambda k: oddball(col, sequence, key=k)))(jr.split(jr.key(4), 4))
+    resp = jnp.mean(res.response, axis=0)
+    late = jnp.mean(resp[4:8])
+    return [
+        holds(
+            "first / late standard response",
+            "> 1.5 (repetition suppression)",
+            float(resp[0] / late),
+            bool(resp[0] > 1.5 * late),
+        ),
+        holds(
+            "deviant / late standard response",
+            "> 1.5 (mismatch response)",
+            float(resp[8] / late),
+            bool(resp[8] > 1.5 * late),
+        ),
     ]
