@@ -1,0 +1,113 @@
+"""Spiking networks: the exact PSP of a current synapse, the Poisson input's statistics,
+the benchmark builders, and the published network states (slow).
+
+References for the analytic PSP: Rotter & Diesmann 1999 (Biol Cybern 81:381), the exact
+integration of a LIF membrane driven by an exponentially decaying current.
+"""
+
+import math
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import multiscale as ms
+from multiscale.circuit import spiking as sp
+
+
+def test_current_psp_is_exact_on_the_step_grid():
+    # Neuron 0 is driven to fire once; neuron 1 receives one synapse of w nA with delay D.
+    w, tau_s, tau_m, g_L = 0.2, 5e-3, 20e-3, 10.0
+    conn = sp.dense(jnp.asarray([[0.0, 0.0], [w, 0.0]]))
+    neuron = sp.LIF(
+        tau_m=tau_m,
+        g_L=g_L,
+        E_L=-70.0,
+        V_th=jnp.asarray([-69.5, 0.0]),
+        V_reset=-70.0,
+        t_ref=0.05,
+        I_e=jnp.asarray([0.06, 0.0]),
+    )
+    net = sp.SpikingNetwork(
+        neuron=neuron,
+        receptors=(sp.ExpCurrent(tau=tau_s),),
+        projections=(sp.Projection(conn, receptor=0, delay=1e-3),),
+        inputs=(),
+        V0=jnp.asarray([-70.0, -70.0]),
+        sizes=(2,),
+        names=("P",),
+        dt=1e-4,
+    )
+    protocol = ms.circuit.TrialProtocol(dt=1e-4, t_on=0.0, t1=0.03, segment=300)
+    traj = ms.circuit.simulate(net, ms.circuit.Stimulus(), key=jr.key(0), protocol=protocol)
+    V1 = np.asarray(traj.state.V)[:, 1]
+    arrival = int(np.argmax(V1 > -70.0 + 1e-6))  # first saved state with the current on
+    t = np.arange(len(V1) - arrival) * 1e-4  # time since the state before arrival's step
+    C = g_L * tau_m
+    # The current jumps at the start of the step before the first depolarised state.
+    t1 = t + 1e-4
+    psp = (
+        1e3 * w / C * tau_m * tau_s / (tau_m - tau_s) * (np.exp(-t1 / tau_m) - np.exp(-t1 / tau_s))
+    )
+    assert np.abs(V1[arrival:] - (-70.0 + psp)).max() < 2e-4
+    assert psp.max() > 1.0  # a millivolt-sized PSP was tested
+
+
+def test_poisson_input_counts_have_poisson_mean_and_variance():
+    # A non-leaky integrator with a voltage-jump receptor sums the input spikes it receives.
+    n, rate, sources, J, T = 2000, 50.0, 20, 0.1, 0.1
+    net = sp.SpikingNetwork(
+        neuron=sp.LIF(tau_m=1e6, E_L=0.0, V_th=1e9, V_reset=0.0),
+        receptors=(sp.DeltaVoltage(),),
+        projections=(),
+        inputs=(
+            sp.PoissonInput(rate=rate, weight=J, receptor=0, start=0, stop=n, n_sources=sources),
+        ),
+        V0=jnp.zeros((n,)),
+        sizes=(n,),
+        names=("P",),
+        dt=1e-4,
+    )
+    counts = np.asarray(sp.run(net, key=jr.key(0), t1=T).V) / J
+    lam = rate * sources * T  # 100 expected input spikes per neuron
+    assert abs(counts.mean() - lam) < 4 * math.sqrt(lam / n)
+    assert abs(counts.var() / lam - 1) < 4 * math.sqrt(2 / (n - 1))
+    assert np.allclose(counts, np.round(counts), atol=1e-3)  # whole spikes
+
+
+def test_benchmark_builders_have_the_published_structure():
+    net = sp.coba_network(jr.key(0))
+    assert net.sizes == (3200, 800)
+    ce, ci = (p.connectivity for p in net.projections)
+    # NEST's fixed in-degree rule: C_E = int(0.02 * 3200) = 64, C_I = int(0.02 * 800) = 16.
+    assert np.all(np.bincount(np.asarray(ce.post), minlength=4000) == 64)
+    assert np.all(np.bincount(np.asarray(ci.post), minlength=4000) == 16)
+    assert float(ce.weight[0]) == 6.0 and float(ci.weight[0]) == 67.0
+    # Memory: the synapse lists alone (plus one offset per neuron).
+    for c in (ce, ci):
+        assert c.nbytes() <= 1.5 * (c.pre.nbytes + c.post.nbytes + c.weight.nbytes)
+    net = sp.brunel_network(jr.key(0), scale=0.1)
+    assert net.sizes == (1000, 250)
+    assert net.inputs[0].n_sources == 100
+    # nu_thr = theta / (J C_E tau_m): 100 Hz at C_E = 100; eta = 2.
+    assert float(net.inputs[0].rate) == pytest.approx(200.0)
+
+
+@pytest.mark.slow  # 10 s, mostly compilation
+def test_small_brunel_network_runs_batched_and_finite():
+    net = sp.brunel_network(jr.key(0), scale=0.02, g=5.0, eta=2.0)
+    out = sp.run(net, key=jr.key(1), t1=0.05, trials=2)
+    assert out.rate.shape == (2, 250)
+    assert bool(jnp.all(out.result == ms.RESULTS.ok))
+    assert float(out.rate.mean()) > 1.0
+
+
+@pytest.mark.slow
+def test_coba_and_brunel_validation_targets():
+    from multiscale.validation import _circuit_spiking  # noqa: F401  (registers them)
+    from multiscale.validation._registry import _REGISTRY
+
+    for name in ("coba_brette2007_bernoulli", "brunel2000_states", "cuba_brette2007"):
+        checks = _REGISTRY[name].checks()
+        assert all(c.passed for c in checks), [(c.name, c.measured) for c in checks]
