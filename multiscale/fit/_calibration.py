@@ -165,7 +165,7 @@ def simulation_based_calibration(
             # Thin evenly across the pooled draws to L.
             idx = jnp.linspace(0, x.shape[0] - 1, n_draws).astype(jnp.int32)
             kept = x[idx]
-            ranks = jnp.sum(kept < truth, axis=0)
+            ranks = jnp.sum(kept < truth[None], axis=0)
             return truth, ranks, x.mean(0), x.std(0), out.diverging.sum()
 
         run = jax.jit(jax.vmap(one))
