@@ -126,10 +126,13 @@ def test_steady_state_matches_static_reduction_and_gates(float64):
 def test_context_decides_the_choice():
     # Incongruent evidence (A favours choice 1, B choice 2): the choice follows the pathway
     # that the context gates on, as in the paper's context-dependent task (Yang 2016).
-    r = _batch(coherence=0.5, control_A=[0.1, 0.0], control_B=[0.0, 0.1])
+    r = _batch(coherence=0.5, control_A=[0.1, 0.0, 0.1], control_B=[0.0, 0.1, 0.0],
+               overlap=[0.0, 0.0, 0.5])  # fmt: skip
     c = mc.DisinhibitoryGating()
     np.testing.assert_array_equal(c.choice_rates(r.T).T, r[:, :2])
     assert r[0, 0] > 2 * r[0, 1] and r[1, 1] > 2 * r[1, 0]
+    # SST inhibition that is not branch-specific (overlap 0.5) removes the gating.
+    assert r[2, 0] == pytest.approx(r[2, 1], rel=1e-5)
 
 
 def test_dt_convergence_first_order(float64):
