@@ -132,6 +132,35 @@ def test_carlsim_rule_matches_its_update_loop(rule, float64):
     np.testing.assert_allclose(float(s.weights[0, 0]), ref, rtol=1e-9, atol=1e-15)
 
 
+def test_pka_plc_rule_reshapes_the_window_as_the_documented_table():
+    """CARLsim's PKA/PLC table (A+ = 0.08, A- = -0.12): at the baselines (1, 1) the
+    amplitudes are A+, A-; rows (1.4, 1.4) and (1.25, 0.75) set by session levels over
+    zero tonic levels; the drift uses those amplitudes."""
+    rule = ms.PkaPlcSTDP(A_plus=0.08, A_minus=-0.12, bounds=ms.HardBounds(-10.0, 10.0))
+    base = [float(a) for a in rule.amplitudes(rule.init(jnp.zeros((1, 1))))]
+    np.testing.assert_allclose(base, [0.08, -0.12], rtol=1e-6)
+    rule = eqx.tree_at(
+        lambda m: (m.noradrenaline, m.acetylcholine),
+        rule,
+        (ms.NoradrenalineKinetics(tonic=0.0), ms.AcetylcholineKinetics(tonic=0.0)),
+    )
+    x, y = jnp.array([20.0]), jnp.array([10.0])
+    r = lambda rate: 0.02 * rate / (1.0 + 0.02 * rate)  # nearest-spike mean trace  # noqa: E731
+    changes = {}
+    for ne, ach, a_p, a_m in ((1.4, 1.4, 0.112, -0.168), (1.25, 0.75, 0.14, -0.03)):
+        sig = ms.ModulatorSignals(noradrenaline=ne, acetylcholine=ach)
+        s = rule.signal(rule.init(jnp.zeros((1, 1))), sig)
+        np.testing.assert_allclose([float(a) for a in rule.amplitudes(s)], [a_p, a_m], rtol=1e-5)
+        dw = float(rule.step(s, x, y, 2.0).weights[0, 0])
+        expected = 2.0 * (10.0 * a_p * r(20.0) + 20.0 * a_m * r(10.0))
+        np.testing.assert_allclose(dw, expected, rtol=1e-5)
+        changes[(ne, ach)] = dw
+    # Noradrenaline over acetylcholine pushes towards potentiation.
+    assert changes[(1.25, 0.75)] > 0 > changes[(1.4, 1.4)]
+    with pytest.raises(ValueError, match="A_minus"):
+        ms.PkaPlcSTDP(A_minus=0.1)
+
+
 @pytest.mark.slow
 def test_carlsim_in_a_session_dopamine_from_the_outcome_acts():
     """DA_MOD as the Learner's rule: the outcome's dopamine burst changes what is learned."""

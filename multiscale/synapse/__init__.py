@@ -79,6 +79,8 @@ from ._plasticity._bcm import (
 from ._plasticity._carlsim_stdp import (
     CarlsimSTDP as CarlsimSTDP,
     CarlsimSTDPState as CarlsimSTDPState,
+    PkaPlcState as PkaPlcState,
+    PkaPlcSTDP as PkaPlcSTDP,
     carlsim_stdp as carlsim_stdp,
     pka_plc_amplitudes as pka_plc_amplitudes,
 )

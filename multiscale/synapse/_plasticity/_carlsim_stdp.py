@@ -33,7 +33,8 @@ update, so updates stay on CARLsim's grid across steps. Clipping is applied once
 step (exact while $w$ moves monotonically).
 
 PKA/PLC push–pull (CARLsim ``PKA_PLC_MOD``, after Nadim & Bucher 2014):
-:func:`pka_plc_amplitudes`.
+:func:`pka_plc_amplitudes` gives the amplitudes, :class:`PkaPlcSTDP` the rule in which
+noradrenaline and acetylcholine reshape the STDP window.
 
 Not reproduced, on purpose: CARLsim's CPU path with homeostasis on sets the weight
 change of the modulated E-STDP to the modulator concentration alone (the eligibility
@@ -47,7 +48,12 @@ from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..._checks import Constraints, check_fields, checked, error_if
 from ..._typing import ScalarLike
-from ._modulator_kinetics import AbstractModulatorKinetics, DopamineKinetics
+from ._modulator_kinetics import (
+    AbstractModulatorKinetics,
+    AcetylcholineKinetics,
+    DopamineKinetics,
+    NoradrenalineKinetics,
+)
 from ._rate_rule import (
     AbstractBounds,
     AbstractRateRule,
@@ -304,3 +310,119 @@ def pka_plc_amplitudes(
     n_pka = jnp.asarray(w_pka, ne.dtype) * ne
     n_plc = jnp.asarray(w_plc, ne.dtype) * ach
     return (2.0 * n_pka - n_plc) * A_plus, (2.0 * n_plc - n_pka) * A_minus
+
+
+class PkaPlcState(eqx.Module):
+    """State of :class:`PkaPlcSTDP`.
+
+    Attributes:
+        weights: synaptic weights, shape (pre, post).
+        noradrenaline: noradrenaline level held by the session's signals (>= 0).
+        acetylcholine: acetylcholine level held by the session's signals (>= 0).
+    """
+
+    weights: Float[Array, "pre post"]
+    noradrenaline: Float[Array, ""]
+    acetylcholine: Float[Array, ""]
+
+
+class PkaPlcSTDP(AbstractRateRule):
+    r"""STDP whose window noradrenaline and acetylcholine reshape (CARLsim ``PKA_PLC_MOD``).
+
+    Nearest-neighbour STDP in rate form with the push–pull amplitudes of
+    :func:`pka_plc_amplitudes` at the concentrations
+    $[\mathrm{NE}] = M^\mathrm{NE}_\mathrm{tonic} + L_\mathrm{NE}$ and
+    $[\mathrm{ACh}] = M^\mathrm{ACh}_\mathrm{tonic} + L_\mathrm{ACh}$ (held levels
+    from :meth:`signal`):
+
+    $$\frac{dw}{dt} = y\,A_+^\mathrm{eff}\,\bar r(x, \tau_+)
+      + x\,A_-^\mathrm{eff}\,\bar r(y, \tau_-),$$
+
+    integrated exactly through the bounds (constant drift over a step). At CARLsim's
+    baselines (both tonic levels 1) the amplitudes are $A_\pm$; more noradrenaline
+    strengthens LTP and turns LTD into potentiation, more acetylcholine the reverse.
+    Phasic releases are not part of this rule (the levels are constant between signals).
+
+    Attributes:
+        A_plus: LTP amplitude, weight unit, >= 0 (0.001, CARLsim's E-STDP default).
+        A_minus: LTD amplitude, weight unit, <= 0 (-0.0012).
+        tau_plus: LTP window, s (0.020).
+        tau_minus: LTD window, s (0.020).
+        w_pka: weight of noradrenaline on PKA, >= 0 (1).
+        w_plc: weight of acetylcholine on PLC, >= 0 (1).
+        noradrenaline: NE kinetics (``tonic`` = 1, CARLsim's baseline).
+        acetylcholine: ACh kinetics (``tonic`` = 1).
+        bounds: weight bounds (``HardBounds(0, 1)``).
+
+    References:
+        Niedermeier L et al. (2022) CARLsim 6. Proc. IJCNN.
+        Nadim F, Bucher D (2014) Curr Opin Neurobiol 29:48.
+    """
+
+    A_plus: Param = 0.001
+    A_minus: Param = -0.0012
+    tau_plus: Param = 0.020
+    tau_minus: Param = 0.020
+    w_pka: Param = 1.0
+    w_plc: Param = 1.0
+    noradrenaline: NoradrenalineKinetics = NoradrenalineKinetics(tonic=1.0, tau=0.1)
+    acetylcholine: AcetylcholineKinetics = AcetylcholineKinetics(tonic=1.0, tau=0.1)
+    bounds: AbstractBounds = HardBounds(0.0, 1.0)
+    constraints = Constraints(
+        positive=("tau_plus", "tau_minus"), nonnegative=("A_plus", "w_pka", "w_plc")
+    )
+
+    def __check_init__(self):
+        check_fields("PkaPlcSTDP", self, self.constraints)
+        if isinstance(self.A_minus, int | float) and not self.A_minus <= 0:
+            raise ValueError(
+                f"PkaPlcSTDP `A_minus` must be <= 0 (CARLsim's sign convention), got {self.A_minus}"
+            )
+
+    def init(self, weights: Float[Array, "pre post"]) -> PkaPlcState:
+        w = jnp.asarray(weights)
+        if w.ndim != 2:
+            raise ValueError(f"`weights` must have shape (pre, post), got {w.shape}")
+        z = jnp.zeros((), w.dtype)
+        return PkaPlcState(w, z, z)
+
+    def amplitudes(self, state: PkaPlcState) -> tuple[Array, Array]:
+        r"""$(A_+^\mathrm{eff}, A_-^\mathrm{eff})$ at the state's concentrations."""
+        rule = checked("PkaPlcSTDP", self, self.constraints)
+        dt = state.weights.dtype
+        ne = jnp.asarray(rule.noradrenaline.checked().tonic, dt) + state.noradrenaline
+        ach = jnp.asarray(rule.acetylcholine.checked().tonic, dt) + state.acetylcholine
+        return pka_plc_amplitudes(
+            ne, ach, A_plus=rule.A_plus, A_minus=rule.A_minus, w_pka=rule.w_pka, w_plc=rule.w_plc
+        )
+
+    def step(
+        self,
+        state: PkaPlcState,
+        pre_rate: Float[Array, " pre"],
+        post_rate: Float[Array, " post"],
+        duration: ScalarLike,
+    ) -> PkaPlcState:
+        """Weights after ``duration`` (s) at constant Poisson rates (Hz): exact."""
+        x, y = check_rates(state.weights, pre_rate, post_rate)
+        T = check_duration(duration, state.weights.dtype)
+        a_plus, a_minus = self.amplitudes(state)
+        m = NearestSpike().mean_trace
+        xs, ys = x[:, None], y[None, :]
+        drift = ys * a_plus * m(xs, self.tau_plus) + xs * a_minus * m(ys, self.tau_minus)
+        w = self.bounds.flow(state.weights, drift, T)
+        return PkaPlcState(w, state.noradrenaline, state.acetylcholine)
+
+    def relax(self, state: PkaPlcState, duration: ScalarLike) -> PkaPlcState:
+        """Unchanged: the drift needs spikes (``duration`` is still checked, s >= 0)."""
+        check_duration(duration, state.weights.dtype)
+        return state
+
+    def signal(self, state: PkaPlcState, signals: ModulatorSignals) -> PkaPlcState:
+        """The noradrenaline and acetylcholine levels held by a session's ``signals``."""
+        dt = state.weights.dtype
+        return PkaPlcState(
+            state.weights,
+            self.noradrenaline.held_level(signals).astype(dt),
+            self.acetylcholine.held_level(signals).astype(dt),
+        )
