@@ -171,3 +171,49 @@ def test_a_diverging_member_is_flagged_and_leaves_the_others_untouched():
     assert results.tolist() == [RESULTS.ok, RESULTS.nonfinite, RESULTS.ok]
     for i in (0, 2):
         assert jnp.array_equal(counts[i], one(weights[i])[0])
+
+
+def test_adaptation_slows_and_lengthens_the_intervals():
+    plain = sp.run(_single_population(1, I_e=0.5), key=jr.key(0), t1=0.5)
+    adapted = sp.run(
+        _single_population(1, I_e=0.5, adaptation=sp.Adaptation(a=0.0, b=0.02, tau_w=0.1)),
+        key=jr.key(0),
+        t1=0.5,
+    )
+    assert float(adapted.count[0]) < 0.8 * float(plain.count[0])
+    assert float(adapted.cv[0]) > 0.05 > float(plain.cv[0])  # intervals lengthen
+
+
+def _conductance_pair(dt):
+    # Neuron 0 starts above threshold and fires once at step 0; its spike opens a 6 nS
+    # excitatory conductance on neuron 1 at t = 1 ms (the delay), for every dt.
+    neuron = sp.LIF(
+        tau_m=0.02,
+        g_L=10.0,
+        E_L=-60.0,
+        V_th=jnp.asarray([-50.0, 0.0]),
+        V_reset=-60.0,
+        t_ref=0.5,
+    )
+    return sp.SpikingNetwork(
+        neuron=neuron,
+        receptors=(sp.ExpConductance(tau=5e-3, E_rev=0.0),),
+        projections=(
+            sp.Projection(sp.dense(jnp.asarray([[0.0, 0.0], [6.0, 0.0]])), 0, delay=1e-3),
+        ),
+        inputs=(),
+        V0=jnp.asarray([-40.0, -60.0]),
+        sizes=(2,),
+        names=("P",),
+        dt=dt,
+    )
+
+
+def test_conductance_step_converges_at_second_order(float64):
+    V = {}
+    for dt in (2e-4, 1e-4, 5e-5, 1e-5):
+        V[dt] = float(sp.run(_conductance_pair(dt), key=jr.key(0), t1=0.006, throw=False).V[1])
+    errors = [abs(V[dt] - V[1e-5]) for dt in (2e-4, 1e-4, 5e-5)]
+    assert V[1e-5] > -60.0 + 0.5  # a sizeable EPSP
+    for coarse, fine in zip(errors[:-1], errors[1:], strict=True):
+        assert 3.0 < coarse / fine < 5.5  # halving dt divides the error by about 4

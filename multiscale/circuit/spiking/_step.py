@@ -123,7 +123,8 @@ def _discretise(net, dt: float):
                 pre = buf[p.pre_start : p.pre_start + c.n_pre]
             else:
                 slot = jnp.mod(k - d, slots)
-                pre = jax.lax.dynamic_slice(buf, (slot * n + p.pre_start, 0), (c.n_pre, trials))
+                row0 = slot * n + p.pre_start
+                pre = jax.lax.dynamic_slice(buf, (row0, jnp.zeros_like(row0)), (c.n_pre, trials))
             add = c.propagate(pre, propagation)
             syn[p.receptor] = _add_rows(syn[p.receptor], add, p.post_start, n)
         for row, (inp, F, k0, k1) in enumerate(inputs):
@@ -184,7 +185,7 @@ def _discretise(net, dt: float):
             ref=ref,
             buffer=s
             if slots == 1
-            else jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, 0)),
+            else jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, jnp.zeros_like(k))),
             k=st.k + 1,
             count=st.count + s,
             last=jnp.where(fired, t, st.last),
