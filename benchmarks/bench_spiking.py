@@ -149,7 +149,7 @@ def _env(a) -> dict:
     if not a.omp_active:
         # On a shared, oversubscribed machine OpenMP's spinning barriers collapse: one
         # run here took 265 s (NEST) and 78 s (Brian2) per biological second with the
-        # default policy, 28 s and ~1 s passive. Passive waiting is what one sets there.
+        # default policy, 8-28 s and 0.8-2.6 s passive. Passive is what one sets there.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
@@ -220,6 +220,19 @@ def _fmt(m, digits=3) -> str:
     med, lo, hi, n = m
     f = f"{{:.{digits}f}}"
     return f.format(med) if n == 1 else f"{f.format(med)} ({f.format(lo)}-{f.format(hi)})"
+
+
+def _revision() -> str:
+    """This checkout's commit of multiscale's spiking code, and whether it is modified."""
+
+    def git(*args):
+        r = subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True,
+                           text=True)  # fmt: skip
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    rev = git("log", "-1", "--format=%h", "--", "multiscale/circuit/spiking") or "none"
+    dirty = git("status", "--porcelain", "--", "multiscale/circuit/spiking")
+    return rev + (" with uncommitted changes" if dirty else "")
 
 
 def _machine() -> str:
@@ -319,7 +332,7 @@ def main(argv=None) -> str:
             setattr(a, k, v)
         text = render(a, raw.get("coba", {}), raw.get("why", {}), raw.get("trials", {}),
                       raw.get("pd", {}), tuple(raw["load0"]), tuple(raw["load1"]),
-                      raw["started"])  # fmt: skip
+                      raw["started"], raw.get("multiscale_rev", "?"))  # fmt: skip
         pathlib.Path(a.out).write_text(text)
         print(text)
         return text
@@ -328,7 +341,8 @@ def main(argv=None) -> str:
     load0 = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     kept = {k: getattr(a, k) for k in ("rounds", "trials", "omp_active", "quick")}
-    raw = {"why": why, "load0": load0, "load1": load0, "started": started, "args": kept}
+    raw = {"why": why, "load0": load0, "load1": load0, "started": started, "args": kept,
+           "multiscale_rev": _revision()}  # fmt: skip
     res = run_rounds(runnable, a.rounds, a, "coba", raw)
     batch = {}
     if a.trials and (BASE in runnable or "multiscale" in runnable):
@@ -349,13 +363,13 @@ def main(argv=None) -> str:
     load1 = os.getloadavg()
     raw["load1"] = load1
     pathlib.Path(a.out).with_suffix(".json").write_text(json.dumps(raw, indent=1))
-    text = render(a, res, why, batch, pd, load0, load1, started)
+    text = render(a, res, why, batch, pd, load0, load1, started, raw["multiscale_rev"])
     pathlib.Path(a.out).write_text(text)
     print(text)
     return text
 
 
-def render(a, res, why, batch, pd, load0, load1, started) -> str:
+def render(a, res, why, batch, pd, load0, load1, started, rev="?") -> str:
     lines = [
         "## Spiking networks: COBA, batched trials, Potjans-Diesmann (`bench_spiking.py`)",
         "",
@@ -365,7 +379,8 @@ def render(a, res, why, batch, pd, load0, load1, started) -> str:
         f"{a.rounds} interleaved round(s), each engine a fresh process per round; medians "
         "(min-max). OpenMP wait policy: "
         + ("default (active)." if a.omp_active else "passive (`OMP_WAIT_POLICY=PASSIVE`).")
-        + (" Quick sizes." if a.quick else ""),
+        + (" Quick sizes." if a.quick else "")
+        + f" multiscale's spiking code: commit {rev}.",
         "",
         "**COBA** (Brette et al. 2007 benchmark 1: 4000 LIF neurons, p = 0.02, 6 / 67 nS, "
         "the 50 ms kick; 1 s at dt = 0.1 ms). s per biological s: the simulation loop "
