@@ -200,3 +200,65 @@ def test_oddball_bad_inputs():
         ms.circuit.oddball(col, jnp.array([0, 1]), key=jr.key(0), prediction0=jnp.zeros(3))
     with pytest.raises(ValueError, match="leak"):
         ms.circuit.PredictionUpdate(leak=1.5)
+
+
+def test_layer_rules_are_configuration():
+    """Each layer's excitatory projections carry their own rule and learning rate."""
+    col = laminar_column()
+    fast, slow = ms.synapse.Hebb(eta=1e-2), ms.synapse.Hebb(eta=1e-3)
+    plastic = ms.circuit.with_layer_rules(col, superficial=fast, deep=slow)
+    for p in plastic.circuit.projections:
+        expected = None if p.pre in (1, 3) else (fast if p.post in (0, 1) else slow)
+        assert p.rule == expected
+    rates = jnp.array([2.0, 2.3, 2.8, 2.8])
+    new = ms.circuit.update_layer_weights(plastic, rates, 1.0)
+    change = [
+        float(jnp.abs(a.weight.W - b.weight.W).sum())
+        for a, b in zip(new.circuit.projections, col.circuit.projections, strict=True)
+    ]
+    # Hebb's default bounds [0, 1] clip L2/3 E -> E (1.5) to 1; inhibitory ones unchanged.
+    assert change[0] == pytest.approx(0.5, abs=1e-6)
+    assert change[1] == change[3] == change[5] == change[7] == 0.0
+    assert ms.circuit.update_layer_weights(col, rates, 1.0) is not None
+    with pytest.raises(ValueError, match="rates"):
+        ms.circuit.update_layer_weights(plastic, jnp.ones(3), 1.0)
+
+
+def test_unbounded_layer_rates_scale_the_change(float64):
+    bounds = ms.synapse.HardBounds(-jnp.inf, jnp.inf)
+    col = ms.circuit.with_layer_rules(
+        laminar_column(),
+        superficial=ms.synapse.Hebb(eta=1e-2, bounds=bounds),
+        deep=ms.synapse.Hebb(eta=1e-3, bounds=bounds),
+    )
+    rates = jnp.array([2.0, 2.3, 2.8, 2.8])
+    new = ms.circuit.update_layer_weights(col, rates, 1.0)
+    dW = [
+        float((a.weight.W - b.weight.W)[0, 0])
+        for a, b in zip(new.circuit.projections, col.circuit.projections, strict=True)
+    ]
+    assert dW[0] == pytest.approx(1e-2 * 2.0 * 2.0)  # L2/3 E -> E
+    assert dW[4] == pytest.approx(1e-3 * 2.8 * 2.8)  # L5/6 E -> E
+    assert dW[8] == pytest.approx(1e-3 * 2.0 * 2.8)  # L2/3 E -> L5/6 E (onto deep)
+    assert dW[9] == pytest.approx(1e-2 * 2.8 * 2.3)  # L5/6 E -> L2/3 I (onto superficial)
+
+
+def test_developmental_windows_close_layer_by_layer():
+    """Ordinal schedule (Isaac et al. 1997; Stern et al. 2001; Wen & Barth 2011): L4 TC
+    LTP present at P5 and lost by P8-9; L2/3 windows open later, L2/3 -> L2/3 later and
+    longer than L4 -> L2/3; adult L2/3 and L5 plasticity non-zero."""
+    w = ms.circuit.RAT_BARREL_WINDOWS
+    tc, l4l23, l23, l5 = (w[k] for k in ("L4 thalamocortical", "L4 -> L2/3", "L2/3 -> L2/3", "L5"))
+    assert float(tc(5.0)) > 0.9 and float(tc(10.0)) < 0.05
+    assert float(l4l23(8.0)) < 0.1 < 0.5 < float(l4l23(14.0))
+    half = lambda g, ages: ages[np.argmax(np.asarray(jax.vmap(g)(ages)) > 0.5)]  # noqa: E731
+    ages = jnp.linspace(0.0, 60.0, 601)
+    assert float(half(l23, ages)) > float(half(l4l23, ages))
+    assert float(l23(25.0)) > float(l4l23(25.0))
+    assert float(l23(90.0)) > 0 and float(l5(90.0)) > 0 and float(tc(90.0)) < 1e-6
+    rule = ms.circuit.gate_rule(ms.synapse.Hebb(eta=1e-2), tc, 20.0)
+    assert float(rule.eta) < 1e-4
+    g = jax.grad(lambda a: tc(a))(8.5)
+    assert float(g) < 0  # the gate closes smoothly: differentiable in age
+    with pytest.raises(ValueError, match="width"):
+        ms.circuit.PlasticityWindow(0.0, 8.5, width=-1.0)

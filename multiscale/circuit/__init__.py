@@ -34,6 +34,13 @@ from ._network_modulation import (
     resting_currents as resting_currents,
     scale_projections as scale_projections,
 )
+from ._laminar_plasticity import (
+    RAT_BARREL_WINDOWS as RAT_BARREL_WINDOWS,
+    PlasticityWindow as PlasticityWindow,
+    gate_rule as gate_rule,
+    update_layer_weights as update_layer_weights,
+    with_layer_rules as with_layer_rules,
+)
 from ._laminar_predictive import (
     OddballResult as OddballResult,
     PredictionUpdate as PredictionUpdate,

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from ..circuit import (
+    RAT_BARREL_WINDOWS,
     Stimulus,
     TrialProtocol,
     laminar_column,
@@ -155,5 +156,51 @@ def _predictive():
             "> 1.5 (mismatch response)",
             float(resp[8] / late),
             bool(resp[8] > 1.5 * late),
+        ),
+    ]
+
+
+@target(
+    name="laminar_plasticity_windows",
+    scale="circuit",
+    source="Isaac et al. 1997 Neuron 18:269 (L4 TC LTP lost by P8-9); Stern et al. 2001 "
+    "Neuron 31:305 (L2/3 P12-14); Wen & Barth 2011 J Neurosci 31:4456 (L2/3 -> L2/3 later "
+    "and longer than L4 -> L2/3); Wilbrecht et al. 2010 J Neurosci 30:4927 (adult L5). "
+    "An age-dependent gate built from these windows: a consistency check, not a mechanism",
+)
+def _windows():
+    w = RAT_BARREL_WINDOWS
+    tc, l4l23, l23, l5 = (w[k] for k in ("L4 thalamocortical", "L4 -> L2/3", "L2/3 -> L2/3", "L5"))
+    ages = jnp.linspace(0.0, 60.0, 601)
+
+    def opens(g):
+        return float(ages[jnp.argmax(jax.vmap(g)(ages) > 0.5)])
+
+    return [
+        holds("L4 TC gate at P5", "> 0.9 (LTP present)", float(tc(5.0)), bool(tc(5.0) > 0.9)),
+        holds("L4 TC gate at P10", "< 0.05 (lost by P8-9)", float(tc(10.0)), bool(tc(10.0) < 0.05)),
+        holds(
+            "L4 -> L2/3 gate opens after L4 TC closes, days",
+            "P9 < open <= P14",
+            opens(l4l23),
+            bool(9.0 < opens(l4l23) <= 14.0),
+        ),
+        holds(
+            "L2/3 -> L2/3 opens later than L4 -> L2/3, days",
+            "later",
+            opens(l23) - opens(l4l23),
+            bool(opens(l23) > opens(l4l23)),
+        ),
+        holds(
+            "L2/3 -> L2/3 window longer (gate at P25)",
+            "> L4 -> L2/3",
+            float(l23(25.0) - l4l23(25.0)),
+            bool(l23(25.0) > l4l23(25.0)),
+        ),
+        holds(
+            "adult (P90) L2/3 and L5 plasticity",
+            "> 0",
+            float(jnp.minimum(l23(90.0), l5(90.0))),
+            bool((l23(90.0) > 0) & (l5(90.0) > 0)),
         ),
     ]
