@@ -82,12 +82,12 @@ class NoReadout(AbstractOnlineReadout):
         del dt
         return 1
 
-    def init(self, r0: Float[Array, "2 ..."], *, dt: float, t_on: Float[Array, ""]) -> None:
+    def init(self, r0: Float[Array, "choices ..."], *, dt: float, t_on: Float[Array, ""]) -> None:
         del r0, dt, t_on
         return None
 
     def step(
-        self, state: None, t: Float[Array, ""], r_bar: Float[Array, "2 ..."]
+        self, state: None, t: Float[Array, ""], r_bar: Float[Array, "choices ..."]
     ) -> tuple[None, None]:
         del t, r_bar
         return state, None
