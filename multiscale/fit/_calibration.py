@@ -79,6 +79,13 @@ class Calibration:
         inside = (self.ranks >= lo) & (self.ranks < hi)
         return {n: float(inside[:, j].mean()) for j, n in enumerate(self.names)}
 
+    def within_sd(self, k: float = 2.0) -> dict[str, float]:
+        """Fraction of data sets whose posterior mean lies within ``k`` posterior SDs of the
+        truth, per parameter (about 95 % at ``k = 2`` for a calibrated, near-normal
+        posterior): parameter recovery measured in the posterior's own precision."""
+        inside = np.abs(self.posterior_mean - self.truth) <= k * self.posterior_sd
+        return {n: float(inside[:, j].mean()) for j, n in enumerate(self.names)}
+
     def recovered(self, tolerance: dict[str, float]) -> dict[str, float]:
         """Fraction of data sets whose posterior mean lies within ``tolerance[name]`` of the
         truth (absolute, in the parameter's units), per named parameter."""
