@@ -37,7 +37,9 @@ class SpikingRun(eqx.Module):
         population_rate: the populations' rates at the saved steps, Hz
             (*trials, time, populations), or ``None`` with ``save_every=0``.
         V: final membrane potentials, mV (*trials, neurons).
-        result: ``RESULTS.ok`` or ``RESULTS.nonfinite`` per trial (*trials).
+        result: ``RESULTS.ok``, ``RESULTS.nonfinite`` (the state became NaN or infinite)
+            or ``RESULTS.invalid`` (a parameter out of range, with ``throw=False``) per
+            trial (*trials).
         duration: simulated time, s (static).
         dt_saved: time between saved population rates, s (static).
         sizes: population sizes (static).
@@ -126,7 +128,8 @@ def run(
         chunk: trials advanced together per call (``None``: all).
         save_every: keep the populations' rates every ``save_every`` steps (0: none).
         segment: steps per checkpointed segment of the loop (for ``grad``).
-        throw: check the parameters at run time (``eqx.error_if``; also under ``jit``).
+        throw: True: a parameter out of range raises at run time (``eqx.error_if``, also
+            under ``jit``). False: the run goes on and ``result`` is ``RESULTS.invalid``.
 
     Returns:
         A :class:`SpikingRun`.
@@ -151,8 +154,11 @@ def run(
     protocol = TrialProtocol(dt=dt, t_on=0.0, t1=n_steps * dt, segment=seg)
     network.check_step(dt)
     network = _with_max_counts(network)
+    invalid = None
     if throw:
         network = network.checked()
+    else:
+        invalid = network.violations()
     single = trials is None
     n = 1 if single else int(trials)
     if n < 1:
@@ -174,6 +180,8 @@ def run(
     if single:
         res = [None if x is None else x[0] for x in res]
     rate, cv, count, pop, V, result = res
+    if invalid is not None:
+        result = jnp.where(invalid, RESULTS.invalid, result).astype(jnp.int32)
     return SpikingRun(
         rate=rate,
         cv=cv,
