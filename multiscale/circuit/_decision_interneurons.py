@@ -79,11 +79,14 @@ References:
 """
 
 import jax.numpy as jnp
+from jaxtyping import ArrayLike, Float
 
 from ..synapse import ExponentialSynapse, SaturatingNMDA
 from ._populations import AbbottChance, OUNoise, PowerLaw, RatePopulation, ThresholdLinear
 from ._projections import Projection, SelfCross, Uniform
 from ._rate_circuit import RateCircuit, StimulusInput
+
+Param = Float[ArrayLike, ""]
 
 E, DENDRITE, PV, SST, VIP = 0, 1, 2, 3, 4
 """Population indices of :func:`decision_interneuron_circuit`."""
@@ -94,21 +97,21 @@ VIP_DRIVE = lambda circuit: circuit.populations[VIP].I_0  # noqa: E731
 
 def decision_interneuron_circuit(
     *,
-    vip_drive: float = 0.03,
-    w_DE: float = 5.2e-3,
-    w_EP: float = 2e-4,
-    w_PE: float = 9e-3,
-    w_ES: float = 5e-4,
-    w_SD: float = 3e-3,
-    w_SP: float = 6e-3,
-    w_VS: float = 1e-2,
-    I_0_E: float = 0.36183,
-    I_0_D: float = 0.08,
-    I_0_PV: float = 0.14,
-    I_0_SST: float = 0.13,
-    J_stim: float = 1 / 3 * 1e-3,
-    k_D: float = 2778.0,
-    gain_I: float = 100.0,
+    vip_drive: Param = 0.03,
+    w_DE: Param = 5.2e-3,
+    w_EP: Param = 2e-4,
+    w_PE: Param = 9e-3,
+    w_ES: Param = 5e-4,
+    w_SD: Param = 3e-3,
+    w_SP: Param = 6e-3,
+    w_VS: Param = 1e-2,
+    I_0_E: Param = 0.36183,
+    I_0_D: Param = 0.08,
+    I_0_PV: Param = 0.14,
+    I_0_SST: Param = 0.13,
+    J_stim: Param = 1 / 3 * 1e-3,
+    k_D: Param = 2778.0,
+    gain_I: Param = 100.0,
 ) -> RateCircuit:
     r"""The E/dendrite/PV/SST/VIP decision circuit (module docstring), as a RateCircuit.
 
