@@ -20,12 +20,27 @@ from ._decision_interneurons import (
     decision_interneuron_circuit as decision_interneuron_circuit,
 )
 from ._integrate import Integration as Integration, integrate as integrate
+from ._interneurons import (
+    HIGH_BASELINE as HIGH_BASELINE,
+    INTERNEURON_TYPES as INTERNEURON_TYPES,
+    INTERNEURON_W as INTERNEURON_W,
+    LOW_BASELINE as LOW_BASELINE,
+    Baseline as Baseline,
+    interneuron_circuit as interneuron_circuit,
+    isn_circuit as isn_circuit,
+)
 from ._laminar import (
     LaminarColumn as LaminarColumn,
     LinearColumn as LinearColumn,
     laminar_column as laminar_column,
     layer_frequency as layer_frequency,
     linearise_column as linearise_column,
+)
+from ._linearise import (
+    SteadyState as SteadyState,
+    linearise as linearise,
+    spectral_abscissa as spectral_abscissa,
+    steady_state as steady_state,
 )
 from ._network_modulation import (
     InputGain as InputGain,

@@ -174,6 +174,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_synapse_cascade",
     "_circuit_wong_wang",
     "_circuit_neuromodulation",
+    "_circuit_interneurons",
     "_circuit_network_modulation",
     "_circuit_dendrites",
     "_circuit_areas",
