@@ -1,5 +1,7 @@
 """Several areas: the hierarchy of timescales (Chaudhuri, Knoblauch, Gariel, Kennedy & Wang
-2015, Neuron 88:419), local and long-range projections with their own rules.
+2015, Neuron 88:419), local and long-range projections with their own rules, and laminar
+areas whose feedforward influence is carried in gamma and feedback in alpha/low-beta
+(Mejias, Murray, Kennedy & Wang 2016, Sci Adv 2:e1601335).
 
 The eigen time constants are computed here from the paper's published parameters (the
 paper does not print them per area): an isolated area has a slow mode of 41.9 ms at the
@@ -15,9 +17,13 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import multiscale as ms
-from multiscale.circuit._areas import (
+from multiscale.circuit import (
+    ALPHA_LOW_BETA_BAND,
+    GAMMA_BAND,
     AreaHierarchy,
     area_pulse,
+    directed_influence,
+    laminar_areas,
     projection_kinds,
     projection_rules,
     replace_rules,
@@ -188,3 +194,132 @@ def test_jit_vmap_grad():
         d_tau = jax.jit(jax.grad(slowest))(jnp.asarray(0.5))
         fd = (tau(jnp.asarray(0.5 + 1e-6)) - tau(jnp.asarray(0.5 - 1e-6))) / 2e-6
         np.testing.assert_allclose(float(d_tau), float(fd), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------
+# Laminar areas: feedforward gamma, feedback alpha/low-beta (Mejias et al. 2016, Sci Adv
+# 2:e1601335; Bastos et al. 2015, Neuron 85:390)
+# ----------------------------------------------------------------------------------------
+
+STIM = 15.0  # the authors' Fig. 4a microstimulation, onto L2/3 E and L5/6 E
+
+
+def _stim(net, area):
+    x = jnp.zeros((net.n_channels,)).at[area].set(STIM)
+    return net.drive(superficial=x, deep=x)
+
+
+@pytest.fixture(scope="module")
+def two_areas():
+    net = laminar_areas()
+    return net, {
+        name: directed_influence(net, drive=None if area is None else _stim(net, area))
+        for name, area in (("rest", None), ("V1", 0), ("V4", 1))
+    }
+
+
+def test_feedforward_gamma_feedback_alpha(two_areas):
+    _, di = two_areas
+    d = di["V1"]  # V1 driven, as by a visual stimulus
+    assert GAMMA_BAND[0] <= float(d.peak(d.granger[0, 1])) <= GAMMA_BAND[1]  # V1 -> V4: 47.5 Hz
+    assert (
+        ALPHA_LOW_BETA_BAND[0] <= float(d.peak(d.granger[1, 0])) <= ALPHA_LOW_BETA_BAND[1]
+    )  # 9 Hz
+    assert float(d.band_mean(d.dai(0, 1), GAMMA_BAND)) > 0.5  # 0.94
+    assert float(d.band_mean(d.dai(0, 1), ALPHA_LOW_BETA_BAND)) < -0.5  # -0.86
+    np.testing.assert_allclose(d.dai(0, 1), -d.dai(1, 0), atol=1e-6)
+
+
+def test_microstimulation_ff_gamma_fb_alpha(two_areas):
+    _, di = two_areas
+    ratio = lambda on, area, band: float(  # noqa: E731
+        di[on].band_mean(di[on].power[area], band)
+        / di["rest"].band_mean(di["rest"].power[area], band)
+    )
+    # Driving V1 doubles V4's gamma (x1.99) and leaves its alpha (x0.95).
+    assert ratio("V1", 1, GAMMA_BAND) > 1.5 > ratio("V1", 1, ALPHA_LOW_BETA_BAND)
+    # Driving V4 raises V1's alpha/low-beta (x1.80) and leaves its gamma (x0.98).
+    assert ratio("V4", 0, ALPHA_LOW_BETA_BAND) > 1.4 > 1.1 > ratio("V4", 0, GAMMA_BAND)
+
+
+def test_no_coupling_no_influence():
+    d = directed_influence(laminar_areas(G_w=0.0))
+    assert float(jnp.max(jnp.abs(d.granger))) < 1e-6
+
+
+def test_laminar_rules_by_kind(two_areas):
+    net, _ = two_areas
+    assert projection_kinds(net) == ("local",) * 10 + ("long_range",) * 5
+    net2 = replace_rules(net, local=ms.synapse.BCM(), long_range=ms.synapse.Oja())
+    rules = projection_rules(net2)
+    assert all(isinstance(r, ms.synapse.BCM) for r in rules["local"])
+    assert all(isinstance(r, ms.synapse.Oja) for r in rules["long_range"])
+    built = laminar_areas(local_rule=ms.synapse.BCM(), long_range_rule=ms.synapse.Oja())
+    assert jax.tree.structure(projection_rules(built)) == jax.tree.structure(rules)
+
+
+def test_laminar_bad_input(two_areas):
+    net, _ = two_areas
+    with pytest.raises(ValueError, match="`n_areas` must be an int >= 2"):
+        laminar_areas(1)
+    with pytest.raises(ValueError, match="`fb_selectivity`"):
+        laminar_areas(fb_selectivity=1.5)
+    with pytest.raises(ValueError, match="`drive` must have shape"):
+        directed_influence(net, drive=jnp.zeros(3))
+    with pytest.raises(TypeError, match="LaminarColumn"):
+        directed_influence(chain().circuit())
+    # Unnamed populations with non-matrix weights: the kind cannot be told.
+    pop = ms.circuit.RatePopulation(ms.circuit.ThresholdLinear(), tau=0.01)
+    ee = ms.circuit.Projection(0, 0, ms.synapse.ExponentialSynapse(0.005), ms.circuit.Uniform(0.5))
+    with pytest.raises(ValueError, match="name the populations"):
+        projection_kinds(ms.circuit.RateCircuit((pop,), (ee,)))
+
+
+@pytest.mark.slow
+def test_simulated_directed_influence_matches_the_linear_one(two_areas):
+    """Noise-source ablation in simulation: the same normals with one area's set to zero."""
+    net, di = two_areas
+    drive = _stim(net, 0)
+    dt, every = 2e-4, 5
+    protocol = ms.circuit.TrialProtocol(dt=dt, t_on=0.0, t1=21.0, segment=500)
+    xi = jr.normal(jr.key(0), (protocol.n_steps, net.n_units))
+    area = jnp.tile(jnp.arange(2), 4)
+
+    @jax.jit
+    def signal(xi):
+        noise = ms.circuit.GivenNormals(xi)
+        out = ms.circuit.integrate(
+            net.checked(), drive, protocol, noise, xi, ms.circuit.NoReadout(), save_every=every
+        )
+        r = out.saved[2][int(1.0 / (dt * every)) :]  # 1 s burn-in
+        return 0.2 * r[:, 0:2] + 0.8 * r[:, 4:6]  # the recorded signal of V1, V4
+
+    S = [
+        ms.circuit.power_spectrum(signal(x).T, dt * every, segment=1000)
+        for x in (
+            xi,
+            xi * (area != 0).astype(xi.dtype)[None],
+            xi * (area != 1).astype(xi.dtype)[None],
+        )
+    ]
+    f = S[0].freqs
+    ff = jnp.log(S[0].power[1] / S[1].power[1])
+    fb = jnp.log(S[0].power[0] / S[2].power[0])
+    band = lambda x, b: float(jnp.mean(x[(f >= b[0]) & (f <= b[1])]))  # noqa: E731
+    lin = di["V1"]
+    # Simulated (20 s): ff gamma 0.25 vs linear 0.30; fb alpha 0.13 vs 0.19.
+    assert band(ff, GAMMA_BAND) > 5 * band(ff, ALPHA_LOW_BETA_BAND)
+    assert band(fb, ALPHA_LOW_BETA_BAND) > 5 * band(fb, GAMMA_BAND)
+    np.testing.assert_allclose(
+        band(ff, GAMMA_BAND), float(lin.band_mean(lin.granger[0, 1], GAMMA_BAND)), rtol=0.3
+    )
+    np.testing.assert_allclose(
+        band(fb, ALPHA_LOW_BETA_BAND),
+        float(lin.band_mean(lin.granger[1, 0], ALPHA_LOW_BETA_BAND)),
+        rtol=0.4,
+    )
+    # The simulated power of V1's signal in alpha/low-beta matches the linear-noise one.
+    p_sim = band(S[0].power[0], ALPHA_LOW_BETA_BAND)
+    np.testing.assert_allclose(
+        p_sim, float(lin.band_mean(lin.power[0], ALPHA_LOW_BETA_BAND)), rtol=0.15
+    )

@@ -51,7 +51,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .._checks import Constraints, check_fields, checked, error_if, violations
 from ..synapse import ExponentialSynapse
 from ._populations import RatePopulation, ThresholdLinear
-from ._projections import Projection, Uniform
+from ._projections import Dense, Projection, Uniform
 from ._protocol import Stimulus
 from ._rate_circuit import RateCircuit, StimulusInput
 
@@ -292,33 +292,68 @@ def area_pulse(amplitude: Param) -> Stimulus:
     return Stimulus(coherence=1.0, mu0=jnp.asarray(amplitude) / 2.0)
 
 
-def projection_kinds(circuit: RateCircuit) -> tuple[str, ...]:
+def _rate_circuit(circuit):
+    """The :class:`RateCircuit` of ``circuit`` and the accessor that reaches it."""
+    if isinstance(circuit, RateCircuit):
+        return circuit, lambda c: c
+    if isinstance(getattr(circuit, "circuit", None), RateCircuit):  # e.g. a LaminarColumn
+        return circuit.circuit, lambda c: c.circuit
+    raise TypeError(
+        f"`circuit` must be a RateCircuit or hold one as `.circuit`, got {type(circuit).__name__}"
+    )
+
+
+def _kind_by_weight(i: int, proj: Projection) -> str:
+    W = _concrete(getattr(proj.weight, "W", None)) if isinstance(proj.weight, Dense) else None
+    if W is None or W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(
+            f"projection {i}: name the populations '<area>.<population>', or give areas as "
+            "channels with square Dense weights, so that its kind is known"
+        )
+    off = W - np.diag(np.diag(W))
+    if not np.any(off):
+        return LOCAL
+    if not np.any(np.diag(W)):
+        return LONG_RANGE
+    raise ValueError(f"projection {i} mixes within- and between-area weights; split it")
+
+
+def projection_kinds(circuit) -> tuple[str, ...]:
     """``"local"`` or ``"long_range"`` for each projection of ``circuit``.
 
-    A projection is local when its pre- and postsynaptic populations belong to the same
-    area; the area is the part of a population's ``name`` before the first ``"."``.
+    A projection is local when it stays within an area. The area of a population is the
+    part of its ``name`` before the first ``"."`` (``"V1.E"``); in a circuit whose
+    channels are areas (:func:`~multiscale.circuit.laminar_areas`), a square
+    :class:`Dense` weight that is diagonal is local and one with a zero diagonal is
+    long-range.
+
+    Args:
+        circuit: a :class:`RateCircuit`, or a circuit that holds one as ``.circuit``
+            (a :class:`~multiscale.circuit.LaminarColumn`).
     """
+    rc, _ = _rate_circuit(circuit)
+    names = [p.name for p in rc.populations]
+    by_name = all("." in n for n in names)
     kinds = []
-    for i, p in enumerate(circuit.projections):
-        pre, post = circuit.populations[p.pre].name, circuit.populations[p.post].name
-        if "." not in pre or "." not in post:
-            raise ValueError(
-                f"projection {i} joins populations named {pre!r} and {post!r}; name them "
-                "'<area>.<population>' so the area is known"
-            )
-        kinds.append(LOCAL if pre.split(".")[0] == post.split(".")[0] else LONG_RANGE)
+    for i, p in enumerate(rc.projections):
+        if by_name:
+            pre, post = names[p.pre].split(".")[0], names[p.post].split(".")[0]
+            kinds.append(LOCAL if pre == post else LONG_RANGE)
+        else:
+            kinds.append(_kind_by_weight(i, p))
     return tuple(kinds)
 
 
-def projection_rules(circuit: RateCircuit) -> dict[str, tuple]:
+def projection_rules(circuit) -> dict[str, tuple]:
     """The ``rule`` of every projection, grouped by kind (``"local"``, ``"long_range"``)."""
+    rc, _ = _rate_circuit(circuit)
     out: dict[str, tuple] = {LOCAL: (), LONG_RANGE: ()}
-    for kind, p in zip(projection_kinds(circuit), circuit.projections, strict=True):
+    for kind, p in zip(projection_kinds(circuit), rc.projections, strict=True):
         out[kind] = out[kind] + (p.rule,)
     return out
 
 
-def replace_rules(circuit: RateCircuit, **rules) -> RateCircuit:
+def replace_rules(circuit, **rules):
     """``circuit`` with the ``rule`` of every projection of each named kind replaced.
 
     Example: ``replace_rules(c, local=ms.synapse.BCM(), long_range=ms.synapse.Oja())``.
@@ -326,12 +361,13 @@ def replace_rules(circuit: RateCircuit, **rules) -> RateCircuit:
     unknown = set(rules) - {LOCAL, LONG_RANGE}
     if unknown:
         raise ValueError(f"unknown projection kinds {sorted(unknown)}; use 'local', 'long_range'")
+    _, inner = _rate_circuit(circuit)
     kinds = projection_kinds(circuit)
     idx = [i for i, k in enumerate(kinds) if k in rules]
     if not idx:
         return circuit
     return eqx.tree_at(
-        lambda c: [c.projections[i].rule for i in idx],
+        lambda c: [inner(c).projections[i].rule for i in idx],
         circuit,
         [rules[kinds[i]] for i in idx],
         is_leaf=lambda x: x is None,

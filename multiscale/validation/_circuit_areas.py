@@ -1,5 +1,6 @@
 """Published targets for several coupled areas: the hierarchy of timescales (Chaudhuri et
-al. 2015).
+al. 2015) and the feedforward-gamma / feedback-alpha asymmetry between laminar areas (Mejias
+et al. 2016).
 
 The paper does not print each area's time constant; the values checked here are the eigen
 time constants of its equations linearised around the resting state (r_E = 10 Hz, r_I =
@@ -7,17 +8,22 @@ time constants of its equations linearised around the resting state (r_E = 10 Hz
 through the package's one integrator.
 """
 
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
 from ..circuit import (
+    ALPHA_LOW_BETA_BAND,
     CHAUDHURI_HIERARCHY,
+    GAMMA_BAND,
     AreaHierarchy,
     TrialProtocol,
     area_pulse,
+    directed_influence,
+    laminar_areas,
     simulate,
 )
-from ._registry import holds, target, within
+from ._registry import holds, in_range, target, within
 
 _SOURCE = (
     "Chaudhuri, Knoblauch, Gariel, Kennedy & Wang 2015 Neuron 88:419, published parameters "
@@ -86,4 +92,62 @@ def _hierarchy_of_timescales():
             f"{taus[0] * 1e3:.1f} ms (V1) ... {taus[-1] * 1e3:.1f} ms (24c)",
             rising,
         )
+    ]
+
+
+_MEJIAS = (
+    "Mejias, Murray, Kennedy & Wang 2016 Sci Adv 2:e1601335 (abstract: feedforward "
+    "pathways carry gamma, 30-70 Hz; feedback modulates alpha/low-beta, 8-15 Hz), the "
+    "authors' two-area model (V1, V4; Fig. 4a backgrounds 2 and 4, input 15 into V1 "
+    "L2/3 E and L5/6 E); directed influence and DAI (Bastos et al. 2015 Neuron 85:390) "
+    "from the linearised model's noise sources"
+)
+
+
+def _drive(net, area: int):
+    x = jnp.zeros((net.n_channels,)).at[area].set(15.0)
+    return net.drive(superficial=x, deep=x)
+
+
+@target(name="mejias_ff_gamma_fb_alpha", scale="circuit", source=_MEJIAS)
+def _ff_gamma_fb_alpha():
+    net = laminar_areas()
+    d = directed_influence(net, drive=_drive(net, 0))
+    ff_peak = float(d.peak(d.granger[0, 1]))
+    fb_peak = float(d.peak(d.granger[1, 0]))
+    dai_gamma = float(d.band_mean(d.dai(0, 1), GAMMA_BAND))
+    dai_alpha = float(d.band_mean(d.dai(0, 1), ALPHA_LOW_BETA_BAND))
+    return [
+        in_range("peak of the V1 -> V4 (feedforward) influence, Hz", *GAMMA_BAND, ff_peak),
+        in_range("peak of the V4 -> V1 (feedback) influence, Hz", *ALPHA_LOW_BETA_BAND, fb_peak),
+        holds("DAI(V1 -> V4) in gamma", "> 0 (feedforward)", dai_gamma, dai_gamma > 0),
+        holds("DAI(V1 -> V4) in alpha/low-beta", "< 0 (feedback)", dai_alpha, dai_alpha < 0),
+    ]
+
+
+@target(name="mejias_microstimulation_bands", scale="circuit", source=_MEJIAS)
+def _microstimulation():
+    net = laminar_areas()
+    rest = directed_influence(net)
+    on_v1 = directed_influence(net, drive=_drive(net, 0))
+    on_v4 = directed_influence(net, drive=_drive(net, 1))
+
+    def ratio(d, area, band):
+        return float(d.band_mean(d.power[area], band) / rest.band_mean(rest.power[area], band))
+
+    v4_gamma, v4_alpha = ratio(on_v1, 1, GAMMA_BAND), ratio(on_v1, 1, ALPHA_LOW_BETA_BAND)
+    v1_gamma, v1_alpha = ratio(on_v4, 0, GAMMA_BAND), ratio(on_v4, 0, ALPHA_LOW_BETA_BAND)
+    return [
+        holds(
+            "driving V1 (feedforward) raises V4's gamma more than its alpha/low-beta",
+            "gamma ratio > alpha ratio",
+            f"gamma x{v4_gamma:.2f}, alpha x{v4_alpha:.2f}",
+            v4_gamma > v4_alpha,
+        ),
+        holds(
+            "driving V4 (feedback) raises V1's alpha/low-beta more than its gamma",
+            "alpha ratio > gamma ratio",
+            f"alpha x{v1_alpha:.2f}, gamma x{v1_gamma:.2f}",
+            v1_alpha > v1_gamma,
+        ),
     ]
