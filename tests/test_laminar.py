@@ -262,3 +262,11 @@ def test_developmental_windows_close_layer_by_layer():
     assert float(g) < 0  # the gate closes smoothly: differentiable in age
     with pytest.raises(ValueError, match="width"):
         ms.circuit.PlasticityWindow(0.0, 8.5, width=-1.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from multiscale.circuit import _laminar
+
+    assert doctest.testmod(_laminar).failed == 0

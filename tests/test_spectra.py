@@ -76,9 +76,7 @@ def test_coherence_identical_one_independent_near_zero():
     # be small, far from 1.
     assert float(indep.band_mean((1.0, 499.0))) < 0.05
     # A shared 40 Hz component makes the two coherent at 40 Hz only.
-    shared = coherence(
-        x, y + jnp.sin(2 * jnp.pi * 40.0 * _t(x.shape[0])), DT, segment=500
-    )
+    shared = coherence(x, y + jnp.sin(2 * jnp.pi * 40.0 * _t(x.shape[0])), DT, segment=500)
     assert float(shared.band_mean((39.0, 41.0))) > 0.5
     assert float(shared.band_mean((100.0, 200.0))) < 0.05
 
@@ -154,3 +152,11 @@ def test_bad_inputs_raise_clear_errors():
 def test_exported():
     assert ms.circuit.Spectrum is not None and ms.circuit.Coherence is not None
     assert isinstance(power_spectrum(jnp.ones(10), DT), eqx.Module)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from multiscale.circuit import _spectra
+
+    assert doctest.testmod(_spectra).failed == 0

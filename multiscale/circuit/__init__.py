@@ -36,6 +36,13 @@ from ._laminar import (
     layer_frequency as layer_frequency,
     linearise_column as linearise_column,
 )
+from ._laminar_areas import (
+    ALPHA_LOW_BETA_BAND as ALPHA_LOW_BETA_BAND,
+    GAMMA_BAND as GAMMA_BAND,
+    DirectedInfluence as DirectedInfluence,
+    directed_influence as directed_influence,
+    laminar_areas as laminar_areas,
+)
 from ._linearise import (
     SteadyState as SteadyState,
     linearise as linearise,
