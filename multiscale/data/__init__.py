@@ -1,6 +1,7 @@
 """Behavioral data in and out, and published data sets carried with the package."""
 
 from ..behavior import Trials as Trials
+from ._cavanagh import cavanagh_2011 as cavanagh_2011
 from ._formulas import regression as regression
 from ._roitman_shadlen import roitman_shadlen_2002 as roitman_shadlen_2002
 from ._trials import (
