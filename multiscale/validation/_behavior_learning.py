@@ -37,7 +37,7 @@ def mean_ci(per_subject) -> tuple[float, float, float]:
     x = np.asarray(per_subject, dtype=float)
     x = x[np.isfinite(x)]
     m = float(x.mean())
-    half = 1.96 * float(x.std(ddof=1)) / np.sqrt(x.size)
+    half = 1.96 * float(x.std(ddof=1)) / float(np.sqrt(x.size))
     return m, m - half, m + half
 
 
