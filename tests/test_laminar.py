@@ -270,3 +270,13 @@ def test_docstring_examples():
     from multiscale.circuit import _laminar
 
     assert doctest.testmod(_laminar).failed == 0
+
+
+def test_linearisation_agrees_with_the_circuit_linearise(float64):
+    """The column's own linearisation and ms.circuit.linearise of its rate circuit (at the
+    same fixed point) give the same eigenvalues."""
+    col = laminar_column()
+    lin = linearise_column(col)
+    _, lam = ms.circuit.linearise(col.circuit, lin.rates)
+    key = lambda z: np.sort_complex(np.round(np.asarray(z), 6))  # noqa: E731
+    np.testing.assert_allclose(key(lam), key(lin.eigenvalues), rtol=1e-6, atol=1e-6)
