@@ -280,3 +280,18 @@ def test_linearisation_agrees_with_the_circuit_linearise(float64):
     _, lam = ms.circuit.linearise(col.circuit, lin.rates)
     key = lambda z: np.sort_complex(np.round(np.asarray(z), 6))  # noqa: E731
     np.testing.assert_allclose(key(lam), key(lin.eigenvalues), rtol=1e-6, atol=1e-6)
+
+
+def test_vmap_over_trials_and_stable_state():
+    col = laminar_column()
+    protocol = ms.circuit.TrialProtocol(dt=2e-4, t_on=0.1, t1=0.2, segment=100)
+    run = jax.jit(
+        jax.vmap(
+            lambda k: ms.circuit.simulate(col, NO_INPUT, key=k, protocol=protocol, save_every=10)
+        )
+    )
+    traj = run(jr.split(jr.key(5), 3))
+    assert traj.r.shape == (3, 100, 4) and traj.r.dtype == jnp.float32
+    assert bool(jnp.all(traj.ok))
+    assert not np.allclose(np.asarray(traj.r[0]), np.asarray(traj.r[1]))  # own noise each
+    assert all(g.shape == (3, 100, 1) for g in traj.state.gating)

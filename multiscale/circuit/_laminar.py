@@ -74,7 +74,9 @@ class LaminarColumn(AbstractCircuit):
 
     The populations of ``circuit`` are, in order, L2/3 E, L2/3 I, L5/6 E, L5/6 I (each
     ``n_channels`` units; one channel is one column). Build it with
-    :func:`laminar_column`.
+    :func:`laminar_column`. Batch trials with ``jax.vmap`` over
+    :func:`~multiscale.circuit.simulate` (its weights are matrices and ``sigma`` a vector,
+    which :func:`~multiscale.circuit.simulate_batch` does not take).
 
     Attributes:
         circuit: the noise-free :class:`RateCircuit` (its populations have ``tau``).
