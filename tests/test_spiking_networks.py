@@ -7,6 +7,7 @@ integration of a LIF membrane driven by an exponentially decaying current.
 
 import math
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -111,3 +112,29 @@ def test_coba_and_brunel_validation_targets():
     for name in ("coba_brette2007_bernoulli", "brunel2000_states", "cuba_brette2007"):
         checks = _REGISTRY[name].checks()
         assert all(c.passed for c in checks), [(c.name, c.measured) for c in checks]
+
+
+def test_projections_crossed_in_one_pass_give_the_same_spikes(monkeypatch):
+    # Projections that share a delay are merged into one event list per step; the spikes
+    # must be those of crossing them one by one.
+    net = sp.cuba_network(jr.key(0), n=200, p=0.1)
+    net = sp.SpikingNetwork(
+        neuron=net.neuron,
+        receptors=net.receptors,
+        projections=net.projections,
+        inputs=(sp.PoissonInput(rate=800.0, weight=0.02, receptor=0, start=0, stop=200),),
+        V0=net.V0,
+        sizes=net.sizes,
+        names=net.names,
+        dt=net.dt,
+        propagation=sp.EventDriven(capacity=4),  # small: the dense fallback is used too
+    )
+    merged = sp.run(net, key=jr.key(1), t1=0.05)
+    import multiscale.circuit.spiking._step as step_module
+
+    monkeypatch.setattr(step_module, "_merge", lambda *args: None)
+    # The same propagation written differently, so that the run is compiled again.
+    again = eqx.tree_at(lambda n: n.propagation, net, sp.EventDriven(capacity=(4,)))
+    separate = sp.run(again, key=jr.key(1), t1=0.05)
+    assert float(merged.count.sum()) > 20
+    assert jnp.array_equal(merged.count, separate.count)

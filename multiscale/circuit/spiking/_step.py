@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from .._noise import _mix
+from ._connectivity import SparseConnectivity
 from ._neurons import DeltaVoltage, ExpConductance, ExpCurrent
 from ._state import SpikingState
 
@@ -80,6 +81,10 @@ def _discretise(net, dt: float):
         a_w, b_w = _col(adapt.a, dtype), _col(adapt.b, dtype)
     slots = net._buffer_slots()
     delays = [int(round(p.delay / dt)) for p in net.projections]
+    # Projections with one delay from contiguous presynaptic ranges cross in one pass
+    # (one event list per step instead of one per projection; about half the cost of
+    # COBA's two projections): (pre_start, n_pre, connectivity onto receptor-major rows).
+    merged = _merge(net.projections, delays, n, len(net.receptors))
     inputs = []
     for inp in net.inputs:
         lam = inp.n_sources * jnp.asarray(inp.rate, dtype) * dt
@@ -117,7 +122,15 @@ def _discretise(net, dt: float):
         syn = [st.syn[i * n : (i + 1) * n] for i in range(n_rec)]
         buf = st.buffer
         # 1. Spikes that arrive now, and external input.
-        for p, d in zip(net.projections, delays, strict=True):
+        if merged is not None:
+            pre_start, c = merged
+            pre = buf[pre_start : pre_start + c.n_pre] if slots == 1 else None
+            if pre is None:
+                row0 = jnp.mod(k - delays[0], slots) * n + pre_start
+                pre = jax.lax.dynamic_slice(buf, (row0, jnp.zeros_like(row0)), (c.n_pre, trials))
+            add = c.propagate(pre, propagation)
+            syn = [x + add[r * n : (r + 1) * n] for r, x in enumerate(syn)]
+        for p, d in zip(() if merged is not None else net.projections, delays, strict=False):
             c = p.connectivity
             if slots == 1:
                 pre = buf[p.pre_start : p.pre_start + c.n_pre]
@@ -198,6 +211,38 @@ def _discretise(net, dt: float):
         return jax.tree.map(unflat, SpikingState(*new)), unflat(rates)
 
     return step
+
+
+def _merge(projections, delays, n: int, n_receptors: int):
+    """One sparse connectivity onto receptor-major rows for projections that share a delay
+    and whose presynaptic ranges follow each other, or ``None``."""
+    if len(projections) < 2 or len(set(delays)) != 1:
+        return None
+    if not all(isinstance(p.connectivity, SparseConnectivity) for p in projections):
+        return None
+    ps = sorted(projections, key=lambda p: p.pre_start)
+    for a, b in zip(ps[:-1], ps[1:], strict=True):
+        if b.pre_start != a.pre_start + a.connectivity.n_pre:
+            return None
+    pre, post, weight, offsets, total = [], [], [], [], 0
+    for p in ps:
+        c = p.connectivity
+        pre.append(c.pre + (p.pre_start - ps[0].pre_start))
+        post.append(c.post + (p.post_start + p.receptor * n))
+        weight.append(c.weight)
+        offsets.append(c.offsets[: c.n_pre] + total)
+        total += c.n_synapses
+    end = jnp.full((2,), total, jnp.int32)
+    conn = SparseConnectivity(
+        pre=jnp.concatenate(pre),
+        post=jnp.concatenate(post),
+        weight=jnp.concatenate(weight),
+        offsets=jnp.concatenate(offsets + [end]),
+        n_pre=sum(p.connectivity.n_pre for p in ps),
+        n_post=n * n_receptors,
+        max_out=max(p.connectivity.max_out for p in ps),
+    )
+    return ps[0].pre_start, conn
 
 
 def _add_rows(x, add, start: int, n: int):
