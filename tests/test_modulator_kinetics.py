@@ -218,3 +218,27 @@ def test_bad_input_raises():
         relax(bad_c, bad_c.init(jnp.zeros((1, 1))), 2.0).block_until_ready()
     with pytest.raises(Exception, match="duration"):
         relax(rule, s, -1.0).block_until_ready()
+
+
+@pytest.mark.slow
+def test_reward_delay_decides_the_sign_in_a_session():
+    """ModulatedEligibility as the Learner's rule: the outcome's dopamine comes
+    ``reward_delay`` after the trial; soon it converts the trial's trace (weights of the
+    active inputs grow on rewarded trials), late it finds none and the pairings depress."""
+    rule = ms.ModulatedEligibility(eta=1e-5)
+    learner = mp.Learner(rule=rule)
+    task = mp.Task(jnp.array([1.0, 1.0, -1.0, 1.0]), 0.5)
+    kw = dict(key=jr.key(3), readout=mb.ThresholdReadout(), iti=10.0)
+    soon = mp.run_session(learner, task, reward_delay=0.0, **kw)
+    late = mp.run_session(learner, task, reward_delay=8.0, **kw)
+
+    def per_trial(res):  # mean weight change of each trial
+        w = np.concatenate([np.full((1, 4, 2), 0.5), np.asarray(res.weights)])
+        return np.diff(w, axis=0).mean((1, 2))
+
+    rewarded = np.asarray(soon.reward) == 1
+    assert rewarded.any() and (~rewarded).any()
+    # Soon: a burst converts the trace (LTP), a dip deepens the depression.
+    assert np.all(per_trial(soon)[rewarded] > 0) and np.all(per_trial(soon)[~rewarded] < 0)
+    # Late: whatever the outcome, the trace is gone and the pairing's depression remains.
+    assert np.all(per_trial(late) < 0)
