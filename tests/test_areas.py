@@ -64,7 +64,7 @@ def _circuit_eigenvalues(circuit):
 
 
 def test_circuit_has_the_papers_modes_plus_inert_copies():
-    h = chain()
+    h = AreaHierarchy(h=[0.0, 1.0], fln=[[0.0, 0.05], [0.3, 0.0]], names=("V1", "24c"))
     lam = np.sort(_circuit_eigenvalues(h.circuit()).real)
     paper = np.sort(-1.0 / np.asarray(h.eigen_time_constants()))
     # Every mode of the paper's equations is a mode of the circuit ...
@@ -323,3 +323,12 @@ def test_simulated_directed_influence_matches_the_linear_one(two_areas):
     np.testing.assert_allclose(
         p_sim, float(lin.band_mean(lin.power[0], ALPHA_LOW_BETA_BAND)), rtol=0.15
     )
+
+
+def test_docstring_examples():
+    import doctest
+
+    from multiscale.circuit import _areas, _laminar_areas
+
+    for module in (_areas, _laminar_areas):
+        assert doctest.testmod(module).failed == 0

@@ -34,12 +34,22 @@ the method ``eigen_time_constants`` works on the paper's equations and has none 
 Local projections (within an area) and long-range ones (between areas) are separate
 :class:`~multiscale.circuit.Projection` objects, each with its own ``rule`` slot;
 :func:`projection_kinds`, :func:`projection_rules` and :func:`replace_rules` list and
-replace the rules by kind, for any circuit whose populations are named ``"area.pop"``.
+replace the rules by kind, for any circuit whose populations are named ``"area.pop"`` or
+whose channels are areas (:func:`~multiscale.circuit.laminar_areas`).
+
+The paper's full network has 29 areas joined by the retrograde-tracing FLN matrix of
+Markov et al. (2014); with that matrix (not distributed here; pass it as ``fln`` with the
+hierarchy values of :data:`CHAUDHURI_HIERARCHY`) the authors' replication gives a slowest
+network mode of about 760 ms. Only the isolated-area values are checked in this package.
 
 References:
     Chaudhuri R, Knoblauch K, Gariel MA, Kennedy H, Wang XJ (2015) A large-scale circuit
     mechanism for hierarchical dynamical processing in the primate cortex. Neuron
     88:419-431.
+
+    Markov NT, Ercsey-Ravasz MM, Ribeiro Gomes AR, Lamy C, Magrou L, Vezoli J, et al.
+    (2014) A weighted and directed interareal connectivity matrix for macaque cerebral
+    cortex. Cereb Cortex 24:17-36.
 """
 
 import equinox as eqx
