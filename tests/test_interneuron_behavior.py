@@ -65,26 +65,6 @@ def test_attention_raises_the_differential_drive():
 
 
 @pytest.mark.slow
-def test_trial_likelihood_and_gradient_in_the_vip_drive():
-    model = CircuitBehavior(
-        circuit=decision_interneuron_circuit(),
-        readout=HazardReadout(non_decision_time=0.3),
-        ndt_sd=0.05,
-        rt_max=1.4,
-        protocol=SHORT,
-    )
-    data = ms.behavior.sample_circuit_trials(model, jnp.array([0.064]), 40, key=jr.key(1))
-    keys = jr.split(jr.key(2), 64)
-
-    def nll(drive):
-        m = eqx.tree_at(lambda m: VIP_DRIVE(m.circuit), model, drive)
-        return -jnp.sum(ms.behavior.trial_log_likelihood(m, data, keys, chunk=64))
-
-    value, grad = jax.value_and_grad(nll)(jnp.asarray(0.03))
-    assert np.isfinite(float(value)) and np.isfinite(float(grad)) and float(grad) != 0.0
-
-
-@pytest.mark.slow
 def test_weaker_pv_output_shifts_the_rt_distribution():
     """PV output -20 %: decision times shorter (paired 95 % CI below 0), whole quantiles."""
     base = decision_interneuron_circuit()

@@ -84,6 +84,20 @@ def test_acetylcholine_scales_intracortical_down_and_afferent_up():
     assert afferent > 1.0 / 1.05  # afferent over recurrent
 
 
+def test_nicotinic_and_muscarinic_switches():
+    """B-T1: nicotinic (afferent only) enhances thalamocortical input alone; muscarinic
+    (recurrent only) leaves the afferent input and scales intracortical synapses down."""
+    circuit = decision_interneuron_circuit()
+    nic = modulate_rate_circuit(circuit, Acetylcholine(recurrent_suppression=0.0), 1.0)
+    mus = modulate_rate_circuit(circuit, Acetylcholine(afferent_gain=0.0), 1.0)
+    assert float(nic.stimulus.gain) > float(circuit.stimulus.gain)
+    assert float(mus.stimulus.gain) == pytest.approx(float(circuit.stimulus.gain))
+    for p0, pn, pm in zip(circuit.projections, nic.projections, mus.projections, strict=True):
+        np.testing.assert_allclose(_weights(pn.weight), _weights(p0.weight), rtol=1e-7)
+        if p0.pre == 0:
+            assert np.all(np.abs(_weights(pm.weight)) < np.abs(_weights(p0.weight)))
+
+
 def _weights(weight):
     return np.concatenate([np.ravel(np.asarray(x, float)) for x in jax.tree.leaves(weight)])
 
