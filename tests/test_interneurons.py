@@ -16,6 +16,7 @@ Targets:
 """
 
 import contextlib
+import doctest
 
 import equinox as eqx
 import jax
@@ -327,3 +328,12 @@ def test_negative_time_constant_raises_under_jit():
         eqx.filter_jit(
             lambda t: steady_state(eqx.tree_at(lambda c: c.populations[0].tau, c1, t), [1.0]).rates
         )(-0.01)
+
+
+@pytest.mark.slow  # compiles the circuits again in float32 (~10 s)
+def test_docstring_examples_run():
+    from multiscale.circuit import _interneurons, _linearise
+
+    for module in (_interneurons, _linearise):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0
