@@ -143,6 +143,8 @@ def test_bad_inputs_raise_clear_errors():
         coherence(x, x, DT, segment=100)
     with pytest.raises(ValueError, match="band"):
         band_power(jnp.arange(5.0), jnp.ones(5), (10.0, 5.0))
+    with pytest.raises(ValueError, match="none of the spectrum"):
+        power_spectrum(x, DT, segment=50).band_power((600.0, 700.0))
     with pytest.raises(ValueError, match="freqs"):
         peak_frequency(jnp.arange(5.0), jnp.ones(4))
     with pytest.raises(ValueError, match="square"):

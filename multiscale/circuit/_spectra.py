@@ -35,6 +35,7 @@ References:
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 Band = tuple[float, float]
@@ -230,6 +231,12 @@ def _band_mask(freqs: Array, band: Band | None) -> Array:
     if not lo < hi:
         raise ValueError(f"`band` must be (low, high) with low < high, Hz; got {band!r}")
     mask = (freqs >= lo) & (freqs <= hi)
+    try:
+        empty = not np.any(np.asarray(mask))
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        empty = False  # frequencies traced under jit: checked where they are concrete
+    if empty:
+        raise ValueError(f"`band` {band!r} Hz holds none of the spectrum's frequencies")
     return mask
 
 
