@@ -69,15 +69,6 @@ def _session_change(rule):
     return dw
 
 
-def test_stdp_learns_in_a_session():
-    """PairSTDP used to raise AttributeError ('reward') in run_session; now it learns.
-
-    Its rate form (A- tau- > A+ tau+, Song, Miller & Abbott 2000 constants) depresses
-    uncorrelated firing, so every weight falls.
-    """
-    assert np.all(_session_change(ms.PairSTDP()) < 0)
-
-
 @pytest.mark.slow
 def test_bcm_learns_in_a_session():
     """BCM used to raise AttributeError ('reward') in run_session; now it learns."""
@@ -145,13 +136,16 @@ def _ww_dense(rule):
     return eqx.tree_at(lambda c: c.projections, net, (proj,))
 
 
-def test_recurrent_projection_learns_between_trials():
+def test_recurrent_projection_and_stdp_learn_between_trials():
     """Hebb on the recurrent NMDA projection: the first trial's change equals the rule's
     step at the end-of-trial rates over the stimulus epoch (trial reproduced here), and
-    the next trial runs with the learned matrix."""
+    the next trial runs with the learned matrix. The sensory weights learn by PairSTDP,
+    which used to raise AttributeError ('reward') in run_session: its rate form
+    (A- tau- > A+ tau+, Song, Miller & Abbott 2000 constants) depresses uncorrelated
+    firing, so every sensory weight falls."""
     hebb = ms.Hebb(eta=1e-6, bounds=ms.HardBounds(-1.0, 1.0))
     circuit = _ww_dense(hebb)
-    learner = mp.Learner(circuit=circuit)
+    learner = mp.Learner(circuit=circuit, rule=ms.PairSTDP())
     task = mp.Task(jnp.array([1.0, 1.0]), 0.3)
     readout = mb.ThresholdReadout()
     res = jax.jit(lambda k: mp.run_session(learner, task, key=k, readout=readout, protocol=SHORT))(
@@ -172,6 +166,7 @@ def test_recurrent_projection_learns_between_trials():
     np.testing.assert_allclose(W1, expected, rtol=1e-5, atol=1e-8)
     assert np.all(W1 > W0)  # Hebb only potentiates
     assert not np.allclose(np.asarray(res.circuit_weights[0][1]), W1)  # it learns on
+    assert np.all(np.asarray(res.weights[-1]) < 0.5)  # PairSTDP on the sensory weights
 
 
 @pytest.mark.slow
