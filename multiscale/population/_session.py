@@ -188,7 +188,8 @@ class Learner(eqx.Module):
             population i is $\\sum_j W_{ji} x_j$). Default: 0.5 everywhere (no preference).
         gate: learning-rate factor by age, e.g. a
             :class:`~multiscale.population.CriticalPeriod` (None: always 1). Each trial
-            the weights move by gate × the rule's change.
+            the weights move by gate × the rule's change, for ``rule`` and for every
+            learning projection of the circuit.
         mask: existing synapses, boolean, shape (units, 2) (None: all); silent sites
             are held at 0 (structural plasticity, :mod:`multiscale.synapse`).
     """
