@@ -171,6 +171,16 @@ def test_jit_vmap_grad():
         )
         return traj.state.gating[0][-1, 0]
 
+    # One trial per pulse amplitude, batched with vmap: the response is linear around rest.
+    def peak(amplitude):
+        traj = ms.circuit.simulate(
+            isolated(0.5).circuit(), area_pulse(amplitude), key=jr.key(0), protocol=protocol
+        )
+        return jnp.max(traj.state.gating[0][:, 0]) - 10.0
+
+    peaks = jax.jit(jax.vmap(peak))(jnp.array([2.5, 5.0]))
+    np.testing.assert_allclose(float(peaks[1] / peaks[0]), 2.0, rtol=1e-4)
+
     with jax.enable_x64(True):
         w = jnp.asarray(24.3)
         g = jax.grad(late_rate)(w)
@@ -261,6 +271,30 @@ def test_laminar_bad_input(two_areas):
     ee = ms.circuit.Projection(0, 0, ms.synapse.ExponentialSynapse(0.005), ms.circuit.Uniform(0.5))
     with pytest.raises(ValueError, match="name the populations"):
         projection_kinds(ms.circuit.RateCircuit((pop,), (ee,)))
+
+
+@pytest.mark.slow
+def test_directed_influence_gradient():
+    """d/dc of the mean gamma-band V1 -> V4 influence, c scaling the feedforward weight."""
+    with jax.enable_x64(True):
+        net = laminar_areas()
+        drive = _stim(net, 0)
+        k = projection_kinds(net).index("long_range")  # the feedforward projection
+
+        def ff_gamma(c):
+            scaled = eqx.tree_at(
+                lambda n: n.circuit.projections[k].weight.W,
+                net,
+                c * net.circuit.projections[k].weight.W,
+            )
+            d = directed_influence(scaled, drive=drive)
+            return d.band_mean(d.granger[0, 1], GAMMA_BAND)
+
+        c = jnp.asarray(1.0)
+        g = jax.grad(ff_gamma)(c)
+        fd = (ff_gamma(c + 1e-5) - ff_gamma(c - 1e-5)) / 2e-5
+        assert float(g) > 0  # a stronger feedforward projection carries more gamma
+        np.testing.assert_allclose(float(g), float(fd), rtol=1e-4)
 
 
 @pytest.mark.slow
