@@ -16,9 +16,10 @@ import jax.random as jr
 import numpy as np
 
 from .._checks import runtime_checks
-from ..behavior import ProportionalRateDDM, circuit_trials
-from ..data import load_trials
+from ..behavior import DDM, ProportionalRateDDM, circuit_trials
+from ..data import load_trials, regression
 from ..fit import (
+    Free,
     aic,
     bic,
     ddm_negative_log_likelihood,
@@ -26,8 +27,11 @@ from ..fit import (
     fit,
     fit_circuit_summary,
     fit_circuit_trials,
+    lbfgs,
     n_parameters,
     newton,
+    parameterize,
+    save_point_estimates,
     standard_errors,
     summarize_trials,
 )
@@ -223,6 +227,87 @@ def _fit_ddm_command(trials, report, seed: int, progress: Progress) -> dict:
     return result
 
 
+def _link_unit(model, field: str) -> str:
+    link = type(model.predictors[field].link).__name__.lower()
+    return {"log": "log scale", "logit": "logit scale", "identity": "identity"}.get(link, link)
+
+
+def _fit_regression_command(path, formulas, condition, rt_range, seed, progress):
+    """``--formula``: a DDM whose parameters are regressions on the data's columns."""
+    trials, _ = load_trials(path, condition=condition, rt_range=rt_range)
+    rt = np.asarray(trials.rt)
+    base = DDM(
+        v=0.0,
+        a=1.5,
+        t0=float(0.8 * np.quantile(rt, 0.02)),
+        p_outlier=0.02,
+        rt_max=jnp.asarray(max(2.0, float(rt.max())), jnp.float32),
+    )
+    progress.start("building the design matrices")
+    model, trials, report = regression(base, formulas, path, condition=condition, rt_range=rt_range)
+    if model.offsets:
+        raise ValueError(
+            "random intercepts '(1|group)' need the Bayesian fit (ms.fit.sample_posterior "
+            "with ms.fit.regression_priors); the command line fits fixed effects by maximum "
+            "likelihood"
+        )
+    free = [Free(lambda m, k=k: m.coefficients[k], name=k) for k in model.coefficients]
+    for field in ("v", "a", "t0"):
+        if field not in model.predictors:
+            free.append(Free(lambda m, f=field: getattr(m.base, f), name=field))
+
+    def nll(m, t):
+        return -jnp.sum(m.log_density(t))
+
+    progress.start(f"fitting the regression DDM to {trials.n_trials} trials")
+    fitted, hist = fit(
+        model, nll, trials, free=free, optimizer=lbfgs(), steps=500, key=jr.key(seed),
+        progress=False,
+    )  # fmt: skip
+    u, rebuild = parameterize(fitted, free)
+    value = float(nll(fitted, trials))
+    k = int(u.shape[0])
+    hess = np.asarray(jax.hessian(lambda u: nll(rebuild(u), trials))(u), float)
+    try:
+        cov_u = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        cov_u = np.full_like(hess, np.nan)
+    # Delta method from the unconstrained u to each parameter's value.
+    slope = np.asarray(jax.jacfwd(lambda u: _flat(rebuild, u))(u), float).diagonal()
+    se = np.sqrt(np.clip(np.diag(cov_u), 0, None)) * np.abs(slope)
+    values = np.asarray(_flat(rebuild, u), float)
+    units = {}
+    for name in rebuild.names:
+        field = name.split(":")[0]
+        units[name] = (
+            f"{field} coefficient, {_link_unit(model, field)}" if ":" in name else "DDM field"
+        )
+    result = {
+        "model": "DDM regression: " + "; ".join(formulas),
+        "likelihood": "trial",
+        "parameters": {
+            n: {"value": float(v), "se": float(e), "unit": units[n]}
+            for n, v, e in zip(rebuild.names, values, se, strict=True)
+        },
+        "nll": value,
+        "n_trials": trials.n_trials,
+        "n_parameters": k,
+        "aic": float(aic(value, k)),
+        "bic": float(bic(value, k, trials.n_trials)),
+        "converged": bool(hist.converged),
+        "convergence": _convergence(hist),
+        "report": str(report),
+    }
+    return result, fitted, free
+
+
+def _flat(rebuild, u):
+    parts = rebuild._split(u)
+    return jnp.concatenate(
+        [t.forward(p).reshape(-1) for t, p in zip(rebuild.transforms, parts, strict=True)]
+    )
+
+
 def fit_command(
     path: str | os.PathLike,
     model: str = "ddm",
@@ -234,6 +319,8 @@ def fit_command(
     circuit_options: dict | None = None,
     rt_range: tuple[float, float] | None = None,
     progress: Progress | None = None,
+    formulas: list[str] | None = None,
+    output: str | os.PathLike | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -256,6 +343,11 @@ def fit_command(
         rt_range: ``(low, high)`` in s: keep only these trials (see
             :func:`~multiscale.data.load_trials`).
         progress: the command line's record of finished phases (for Ctrl-C).
+        formulas: DDM only: regressions of DDM parameters on the data's columns, e.g.
+            ``["v ~ 0 + coherence", "a ~ 1 + instruction"]`` (:func:`multiscale.data.regression`;
+            fixed effects by maximum likelihood, Laplace SEs).
+        output: for ``formulas``: write the point estimates to this ``.json`` or ``.nc``
+            file (never replacing an existing one).
 
     Returns:
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
@@ -282,6 +374,25 @@ def fit_command(
             "--likelihood summary applies to --model circuit only; the DDM is always fitted "
             "by its trial-level likelihood"
         )
+    if formulas:
+        if model != "ddm":
+            raise ValueError("--formula applies to --model ddm")
+        if output is not None and os.path.exists(output):  # before minutes of fitting
+            raise FileExistsError(
+                f"--output {output} exists; choose another name (fits never overwrite files)"
+            )
+        result, fitted, free = _fit_regression_command(
+            path, list(formulas), condition, rt_range, seed, progress
+        )
+        if output is not None:
+            info = {k: result[k] for k in ("model", "nll", "n_trials", "converged")}
+            save_point_estimates(output, fitted, free, info=info)
+            result["output"] = str(output)
+        return result
+    if output is not None:
+        raise ValueError("--output is written for --formula fits")
+    if condition is None:
+        raise ValueError("--condition is required (the column that scales the drift)")
     progress.start("reading the data")
     trials, report = load_trials(path, condition=condition, rt_range=rt_range)
     if model == "circuit":
@@ -349,5 +460,7 @@ def fit_main(args, progress: Progress) -> Outcome:
             likelihood=args.likelihood,
             rt_range=None if args.rt_range is None else tuple(args.rt_range),
             progress=progress,
+            formulas=args.formula,
+            output=args.output,
         )
     return Outcome(text=format_fit(result), data=result)

@@ -129,7 +129,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("data", help="CSV file with one row per trial")
     f.add_argument("--model", choices=["ddm", "circuit"], default="ddm")
-    f.add_argument("--condition", required=True, help="condition column, e.g. coherence")
+    f.add_argument(
+        "--condition",
+        help="condition column, e.g. coherence (required unless --formula names the columns)",
+    )
+    f.add_argument(
+        "--formula",
+        action="append",
+        metavar="'PARAM ~ TERMS'",
+        help="DDM only, repeatable: a DDM parameter as a regression on columns of the data, "
+        "e.g. --formula 'v ~ 0 + coherence' --formula 'a ~ 1 + instruction' (text columns "
+        "are treatment-coded; log link for a and t0)",
+    )
+    f.add_argument(
+        "--output",
+        help="with --formula: write the estimates to this .json or .nc file (never overwritten)",
+    )
     f.add_argument(
         "--likelihood",
         choices=["trial", "summary"],
