@@ -223,6 +223,19 @@ def test_exact_linearisation_contains_the_rate_model_eigenvalues(float64):
     assert float(ss.spectral_abscissa) == pytest.approx(np.max(np.linalg.eigvals(J_rate).real))
 
 
+def test_high_baseline_is_inhibition_stabilised(float64):
+    """The E loop gain phi_E' W_EE exceeds 1 at the high baseline only (measured 0.26 and
+    1.34): E alone would be unstable there, and the full circuit is stable at both."""
+    gains = []
+    for base in (LOW_BASELINE, HIGH_BASELINE):
+        c = interneuron_circuit(base.I_bkg)
+        ss = steady_state(c, base.rates)
+        x_E = jnp.asarray(INTERNEURON_W[0]) @ ss.rates + base.I_bkg[0]
+        gains.append(float(jax.grad(c.populations[0].transfer)(x_E)) * INTERNEURON_W[0, 0])
+        assert bool(ss.stable)
+    assert gains[0] < 1 < gains[1]
+
+
 # ---- jit, vmap, grad ----------------------------------------------------------------------
 
 
