@@ -132,19 +132,19 @@ def _disinhibition():
             "connectivity rule: SST has no self-connection, PV none onto SST",
             "no (SST, SST), no (PV, SST) projection",
             str(sorted(pairs)),
-            (_SST, _SST) not in pairs and (2, _SST) not in pairs,
+            bool((_SST, _SST) not in pairs and (2, _SST) not in pairs),
         ),
         holds(
             "VIP drive 0.03 -> 0.08 nA lowers SST (noise-free resting state)",
             "SST rate lower",
             f"{100 * x0[_SST]:.2f} -> {100 * max(x1[_SST], 0):.2f} Hz",
-            x1[_SST] < x0[_SST],
+            bool(x1[_SST] < x0[_SST]),
         ),
         holds(
             "... and raises the dendrites' input (the gain of the pools' stimulus path)",
             "dendritic input higher",
             f"{x0[1]:.4f} -> {x1[1]:.4f} nA",
-            x1[1] > x0[1],
+            bool(x1[1] > x0[1]),
         ),
         within(
             "pools' resting input current equals Wong & Wang's spontaneous state (nA)",
@@ -196,19 +196,19 @@ def _attention():
             "VIP drive 0.03 -> 0.08 nA: Weibull threshold lower, 95 % CI below 0",
             "difference < 0, CI excludes 0",
             f"{100 * da:+.2f} % coherence [{100 * lo:+.2f}, {100 * hi:+.2f}]",
-            hi < 0,
+            bool(hi < 0),
         ),
         holds(
             "accuracy at 3.2-12.8 % coherence higher, 95 % CI above 0",
             "difference > 0, CI excludes 0",
             _fmt(p["acc"], 100, " pts"),
-            p["acc"][1] > 0,
+            bool(p["acc"][1] > 0),
         ),
         holds(
             "not bought with time: decision times not longer",
             "mean paired difference <= 0",
             _fmt(p["dt"], 1e3, " ms"),
-            p["dt"][0] <= 0,
+            bool(p["dt"][0] <= 0),
         ),
     ]
 
@@ -234,13 +234,13 @@ def _acetylcholine():
             "afferent (stimulus) scaled up relative to intracortical (out of the pools)",
             "afferent / recurrent factor > 1",
             f"{aff:.3f} / {rec:.3f}",
-            aff > rec,
+            bool(aff > rec),
         ),
         holds(
             "accuracy at 3.2-12.8 % coherence higher, 95 % CI above 0",
             "difference > 0, CI excludes 0",
             _fmt(p["acc"], 100, " pts"),
-            p["acc"][1] > 0,
+            bool(p["acc"][1] > 0),
         ),
     ]
 
@@ -261,13 +261,13 @@ def _noradrenaline():
             "gain x1.03 on every population: decisions faster, 95 % CI below 0",
             "difference < 0, CI excludes 0",
             _fmt(p["dt"], 1e3, " ms"),
-            p["dt"][2] < 0,
+            bool(p["dt"][2] < 0),
         ),
         holds(
             "accuracy at 3.2-12.8 % coherence lower, 95 % CI below 0",
             "difference < 0, CI excludes 0",
             _fmt(p["acc"], 100, " pts"),
-            p["acc"][2] < 0,
+            bool(p["acc"][2] < 0),
         ),
     ]
 
@@ -294,7 +294,7 @@ def _sst_lesion():
             "SST silenced: decision times shorter, 95 % CI below 0",
             "difference < 0, CI excludes 0",
             _fmt(p["dt"], 1e3, " ms"),
-            p["dt"][2] < 0,
+            bool(p["dt"][2] < 0),
         ),
         holds(
             "the whole distribution moves: 10, 50 and 90 % quantiles shorter",
