@@ -126,6 +126,13 @@ def decision_interneuron_circuit(
 
     Returns:
         A :class:`~multiscale.circuit.RateCircuit` with ``choice=(0, 1)``.
+
+    Example:
+        >>> import equinox as eqx
+        >>> c = decision_interneuron_circuit()
+        >>> [p.name for p in c.populations], c.n_units
+        (['E', 'D', 'PV', 'SST', 'VIP'], 7)
+        >>> attention = eqx.tree_at(VIP_DRIVE, c, 0.08)  # top-down drive onto VIP, nA
     """
     lin = ThresholdLinear(gain=gain_I)
     pops = (
