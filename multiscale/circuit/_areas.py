@@ -67,9 +67,6 @@ from ._rate_circuit import RateCircuit, StimulusInput
 
 Param = Float[ArrayLike, "..."]
 
-#: Raw hierarchy values of the 29 areas of Chaudhuri et al. (2015), from the Kennedy
-#: laboratory's retrograde tracing data (Markov et al. 2014); divide by the maximum (24c)
-#: for $h \in [0, 1]$. The 29 x 29 FLN matrix is not distributed with this package.
 CHAUDHURI_HIERARCHY: dict[str, float] = {
     "V1": 0.0, "V2": 0.546, "V4": 1.3091, "DP": 1.8204, "MT": 1.8889, "8m": 2.0355,
     "5": 2.1754, "8l": 2.1905, "TEO": 2.1933, "2": 2.1997, "F1": 2.253, "STPc": 2.3441,
@@ -78,6 +75,9 @@ CHAUDHURI_HIERARCHY: dict[str, float] = {
     "STPi": 2.8457, "ProM": 2.858, "F7": 2.9254, "8B": 2.972, "STPr": 3.1078,
     "24c": 3.1162,
 }  # fmt: skip
+r"""Raw hierarchy values of the 29 areas of Chaudhuri et al. (2015), from the Kennedy
+laboratory's retrograde tracing data (Markov et al. 2014); divide by the maximum (24c) for
+$h \in [0, 1]$. The 29 x 29 FLN matrix is not distributed with this package."""
 
 LOCAL, LONG_RANGE = "local", "long_range"
 
