@@ -70,9 +70,10 @@ _PEERS = (
     slow=True,
 )
 def _coba_bernoulli():
-    rate, cv = _coba_stats(False)
+    # Single networks give 17.4-20.3 Hz (six seeds); the mean of four is reported.
+    rate, cv = _coba_stats(False, seeds=(0, 1, 2, 3))
     return [
-        in_range("mean rate (1 s, 2 networks), Hz", 17.0, 20.0, rate),
+        in_range("mean rate (1 s, 4 networks), Hz", 17.0, 20.0, rate),
         within("mean ISI CV", 1.4, cv, atol=0.2),
     ]
 
