@@ -311,7 +311,8 @@ def batch_section(res: dict, trials: int) -> list[str]:
             f"{per:.3f} s per trial ({statistics.median(x['sim_s'] for x in ms):.2f} s for the "
             f"batch after compilation; compilation "
             f"{statistics.median(x['build_s'] for x in ms):.1f} s). Trial rates "
-            f"{min(rates):.1f}-{max(rates):.1f} Hz (median {statistics.median(rates):.1f})."
+            f"{min(rates):.1f}-{max(rates):.1f} Hz (median {statistics.median(rates):.1f}); "
+            f"{sum(r < 5.0 for r in rates)} of {len(rates)} trials fell silent (< 5 Hz)."
         )
         if b2:
             ratio = statistics.median(w for x in b2 for w in x["trial_wall_s"]) / per
@@ -436,7 +437,10 @@ def pd_section(res: dict) -> list[str]:
             f"{_fmt(_med(runs, 'peak_rss_mb'), 0)} | {ok[0]['n_neurons']} | "
             f"{ok[0]['n_synapses']:.3g} | {' '.join(f'{r:.2f}' for r in rates)} |"
         )
+    lines.append("")
     lines.append(
+        "Seed 55 in every round (the seed of NEST's reference data), so each engine's "
+        "rates repeat exactly from round to round. "
         "multiscale: no Potjans-Diesmann network in this checkout. "
         "NEST's 10 %-scale reference rates (its example's reference data, 1 s after 500 ms): "
         "0.40 2.02 3.88 4.96 6.58 7.73 0.83 6.99 Hz."
