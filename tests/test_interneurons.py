@@ -20,6 +20,7 @@ import doctest
 
 import equinox as eqx
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import jaxtyping
 import numpy as np
@@ -154,6 +155,44 @@ def test_population_time_constants_converge_to_the_gating_form(float64):
     slow = ss.eigenvalues[:2]
     np.testing.assert_allclose(slow.real, -50.0, rtol=1e-2)
     np.testing.assert_allclose(np.abs(slow.imag), 50 * np.sqrt(2), rtol=1e-2)
+
+
+def test_field_is_the_circuit_step(float64):
+    """The field that linearise differentiates is the one the circuit's Euler step uses,
+    here with NMDA saturation, facilitating and depressing synapses and rate time constants."""
+    from multiscale.circuit._linearise import _field
+
+    E = ms.circuit.RatePopulation(ms.circuit.AbbottChance(), size=2, I_0=0.3, name="E")
+    PV = ms.circuit.RatePopulation(ms.circuit.ThresholdLinear(), size=1, tau=0.005, name="PV")
+    tm = ms.synapse.TsodyksMarkram(U=0.2, tau_rec=0.5, tau_facil=0.3)
+    projections = (
+        ms.circuit.Projection(0, 0, ms.synapse.SaturatingNMDA(), ms.circuit.SelfCross(0.2, -0.05)),
+        ms.circuit.Projection(
+            0, 1, ms.synapse.ExponentialSynapse(0.002), ms.circuit.Uniform(0.5), short_term=tm
+        ),
+        ms.circuit.Projection(
+            1, 0, ms.synapse.ExponentialSynapse(0.005), ms.circuit.Uniform(-2e-3)
+        ),
+    )
+    c = ms.circuit.RateCircuit((E, PV), projections)
+    state = c.init((), jnp.float64)
+    state = ms.circuit.RateState(
+        (jnp.array([0.3, 0.1]), jnp.array([5.0, 7.0]), jnp.array([4.0])),
+        (None, (jnp.array([0.8, 0.6]), jnp.array([0.3, 0.25])), None),
+        jnp.array([0.0, 0.0, 12.0]),
+        state.I_noise,
+    )
+    drive = jnp.array([0.01, 0.02, 0.0])
+    F, x0, unravel = _field(c, state, drive, (False, False, False))
+    dt = 1e-4
+    new, _ = c.discretise(dt)(state, drive, jnp.zeros(3))
+    expected = jax.flatten_util.ravel_pytree((new.gating, new.short_term, new.rates[2:]))[0]
+    np.testing.assert_allclose(x0 + dt * F(x0), expected, rtol=1e-12)
+    # Pure depression (tau_facil = 0) holds u at U: it is no variable, so no zero eigenvalue.
+    depressing = eqx.tree_at(lambda c: c.projections[1].short_term.tau_facil, c, 0.0)
+    ss = steady_state(depressing, [5.0, 5.0, 10.0])
+    assert ss.jacobian.shape == (8, 8)  # 5 gatings, 2 resources R, PV's rate
+    assert bool(ss.stable) and float(jnp.min(jnp.abs(ss.eigenvalues))) > 1.0
 
 
 # ---- E/PV/SST/VIP ---------------------------------------------------------------------

@@ -4,9 +4,8 @@ The noise-free continuous-time field of a :class:`~multiscale.circuit.RateCircui
 $\dot x = F(x)$, where $x$ stacks the rates of the populations that have a rate time
 constant, $\tau_r\,\dot r = -r + f(I)$, and every projection's gating (and short-term
 plasticity) variables; the noise current is held at its mean, zero. The circuit's step
-function is explicit Euler in all of these variables, $x \leftarrow x + \Delta t\,F(x)$
-(see :class:`~multiscale.circuit.RateCircuit`), so the field is read off the one step
-function, $F(x) = \text{step}_{\Delta t = 1\,\mathrm{s}}(x) - x$, and never written twice.
+is explicit Euler in all of these variables, $x \leftarrow x + \Delta t\,F(x)$ (see
+:class:`~multiscale.circuit.RateCircuit`), with the same $F$.
 
 :func:`linearise` returns the Jacobian $J = \partial F/\partial x$ (``jax.jacobian``) and
 its eigenvalues (1/s); the steady state is linearly stable if the **spectral abscissa**
@@ -119,11 +118,10 @@ def _frozen_u(circuit: RateCircuit) -> list[bool]:
     return out
 
 
-def _split(circuit: RateCircuit, state: RateState):
+def _split(circuit: RateCircuit, state: RateState, frozen: tuple[bool, ...]):
     """``(x, unravel)``: the dynamic variables of ``state`` as one vector, and the inverse."""
     idx = _rate_units(circuit)
     rates = state.rates
-    frozen = _frozen_u(circuit)
     stp = tuple(
         st if st is None or not f else (st[0],)
         for st, f in zip(state.short_term, frozen, strict=True)
@@ -143,16 +141,60 @@ def _split(circuit: RateCircuit, state: RateState):
     return x, unravel
 
 
-def _field(circuit: RateCircuit, state: RateState, drive: Array):
+def _derivatives(circuit: RateCircuit, state: RateState, drive: Array):
+    """``(dstate, rates)``: the time derivative of every variable of one trial's ``state``
+    (noise current held at zero) and the rates of all units, Hz.
+
+    The same equations as :class:`RateCircuit`'s step, $x \\leftarrow x + \\Delta t\\,F(x)$,
+    in continuous time (the tests check the two against each other).
+    """
+    pops = circuit.populations
+    bounds = np.cumsum([0] + [p.size for p in pops])
+    sl = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    dtype = drive.dtype
+    current = drive + jnp.concatenate(
+        [jnp.broadcast_to(jnp.asarray(p.I_0, dtype), (p.size,)) for p in pops]
+    )
+    for proj, s in zip(circuit.projections, state.gating, strict=True):
+        post = pops[proj.post]
+        onto = proj.weight(proj.synapse.rate_output(s, post.V), post.size)
+        current = current.at[sl[proj.post]].add(onto)
+    target = jnp.concatenate([p.transfer(current[k]) for p, k in zip(pops, sl, strict=True)])
+    rates = jnp.concatenate(
+        [target[k] if p.tau is None else state.rates[k] for p, k in zip(pops, sl, strict=True)]
+    )
+    gating, short_term = [], []
+    for proj, s, st in zip(circuit.projections, state.gating, state.short_term, strict=True):
+        r_pre = rates[sl[proj.pre]]
+        if st is None:
+            gating.append(proj.synapse.rate_field(s, r_pre))
+            short_term.append(None)
+        else:
+            eff = r_pre * proj.short_term.relative_efficacy(st)
+            gating.append(proj.synapse.rate_field(s, eff))
+            short_term.append(proj.short_term.rate_field(st, r_pre))
+    if state.rates is None:
+        d_rates = None
+    else:
+        d_rates = jnp.concatenate(
+            [
+                jnp.zeros((p.size,), dtype)
+                if p.tau is None
+                else (target[k] - state.rates[k]) / jnp.asarray(p.tau)
+                for p, k in zip(pops, sl, strict=True)
+            ]
+        )
+    dstate = RateState(tuple(gating), tuple(short_term), d_rates, jnp.zeros_like(state.I_noise))
+    return dstate, rates
+
+
+def _field(circuit: RateCircuit, state: RateState, drive: Array, frozen: tuple[bool, ...]):
     """``(F, x0, unravel)``: the continuous-time field on the flat dynamic variables."""
-    step = circuit.discretise(1.0)
-    x0, unravel = _split(circuit, state)
-    xi = jnp.zeros((circuit.n_units,), x0.dtype)
+    x0, unravel = _split(circuit, state, frozen)
 
     def F(x):
-        new, _ = step(unravel(x), drive, xi)
-        x_new, _ = _split(circuit, new)
-        return x_new - x
+        dstate, _ = _derivatives(circuit, unravel(x), drive)
+        return _split(circuit, dstate, frozen)[0]
 
     return F, x0, unravel
 
@@ -163,7 +205,9 @@ def _newton(G, y0: Array, n_iter: int) -> Array:
     return jax.lax.fori_loop(0, n_iter, lambda _, y: y - jnp.linalg.solve(jac(y), G(y)), y0)
 
 
-def _state_from_rates(circuit: RateCircuit, rates: Array, n_iter: int) -> RateState:
+def _state_from_rates(
+    circuit: RateCircuit, rates: Array, n_iter: int, frozen: tuple[bool, ...]
+) -> RateState:
     r"""The state with these rates, each projection's variables at their steady state for them.
 
     Each projection's gating (and short-term plasticity) is solved from its own rate form
@@ -176,26 +220,26 @@ def _state_from_rates(circuit: RateCircuit, rates: Array, n_iter: int) -> RateSt
         state = eqx.tree_at(lambda s: s.rates, state, rates)
     start = np.cumsum([0] + [p.size for p in circuit.populations])
     gating, short_term = [], []
-    for proj, s0, st0, frozen in zip(
-        circuit.projections, state.gating, state.short_term, _frozen_u(circuit), strict=True
+    for proj, s0, st0, fz in zip(
+        circuit.projections, state.gating, state.short_term, frozen, strict=True
     ):
         r_pre = rates[start[proj.pre] : start[proj.pre + 1]]
         stp = proj.short_term
-        y0, unravel = ravel_pytree((s0, st0 if not frozen else (st0[0],)))
+        y0, unravel = ravel_pytree((s0, st0 if not fz else (st0[0],)))
 
-        def G(y, proj=proj, stp=stp, unravel=unravel, frozen=frozen, st0=st0, r_pre=r_pre):
+        def G(y, proj=proj, stp=stp, unravel=unravel, fz=fz, st0=st0, r_pre=r_pre):
             s, st = unravel(y)
             if stp is None:
                 return proj.synapse.rate_field(s, r_pre)
-            st = (st[0], st0[1]) if frozen else st
+            st = (st[0], st0[1]) if fz else st
             dR, du = stp.rate_field(st, r_pre)
             ds = proj.synapse.rate_field(s, r_pre * stp.relative_efficacy(st))
-            return ravel_pytree((ds, (dR,) if frozen else (dR, du)))[0]
+            return ravel_pytree((ds, (dR,) if fz else (dR, du)))[0]
 
         y = _newton(G, y0, n_iter)
         s, st = unravel(y)
         gating.append(s)
-        short_term.append(None if stp is None else ((st[0], st0[1]) if frozen else st))
+        short_term.append(None if stp is None else ((st[0], st0[1]) if fz else st))
     return RateState(tuple(gating), tuple(short_term), state.rates, state.I_noise)
 
 
@@ -220,10 +264,10 @@ def _as_input(circuit, state_or_rates):
     return rates
 
 
-def _as_state(circuit, state_or_rates, n_iter) -> RateState:
+def _as_state(circuit, state_or_rates, n_iter, frozen) -> RateState:
     if isinstance(state_or_rates, RateState):
         return state_or_rates
-    return _state_from_rates(circuit, state_or_rates, n_iter)
+    return _state_from_rates(circuit, state_or_rates, n_iter, frozen)
 
 
 def linearise(
@@ -258,7 +302,7 @@ def linearise(
     _check_circuit(circuit)
     drive = _drive(circuit, drive, jnp.result_type(float))
     state = _as_input(circuit, state_or_rates)
-    return _linearise(_arrays(circuit), state, drive)
+    return _linearise(_arrays(circuit), state, drive, tuple(_frozen_u(circuit)))
 
 
 def _arrays(tree):
@@ -268,10 +312,10 @@ def _arrays(tree):
 
 
 @eqx.filter_jit
-def _linearise(circuit, state, drive):
+def _linearise(circuit, state, drive, frozen):
     circuit = _with_checked_taus(circuit)
-    state = _as_state(circuit, state, 20)
-    F, x0, _ = _field(circuit, state, drive)
+    state = _as_state(circuit, state, 20, frozen)
+    F, x0, _ = _field(circuit, state, drive, frozen)
     J = jax.jacobian(F)(x0)
     lam = jnp.linalg.eigvals(J)
     return J, lam[jnp.argsort(-jnp.real(lam))]
@@ -282,24 +326,23 @@ def _no_grad(tree):
 
 
 @eqx.filter_jit
-def _solve(circuit, guess, drive, n_iter):
+def _solve(circuit, guess, drive, n_iter, frozen):
     circuit = _with_checked_taus(circuit)
     # Newton runs without gradients; one last step with the Jacobian held constant carries
     # them: at a converged x, d/dtheta [x - J^{-1} F(x; theta)] = -J^{-1} dF/dtheta, the
     # implicit-function derivative, without differentiating through the iterations.
     fixed, fixed_drive = _no_grad(circuit), _no_grad(drive)
-    state = _as_state(fixed, _no_grad(guess), n_iter)
-    F_fixed, x0, _ = _field(fixed, state, fixed_drive)
+    state = _as_state(fixed, _no_grad(guess), n_iter, frozen)
+    F_fixed, x0, _ = _field(fixed, state, fixed_drive, frozen)
     x = _newton(F_fixed, x0, n_iter)
-    F, _, unravel = _field(circuit, state, drive)
+    F, _, unravel = _field(circuit, state, drive, frozen)
     x = x - jnp.linalg.solve(jax.lax.stop_gradient(jax.jacobian(F)(x)), F(x))
     J = jax.jacobian(F)(x)
     lam = jnp.linalg.eigvals(J)
     lam = lam[jnp.argsort(-jnp.real(lam))]
     residual = jnp.max(jnp.abs(jnp.linalg.solve(J, F(x))) / (1.0 + jnp.abs(x)))
     state = unravel(x)
-    xi = jnp.zeros((circuit.n_units,), x.dtype)
-    _, rates = circuit.discretise(1.0)(state, drive, xi)
+    _, rates = _derivatives(circuit, state, drive)
     return SteadyState(state=state, rates=rates, jacobian=J, eigenvalues=lam, residual=residual)
 
 
@@ -358,7 +401,8 @@ def steady_state(
     _check_circuit(circuit)
     dtype = jnp.result_type(float)
     drive = _drive(circuit, drive, dtype)
-    out = _solve(_arrays(circuit), _as_input(circuit, guess), drive, n_iter)
+    frozen = tuple(_frozen_u(circuit))
+    out = _solve(_arrays(circuit), _as_input(circuit, guess), drive, n_iter, frozen)
     if throw:
         alpha, residual, rates = out.spectral_abscissa, out.residual, out.rates
         if _is_concrete(alpha) and _is_concrete(residual):
