@@ -25,6 +25,16 @@ from ._foraging import (
     run_foraging as run_foraging,
     sugrue_task as sugrue_task,
 )
+from ._ocular_dominance import (
+    DIAZEPAM as DIAZEPAM,
+    FLUOXETINE as FLUOXETINE,
+    BinocularCortex as BinocularCortex,
+    OcularDominanceResult as OcularDominanceResult,
+    Rearing as Rearing,
+    od_shift as od_shift,
+    rearing as rearing,
+    simulate_ocular_dominance as simulate_ocular_dominance,
+)
 from ._offline import (
     SleepPhase as SleepPhase,
     SleepResult as SleepResult,
