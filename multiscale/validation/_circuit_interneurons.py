@@ -15,6 +15,10 @@ of two steady states.
   expected changes for +10 pA onto VIP are the steady states of those published
   parameters (Euler at 0.1 ms, 6 s), not numbers printed in the paper; the paper's own
   claim is the sign reversal of the SST response.
+- VIP disinhibition (Pi et al. 2013): only the directions are checked, SST down and E up.
+  Pi et al. saw a fraction of PV cells suppressed too; in this one-unit-per-type circuit
+  the PV population's mean rate rises (+1.13 Hz at the low baseline), so PV is reported,
+  not tested.
 """
 
 import jax
