@@ -180,6 +180,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_circuit_areas",
     "_circuit_laminar",
     "_circuit_spiking",
+    "_circuit_spiking_models",
     "_behavior_psychophysics",
     "_behavior_learning",
     "_behavior_offline",
