@@ -100,3 +100,4 @@ from ._regression import (
     Logit as Logit,
     Regression as Regression,
 )
+from ._rlddm import RLDDM as RLDDM, RLTrials as RLTrials

@@ -16,8 +16,8 @@ import jax.random as jr
 import numpy as np
 
 from .._checks import runtime_checks
-from ..behavior import DDM, ProportionalRateDDM, circuit_trials
-from ..data import load_trials, regression
+from ..behavior import DDM, RLDDM, ProportionalRateDDM, circuit_trials
+from ..data import load_rl_trials, load_trials, regression
 from ..fit import (
     Free,
     aic,
@@ -264,18 +264,7 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
         model, nll, trials, free=free, optimizer=lbfgs(), steps=500, key=jr.key(seed),
         progress=False,
     )  # fmt: skip
-    u, rebuild = parameterize(fitted, free)
-    value = float(nll(fitted, trials))
-    k = int(u.shape[0])
-    hess = np.asarray(jax.hessian(lambda u: nll(rebuild(u), trials))(u), float)
-    try:
-        cov_u = np.linalg.inv(hess)
-    except np.linalg.LinAlgError:
-        cov_u = np.full_like(hess, np.nan)
-    # Delta method from the unconstrained u to each parameter's value.
-    slope = np.asarray(jax.jacfwd(lambda u: _flat(rebuild, u))(u), float).diagonal()
-    se = np.sqrt(np.clip(np.diag(cov_u), 0, None)) * np.abs(slope)
-    values = np.asarray(_flat(rebuild, u), float)
+    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
     units = {}
     for name in rebuild.names:
         field = name.split(":")[0]
@@ -299,6 +288,72 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
         "report": str(report),
     }
     return result, fitted, free
+
+
+def _laplace(fitted, free, nll, trials):
+    """Values, Laplace SEs (delta method from the unconstrained scale), NLL and the
+    parameterisation of a fit by ``fit(..., free=free)``."""
+    u, rebuild = parameterize(fitted, free)
+    value = float(nll(fitted, trials))
+    k = int(u.shape[0])
+    hess = np.asarray(jax.hessian(lambda u: nll(rebuild(u), trials))(u), float)
+    try:
+        cov_u = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        cov_u = np.full_like(hess, np.nan)
+    slope = np.asarray(jax.jacfwd(lambda u: _flat(rebuild, u))(u), float).diagonal()
+    se = np.sqrt(np.clip(np.diag(cov_u), 0, None)) * np.abs(slope)
+    values = np.asarray(_flat(rebuild, u), float)
+    return values, se, value, k, rebuild
+
+
+_RLDDM_UNITS = {
+    "alpha": "learning rate (0-1)",
+    "scaler": "1/s drift per unit value difference",
+    "a": "boundary separation",
+    "t0": "s",
+}
+
+
+def _fit_rlddm_command(path, seed, progress) -> dict:
+    """``--model rlddm``: Q-learning with the DDM choice rule (HDDM's RLDDM columns)."""
+    progress.start("reading the learning-task data")
+    trials, report = load_rl_trials(path)
+    rt = np.asarray(trials.rt)
+    start = RLDDM(
+        alpha=0.2,
+        scaler=2.0,
+        a=1.5,
+        t0=float(0.8 * np.quantile(rt, 0.02)),
+        rt_max=float(max(2.0, rt.max())),
+    )
+    free = [Free(lambda m, f=f: getattr(m, f), name=f) for f in _RLDDM_UNITS]
+
+    def nll(m, t):
+        return -jnp.sum(m.log_density(t))
+
+    progress.start(f"fitting the RLDDM to {trials.n_trials} trials")
+    fitted, hist = fit(
+        start, nll, trials, free=free, optimizer=lbfgs(), steps=500, key=jr.key(seed),
+        n_starts=4, progress=False,
+    )  # fmt: skip
+    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
+    return {
+        "model": "RLDDM (Pedersen, Frank & Biele 2017)",
+        "likelihood": "trial",
+        "parameters": {
+            n: {"value": float(v), "se": float(e), "unit": _RLDDM_UNITS[n]}
+            for n, v, e in zip(rebuild.names, values, se, strict=True)
+        },
+        "nll": value,
+        "n_trials": trials.n_trials,
+        "n_parameters": k,
+        "aic": float(aic(value, k)),
+        "bic": float(bic(value, k, trials.n_trials)),
+        "converged": bool(hist.converged),
+        "convergence": _convergence(hist),
+        "report": str(report),
+    }
 
 
 def _flat(rebuild, u):
@@ -365,8 +420,8 @@ def fit_command(
     """
     del as_json
     progress = Progress() if progress is None else progress
-    if model not in ("ddm", "circuit"):
-        raise ValueError(f"model must be 'ddm' or 'circuit', got {model!r}")
+    if model not in ("ddm", "circuit", "rlddm"):
+        raise ValueError(f"model must be 'ddm', 'circuit' or 'rlddm', got {model!r}")
     if likelihood not in ("trial", "summary"):
         raise ValueError(f"likelihood must be 'trial' or 'summary', got {likelihood!r}")
     if model == "ddm" and likelihood != "trial":
@@ -391,6 +446,8 @@ def fit_command(
         return result
     if output is not None:
         raise ValueError("--output is written for --formula fits")
+    if model == "rlddm":
+        return _fit_rlddm_command(path, seed, progress)
     if condition is None:
         raise ValueError("--condition is required (the column that scales the drift)")
     progress.start("reading the data")

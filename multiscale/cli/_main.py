@@ -128,7 +128,14 @@ def _parser() -> argparse.ArgumentParser:
         "the fitted parameters without them.",
     )
     f.add_argument("data", help="CSV file with one row per trial")
-    f.add_argument("--model", choices=["ddm", "circuit"], default="ddm")
+    f.add_argument(
+        "--model",
+        choices=["ddm", "circuit", "rlddm"],
+        default="ddm",
+        help="ddm (default), circuit, or rlddm: Q-learning with the DDM choice rule on a "
+        "learning task in HDDM's RLDDM columns (subj_idx, response, rt, trial, split_by, "
+        "feedback, q_init)",
+    )
     f.add_argument(
         "--condition",
         help="condition column, e.g. coherence (required unless --formula names the columns)",
