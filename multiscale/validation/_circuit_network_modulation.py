@@ -8,7 +8,13 @@ differences are paired: the same noise drives the same trial in both. A decision
 first crossing of 15 Hz by the 50-ms boxcar rate (:class:`~multiscale.behavior.ThresholdReadout`);
 decision times are from stimulus onset. Confidence intervals (95 %): for accuracy and
 decision time, mean paired differences +- 1.96 SE; for the Weibull threshold, a paired
-bootstrap over trials (200 resamples, the same trials drawn in both conditions).
+bootstrap over trials (200 resamples, the same trials drawn in both conditions); for the
+reward rate, the same with 500 resamples.
+
+Conditions: the reduced model itself; the circuit at its defaults; top-down VIP drive
+0.03 -> 0.08 nA (attention); acetylcholine at level 1 (afferent x1.2, intracortical
+/1.05); noradrenaline at levels 1, 5 and 16 (gain x1.03, x1.15, x1.48 about each
+population's resting input); SST silenced (every projection out of SST set to 0).
 """
 
 import functools
@@ -48,6 +54,8 @@ def _conditions():
         "acetylcholine": modulate_rate_circuit(base, Acetylcholine(), 1.0),
         "noradrenaline": modulate_rate_circuit(base, Noradrenaline(), 1.0),
         "sst_lesion": lesion(base, _SST),
+        "ne_5": modulate_rate_circuit(base, Noradrenaline(), 5.0),
+        "ne_16": modulate_rate_circuit(base, Noradrenaline(), 16.0),
     }
 
 
@@ -72,7 +80,8 @@ def _alphas(k, n):
 
 def _threshold(name: str) -> float:
     dec, cor, _ = _trials(name)
-    return float(_alphas(jnp.asarray(cor.sum(1))[None], jnp.asarray(dec.sum(1))[None])[0])
+    k, n = (jnp.asarray(x.sum(1), jnp.result_type(float))[None] for x in (cor, dec))
+    return float(_alphas(k, n)[0])
 
 
 def _alpha_ci(name: str, reps: int = 200) -> tuple[float, float, float]:
@@ -302,5 +311,58 @@ def _sst_lesion():
             " / ".join(f"{1e3 * a:.0f} -> {1e3 * b:.0f}" for a, b in zip(q0, q1, strict=True))
             + f" ms; accuracy at 3.2-12.8 %: {_fmt(p['acc'], 100, ' pts')}",
             bool(np.all(q1 < q0)),
+        ),
+    ]
+
+
+_ITI = 1.0  # s, inter-trial interval of the reward rate
+_RT_UNDECIDED = 2.1  # s: an undecided trial counts as an error that took the whole trial
+
+
+def _reward_rate_ci(a: str, b: str, reps: int = 500) -> tuple[float, float, float]:
+    """Reward rate difference (b - a), correct choices per second, with a paired bootstrap CI.
+
+    Reward rate = P(correct) / (mean RT + ITI), RT = decision time + 0.1 s.
+    """
+
+    def rr(name, idx):
+        dec, cor, dt = _trials(name)
+        rt = np.where(dec, dt + 0.1, _RT_UNDECIDED)[:, idx]
+        return cor[:, idx].mean((0, -1)) / (rt.mean((0, -1)) + _ITI)
+
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, _N, (reps, _N)).T  # (trials, reps): same trials in both
+    diff = rr(b, idx) - rr(a, idx)
+    lo, hi = np.percentile(diff, [2.5, 97.5])
+    full = np.arange(_N)
+    return float(rr(b, full) - rr(a, full)), float(lo), float(hi)
+
+
+@target(
+    name="noradrenaline_inverted_u_reward_rate",
+    scale="behavior",
+    source=(
+        "Eckhoff, Wong-Lin & Holmes 2009 J Neurosci 29:4301 (reward rate low at low NE, "
+        "low at high NE, near-maximal over a broad middle range); Aston-Jones & Cohen 2005 "
+        "Annu Rev Neurosci 28:403. Level 0 stands for low tonic NE (no gain change); reward "
+        "rate = P(correct) / (mean RT + 1 s)"
+    ),
+    slow=True,
+)
+def _inverted_u():
+    up = _reward_rate_ci("baseline", "ne_5")
+    down = _reward_rate_ci("ne_16", "ne_5")
+    return [
+        holds(
+            "reward rate higher at level 5 (gain x1.15) than at level 0, 95 % CI above 0",
+            "difference > 0, CI excludes 0",
+            _fmt(up, 1.0, " /s"),
+            bool(up[1] > 0),
+        ),
+        holds(
+            "reward rate higher at level 5 than at level 16 (gain x1.48: fast, inaccurate)",
+            "difference > 0, CI excludes 0",
+            _fmt(down, 1.0, " /s"),
+            bool(down[1] > 0),
         ),
     ]
