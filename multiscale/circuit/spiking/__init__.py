@@ -17,6 +17,7 @@ from ._connectivity import (
     fixed_indegree as fixed_indegree,
     fixed_probability as fixed_probability,
 )
+from ._damped import DampedSurrogate as DampedSurrogate
 from ._models import (
     brunel_network as brunel_network,
     coba_network as coba_network,
@@ -38,4 +39,9 @@ from ._surrogate import (
     ArcTan as ArcTan,
     FastSigmoid as FastSigmoid,
     Triangle as Triangle,
+)
+from ._wang2002 import (
+    Wang2002Network as Wang2002Network,
+    Wang2002State as Wang2002State,
+    wang2002_network as wang2002_network,
 )
