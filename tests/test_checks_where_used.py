@@ -77,3 +77,20 @@ def test_a_nested_part_is_checked_too():
     with pytest.raises(Exception, match="MgBlock `Mg`"):
         jax.block_until_ready(run(bad))
     assert bool(bad.violations()) and not bool(circuit.violations())
+
+
+def test_population_rate_time_constant_checked_under_jit():
+    E = ms.circuit.RatePopulation(ms.circuit.ThresholdLinear(), size=2, tau=0.02, I_0=1.0)
+    ee = ms.circuit.Projection(
+        0, 0, ms.synapse.ExponentialSynapse(0.005), ms.circuit.SelfCross(0.5, -0.3)
+    )
+    circuit = ms.circuit.RateCircuit((E,), (ee,), ms.circuit.StimulusInput(gain=1.0), (0, 1))
+
+    @jax.jit
+    def run(tau):
+        c = eqx.tree_at(lambda c: c.populations[0].tau, circuit, tau)
+        return ms.circuit.simulate(c, ms.circuit.Stimulus(0.0), key=jr.key(0), protocol=SHORT).r
+
+    with pytest.raises(Exception, match="RatePopulation `tau`"):
+        jax.block_until_ready(run(jnp.asarray(-0.01)))
+    assert np.all(np.isfinite(np.asarray(run(jnp.asarray(0.01)))))

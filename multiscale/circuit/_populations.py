@@ -182,7 +182,8 @@ class RatePopulation(eqx.Module):
     tau: Param | None = None
     V: Param = -55.0
     name: str = eqx.field(static=True, default="")
-    constraints = Constraints(finite=("I_0", "V"))
+    # A ``tau`` of None (instantaneous rates) is skipped by the checks.
+    constraints = Constraints(positive=("tau",), finite=("I_0", "V"))
 
     def __check_init__(self):
         if not isinstance(self.transfer, AbstractTransfer):
@@ -193,5 +194,3 @@ class RatePopulation(eqx.Module):
         if not (isinstance(self.size, int) and self.size >= 1):
             raise ValueError(f"RatePopulation `size` must be an int >= 1, got {self.size!r}")
         check_fields("RatePopulation", self, self.constraints)
-        if self.tau is not None:
-            check_fields("RatePopulation", self, Constraints(positive=("tau",)))
