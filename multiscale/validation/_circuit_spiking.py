@@ -86,7 +86,7 @@ def _coba_bernoulli():
     slow=True,
     known_gap="with NEST's fixed in-degree rule the network settles at 14 Hz (CV 1.42; "
     "two networks, and also at dt = 0.05 ms and with a two-step delay), below the 17-20 Hz "
-    "reported for the peers; with Bernoulli connections it gives 19 Hz",
+    "reported for the peers (not rechecked here); Bernoulli connections give 18.1 Hz",
 )
 def _coba_fixed():
     rate, cv = _coba_stats(True)
