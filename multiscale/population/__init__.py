@@ -52,3 +52,11 @@ from ._session import (
     reversal_task as reversal_task,
     run_session as run_session,
 )
+from ._tagging_session import (
+    TRAINING_TIME as TRAINING_TIME,
+    BehavioralTagging as BehavioralTagging,
+    memory_at as memory_at,
+    recall_accuracy as recall_accuracy,
+    recall_block as recall_block,
+    simulate_behavioral_tagging as simulate_behavioral_tagging,
+)
