@@ -184,6 +184,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_behavior_psychophysics",
     "_behavior_learning",
     "_behavior_offline",
+    "_population_critical_period",
     "_behavior_foraging",
     "_fit_roitman_ddm",
     "_fit_circuit_summary",
