@@ -99,5 +99,6 @@ from ._regression import (
     Log as Log,
     Logit as Logit,
     Regression as Regression,
+    default_link as default_link,
 )
 from ._rlddm import RLDDM as RLDDM, RLTrials as RLTrials

@@ -18,14 +18,15 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from ..behavior import AbstractChoiceModel, Trials
-from ..behavior._regression import (
+from ..behavior import (
+    AbstractChoiceModel,
     AbstractLink,
     Identity,
     LinearPredictor,
     Log,
     Logit,
     Regression,
+    Trials,
     default_link,
 )
 from ._trials import LoadReport, _read_csv, load_trials

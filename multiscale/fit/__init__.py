@@ -45,6 +45,10 @@ from ._hierarchical import (
     fit_hierarchical as fit_hierarchical,
     subject_trials as subject_trials,
 )
+from ._io import (
+    load_point_estimates as load_point_estimates,
+    save_point_estimates as save_point_estimates,
+)
 from ._learning_fit import (
     LearningCurve as LearningCurve,
     LearningRuleFit as LearningRuleFit,
@@ -70,12 +74,10 @@ from ._parameters import (
 from ._posterior import (
     Posterior as Posterior,
     Prior as Prior,
-    load_point_estimates as load_point_estimates,
     load_posterior as load_posterior,
     log_posterior_fn as log_posterior_fn,
     regression_priors as regression_priors,
     sample_posterior as sample_posterior,
-    save_point_estimates as save_point_estimates,
 )
 from ._priors import (
     AbstractPrior as AbstractPrior,
