@@ -66,3 +66,71 @@ def test_pd_network_at_10_percent():
         phi = math.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
         mean = mu + 0.5 * mu * phi / (0.5 * math.erfc(a / math.sqrt(2)))
         assert d[sign * w > 0].mean() == pytest.approx(mean, rel=0.03)
+
+
+# --- Online plasticity in spiking networks -------------------------------------------
+
+
+def _one_synapse(rule, pre_times, post_times, t1=0.2, dt=1e-4):
+    """Run ``rule`` on one synapse with imposed spike times; return its final weight."""
+    import jax.numpy as jnp
+
+    n_steps = round(t1 / dt)
+    pre = np.zeros(n_steps)
+    post = np.zeros(n_steps)
+    pre[np.rint(np.asarray(pre_times) / dt).astype(int)] = 1
+    post[np.rint(np.asarray(post_times) / dt).astype(int)] = 1
+    w = jnp.zeros((1, 1))
+    aux = rule.init_aux(1, jnp.float32)
+    x = y = 0.0
+    for k in range(n_steps):
+        x = x * np.exp(-dt / rule.tau_pre)
+        y = y * np.exp(-dt / rule.tau_post)
+        w, aux = rule.update(w, aux, pre[k], post[k], x, y, k * dt, dt)
+        x, y = x + pre[k], y + post[k]
+    return float(w[0, 0]), aux
+
+
+def test_inhibitory_stdp_pairing():
+    # Vogels et al. 2011: pre at 10 ms, post at 15 ms: the post spike adds eta x_pre =
+    # eta e^{-5/20}; the pre spike subtracts eta alpha (y = 0 then), alpha = 2 rho0 tau.
+    from multiscale.circuit.spiking._stdp_networks import InhibitorySTDP
+
+    rule = InhibitorySTDP(eta=1.0, rho0=3.0, tau=0.02, w_max=100.0)
+    w, _ = _one_synapse(rule, [0.010], [0.015])
+    # w is clipped at 0 after the pre spike (0 - 0.12 -> 0), then the post spike adds.
+    assert w == pytest.approx(math.exp(-0.25), rel=1e-4)
+    # Symmetric window: post first (at 10 ms), pre at 15 ms: eta (e^{-1/4} - alpha).
+    w, _ = _one_synapse(rule, [0.015], [0.010])
+    assert w == pytest.approx(math.exp(-0.25) - 0.12, rel=1e-4)
+
+
+def test_pair_stdp_window_and_bounds():
+    # Song, Miller & Abbott 2000: +A+ e^{-dt/tau+} for pre before post, -A- e^{-dt/tau-}
+    # for post before pre; weights stay in [0, w_max].
+    from multiscale.circuit.spiking._stdp_networks import PairSTDP
+
+    rule = PairSTDP(a_plus=0.5, a_minus=0.525, w_max=1.0)
+    w, _ = _one_synapse(rule, [0.010], [0.020])
+    assert w == pytest.approx(0.5 * math.exp(-0.5), rel=1e-4)
+    w, _ = _one_synapse(rule, [0.010, 0.012, 0.014, 0.016], [0.011, 0.013, 0.015, 0.017])
+    assert 0.0 < w <= 1.0
+
+
+def test_vogels2011_rate_relaxes_small_network():
+    # Vogels et al. 2011 Fig. 4: without I -> E inhibition the excitatory neurons fire fast
+    # and synchronously; inhibitory STDP (rho0 = 3 Hz) grows the I -> E weights and the
+    # excitatory rate relaxes toward rho0. 1000 neurons (in-degrees of the full network),
+    # plasticity on from 0.5 s; 2 s.
+    import jax.random as jr
+
+    from multiscale.circuit.spiking._stdp_networks import run_plastic
+    from multiscale.circuit.spiking._vogels2011 import vogels2011_network
+
+    c = vogels2011_network(jr.key(0), n=1000, t_plastic=0.5)
+    out = run_plastic(c, key=jr.key(1), t1=2.0, chunk=0.5)
+    e = out.rate[:, :800].mean(axis=1)
+    assert out.mean_weight[0, 0] == 0.0 and out.mean_weight[-1, 0] > 0.5
+    assert e[0] > 100.0  # uninhibited: fast tonic firing
+    assert e[-1] < 0.5 * e[0]
+    assert e[-1] > 3.0  # approached from above, not undershot
