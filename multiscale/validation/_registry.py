@@ -185,6 +185,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_behavior_learning",
     "_behavior_offline",
     "_population_critical_period",
+    "_population_tagging",
     "_behavior_foraging",
     "_fit_roitman_ddm",
     "_fit_circuit_summary",
