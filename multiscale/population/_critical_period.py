@@ -12,6 +12,10 @@ The gate acts on the weight change of the whole trial, so it is a learning-rate 
 for any rule; because it forms a convex combination of the old and the new weights
 for $g \in [0, 1]$, the rule's weight bounds still hold.
 
+This gate is scheduled by age. In :class:`~multiscale.population.BinocularCortex` the
+window is instead a consequence of inhibitory maturation (opened by inhibition above a
+threshold, closed by a brake), so it moves when inhibition is manipulated.
+
 References:
     Hensch TK (2005) Critical period plasticity in local cortical circuits. Nat Rev
     Neurosci 6:877.
