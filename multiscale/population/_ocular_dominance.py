@@ -41,6 +41,11 @@ feedback inhibition from PV cells. Over days of rearing, stepped hourly
 The ocular-dominance index is $\mathrm{ODI} = (w_c - w_i)/(w_c + w_i)$, the
 contra-minus-ipsi visual response over their sum (1: contralateral only).
 
+The E–PV loop is not run as a :class:`~multiscale.circuit.RateCircuit`: its dynamics
+(tens of ms) are at steady state on hourly steps over weeks, so the steady-state E rate
+is written in closed form (divisive feedback inhibition), and a rearing of two months is
+one ``lax.scan`` of about 1500 steps.
+
 How this differs from :class:`~multiscale.population.CriticalPeriod`. That gate is a
 learning-rate factor written as a function of age in trials: it closes because it is
 told to, and reopens on a date. Here the window is not a function of age at all: it is
