@@ -49,15 +49,23 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
         model, nll, trials, free=free, optimizer=lbfgs(), steps=500, key=jr.key(seed),
         progress=False,
     )  # fmt: skip
-    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
     units = {}
-    for name in rebuild.names:
+    for name in parameterize(fitted, free)[1].names:
         field = name.split(":")[0]
         units[name] = (
             f"{field} coefficient, {_link_unit(model, field)}" if ":" in name else "DDM field"
         )
-    result = {
-        "model": "DDM regression: " + "; ".join(formulas),
+    result = _laplace_result(
+        "DDM regression: " + "; ".join(formulas), fitted, free, nll, trials, hist, report, units
+    )
+    return result, fitted, free
+
+
+def _laplace_result(name, fitted, free, nll, trials, hist, report, units) -> dict:
+    """The command's JSON-ready result: values, Laplace SEs, NLL, AIC/BIC, convergence."""
+    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
+    return {
+        "model": name,
         "likelihood": "trial",
         "parameters": {
             n: {"value": float(v), "se": float(e), "unit": units[n]}
@@ -72,7 +80,6 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
         "convergence": _convergence(hist),
         "report": str(report),
     }
-    return result, fitted, free
 
 
 def _laplace(fitted, free, nll, trials):
@@ -122,23 +129,10 @@ def _fit_rlddm_command(path, seed, progress) -> dict:
         start, nll, trials, free=free, optimizer=lbfgs(), steps=500, key=jr.key(seed),
         n_starts=4, progress=False,
     )  # fmt: skip
-    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
-    return {
-        "model": "RLDDM (Pedersen, Frank & Biele 2017)",
-        "likelihood": "trial",
-        "parameters": {
-            n: {"value": float(v), "se": float(e), "unit": _RLDDM_UNITS[n]}
-            for n, v, e in zip(rebuild.names, values, se, strict=True)
-        },
-        "nll": value,
-        "n_trials": trials.n_trials,
-        "n_parameters": k,
-        "aic": float(aic(value, k)),
-        "bic": float(bic(value, k, trials.n_trials)),
-        "converged": bool(hist.converged),
-        "convergence": _convergence(hist),
-        "report": str(report),
-    }
+    return _laplace_result(
+        "RLDDM (Pedersen, Frank & Biele 2017)", fitted, free, nll, trials, hist, report,
+        _RLDDM_UNITS,
+    )  # fmt: skip
 
 
 def _flat(rebuild, u):
