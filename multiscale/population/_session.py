@@ -59,295 +59,35 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real, Shaped
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
 
 from ..circuit import (
-    AbstractCircuit,
     AbstractDecision,
     AbstractOnlineReadout,
-    Dense,
-    RateCircuit,
     Stimulus,
     TrialProtocol,
-    WongWang2006,
     simulate,
 )
 from ..synapse import (
-    AbstractRateRule,
     ModulatorSignals,
-    RewardModulatedHebb,
     apply_mask,
-    check_mask,
     with_weights,
 )
-from ._critical_period import AbstractPlasticityGate
-
-Param = Float[ArrayLike, ""]
+from ._learner import (
+    Learner as Learner,
+    RewardPrediction as RewardPrediction,
+    SensoryPopulation as SensoryPopulation,
+)
+from ._session_projections import (
+    _choice_permutations,
+    _plastic_projections,
+    _population_rates,
+    _with_projection_weights,
+)
+from ._task import Task as Task, reversal_task as reversal_task
 
 SESSION_PROTOCOL = TrialProtocol(dt=1e-3, t_on=0.1, t1=1.1)
 """A session trial: 1 ms steps, stimulus from 0.1 s, 1.1 s long (1 s of stimulus)."""
-
-
-def _check_nonneg(owner, obj, names):
-    for name in names:
-        value = getattr(obj, name)
-        if isinstance(value, int | float) and not value >= 0:
-            raise ValueError(f"{owner} `{name}` must be >= 0, got {value}")
-
-
-class SensoryPopulation(eqx.Module):
-    r"""Direction-tuned sensory units: $x_j = [x_0 + g\,c\,s\,p_j + \sigma\xi_j]_+$ (Hz).
-
-    Units alternate in preference, $p = (+1, -1, +1, \dots)$. Rates are constant over
-    the trial; $\xi_j \sim N(0, 1)$ per unit and trial.
-
-    Attributes:
-        n_units: number of units (even), static.
-        baseline: $x_0$, Hz (15).
-        gain: $g$, Hz per unit coherence (15).
-        noise: $\sigma$, Hz (2).
-    """
-
-    n_units: int = eqx.field(static=True, default=4)
-    baseline: Param = 15.0
-    gain: Param = 15.0
-    noise: Param = 2.0
-
-    def __check_init__(self):
-        if not (isinstance(self.n_units, int) and self.n_units >= 2 and self.n_units % 2 == 0):
-            raise ValueError(
-                f"SensoryPopulation `n_units` must be an even int >= 2, got {self.n_units}"
-            )
-        _check_nonneg("SensoryPopulation", self, ("baseline", "gain", "noise"))
-
-    @property
-    def preferred(self) -> Float[Array, " units"]:
-        """Preferred direction of each unit, +1 or -1."""
-        return jnp.where(jnp.arange(self.n_units) % 2 == 0, 1.0, -1.0)
-
-    def rates(
-        self, direction: Param, coherence: Param, *, key: PRNGKeyArray
-    ) -> Float[Array, " units"]:
-        """Rates (Hz) on one trial of ``direction`` (+1/-1) and ``coherence`` (fraction)."""
-        dtype = jnp.result_type(float)
-        mean = jnp.asarray(self.baseline, dtype) + jnp.asarray(self.gain, dtype) * jnp.asarray(
-            coherence, dtype
-        ) * jnp.asarray(direction, dtype) * self.preferred.astype(dtype)
-        xi = jr.normal(key, (self.n_units,), dtype)
-        return jax.nn.relu(mean + jnp.asarray(self.noise, dtype) * xi)
-
-
-class RewardPrediction(eqx.Module):
-    r"""A Rescorla–Wagner critic whose prediction error is released as dopamine.
-
-    $$\delta = R - V,\qquad V \leftarrow V + \alpha_V\,\delta,\qquad
-      d_0 = k_+\,[\delta]_+ - k_-\,[-\delta]_+ .$$
-
-    $k_\pm$ default to 50 s⁻¹ per unit reward: ``daspnet.m``'s burst of 0.5 per 10-ms
-    update (Izhikevich 2007) for a fully unexpected reward. Blunted dopamine
-    (e.g. depletion, Clarke et al. 2011) is a smaller $k_+$ and/or $k_-$.
-
-    Attributes:
-        alpha: learning rate of the prediction $V$, in [0, 1] (0.1).
-        burst_gain: $k_+$, 1/s per unit positive RPE (50).
-        dip_gain: $k_-$, 1/s per unit negative RPE (50).
-        v0: initial prediction $V$ (0.5: chance in a two-choice task).
-    """
-
-    alpha: Param = 0.1
-    burst_gain: Param = 50.0
-    dip_gain: Param = 50.0
-    v0: Param = 0.5
-
-    def __check_init__(self):
-        _check_nonneg("RewardPrediction", self, ("alpha", "burst_gain", "dip_gain"))
-        if isinstance(self.alpha, int | float) and self.alpha > 1:
-            raise ValueError(f"RewardPrediction `alpha` must be in [0, 1], got {self.alpha}")
-
-    def dopamine(self, rpe: Float[Array, ""]) -> Float[Array, ""]:
-        """Dopamine burst (> 0) or dip (< 0), 1/s, for a prediction error."""
-        return jnp.asarray(self.burst_gain) * jax.nn.relu(rpe) - jnp.asarray(
-            self.dip_gain
-        ) * jax.nn.relu(-rpe)
-
-
-class Learner(eqx.Module):
-    """A subject: circuit, sensory front end, plasticity rule, critic and initial weights.
-
-    Attributes:
-        circuit: the decision circuit.
-        sensory: the sensory units.
-        rule: the plasticity rule of the sensory→decision weights: any
-            :class:`~multiscale.synapse.AbstractRateRule` (three-factor, Hebb, Oja, BCM,
-            STDP in rate form, scaling, iSTDP, a :class:`~multiscale.synapse.Modulated`
-            rule, ...). Rules on the circuit's own projections live in their
-            ``Projection.rule`` slot.
-        critic: reward prediction and dopamine release.
-        weights: initial weights, shape (units, 2), dimensionless (input rate to
-            population i is $\\sum_j W_{ji} x_j$). Default: 0.5 everywhere (no preference).
-        gate: learning-rate factor by age, e.g. a
-            :class:`~multiscale.population.CriticalPeriod` (None: always 1). Each trial
-            the weights move by gate × the rule's change, for ``rule`` and for every
-            learning projection of the circuit.
-        mask: existing synapses, boolean, shape (units, 2) (None: all); silent sites
-            are held at 0 (structural plasticity, :mod:`multiscale.synapse`).
-    """
-
-    circuit: AbstractCircuit = WongWang2006()
-    sensory: SensoryPopulation = SensoryPopulation()
-    rule: AbstractRateRule = RewardModulatedHebb()
-    critic: RewardPrediction = RewardPrediction()
-    weights: Float[Array, "units 2"] | None = None
-    gate: AbstractPlasticityGate | None = None
-    mask: Shaped[Array, "..."] | None = None
-
-    def __check_init__(self):
-        if not isinstance(self.rule, AbstractRateRule):
-            raise TypeError(
-                "Learner `rule` must be an AbstractRateRule (e.g. ms.synapse.Hebb(), "
-                f"ms.synapse.RewardModulatedHebb()), got {type(self.rule).__name__}"
-            )
-        if not isinstance(self.circuit, AbstractCircuit):
-            raise TypeError(
-                f"Learner `circuit` must be an AbstractCircuit, got {type(self.circuit).__name__}"
-            )
-        _plastic_projections(self.circuit)  # a rule that cannot act on its projection raises
-
-    def initial_weights(self) -> Float[Array, "units 2"]:
-        if self.weights is None:
-            w = jnp.full((self.sensory.n_units, 2), 0.5, jnp.result_type(float))
-        else:
-            w = jnp.asarray(self.weights)
-            if w.shape != (self.sensory.n_units, 2):
-                raise ValueError(
-                    f"Learner `weights` must have shape ({self.sensory.n_units}, 2), got {w.shape}"
-                )
-        if self.mask is None:
-            return w
-        return apply_mask(w, check_mask(self.mask, w, "Learner `mask`"))
-
-
-class Task(eqx.Module):
-    """The trial schedule of a session (all arrays of length n_trials).
-
-    Attributes:
-        direction: motion direction per trial, +1 or -1.
-        coherence: coherence per trial, fraction in [0, 1].
-        mapping: +1 where direction +1 is rewarded for choosing population 1, -1 where
-            the mapping is reversed.
-        dopamine_scale: multiplies the dopamine signal per trial (1 = intact).
-        acetylcholine: acetylcholine level per trial (dimensionless, >= 0; 0 = baseline),
-            delivered to the rules with the trial's :class:`~multiscale.synapse.ModulatorSignals`.
-        noradrenaline: noradrenaline level per trial (dimensionless, >= 0).
-        serotonin: serotonin level per trial (dimensionless, >= 0).
-
-    Levels may be scalars (the same on every trial). Negative or non-finite levels raise
-    ``ValueError`` naming the field (inside ``jit``: ``eqx.error_if``).
-    """
-
-    direction: Float[Array, " trials"]
-    coherence: Float[Array, " trials"]
-    mapping: Float[Array, " trials"]
-    dopamine_scale: Float[Array, " trials"]
-    acetylcholine: Float[Array, " trials"]
-    noradrenaline: Float[Array, " trials"]
-    serotonin: Float[Array, " trials"]
-
-    def __init__(
-        self,
-        direction,
-        coherence,
-        mapping=None,
-        dopamine_scale=None,
-        *,
-        acetylcholine=0.0,
-        noradrenaline=0.0,
-        serotonin=0.0,
-    ):
-        dtype = jnp.result_type(float)
-        direction = jnp.asarray(direction, dtype)
-        if direction.ndim != 1 or direction.shape[0] < 1:
-            raise ValueError(
-                f"Task `direction` must be 1-D with at least one trial, got shape {direction.shape}"
-            )
-        n = direction.shape[0]
-        ones = jnp.ones((n,), dtype)
-
-        def per_trial(v):
-            return (
-                jnp.broadcast_to(jnp.asarray(v, dtype), (n,))
-                if jnp.ndim(v) == 0
-                else (jnp.asarray(v, dtype))
-            )
-
-        fields = {
-            "coherence": per_trial(coherence),
-            "mapping": ones if mapping is None else jnp.asarray(mapping, dtype),
-            "dopamine_scale": ones
-            if dopamine_scale is None
-            else jnp.asarray(dopamine_scale, dtype),
-            "acetylcholine": per_trial(acetylcholine),
-            "noradrenaline": per_trial(noradrenaline),
-            "serotonin": per_trial(serotonin),
-        }
-        for name, value in fields.items():
-            if value.shape != (n,):
-                raise ValueError(
-                    f"Task `{name}` must have shape ({n},) (one value per trial), got {value.shape}"
-                )
-        self.direction = direction
-        self.coherence = fields["coherence"]
-        self.mapping = fields["mapping"]
-        self.dopamine_scale = fields["dopamine_scale"]
-        for name in ("acetylcholine", "noradrenaline", "serotonin"):
-            setattr(self, name, _check_levels(name, fields[name]))
-
-    @property
-    def n_trials(self) -> int:
-        return self.direction.shape[0]
-
-
-def _check_levels(name: str, levels: Array) -> Array:
-    """Per-trial modulator levels: finite and >= 0 (``eqx.error_if`` under ``jit``)."""
-    try:
-        values = np.asarray(levels)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        bad = jnp.any(~(jnp.isfinite(levels) & (levels >= 0)))
-        return eqx.error_if(levels, bad, f"Task `{name}` levels must be finite and >= 0")
-    if not np.all(np.isfinite(values) & (values >= 0)):
-        raise ValueError(
-            f"Task `{name}` levels must be finite and >= 0 (0 = baseline), got min "
-            f"{np.nanmin(values) if np.any(~np.isnan(values)) else values[0]}"
-        )
-    return levels
-
-
-def reversal_task(
-    n_trials: int,
-    *,
-    key: PRNGKeyArray,
-    coherence: float = 0.2,
-    reversal_at: int | None = None,
-    dopamine_scale: float = 1.0,
-) -> Task:
-    """Random directions at one coherence; the rewarded mapping flips at ``reversal_at``.
-
-    Args:
-        n_trials: number of trials (>= 1).
-        key: PRNG key for the directions.
-        coherence: fraction in [0, 1].
-        reversal_at: index of the first reversed trial (None: no reversal).
-        dopamine_scale: dopamine multiplier for the whole session (1 = intact).
-    """
-    if not (isinstance(n_trials, int) and n_trials >= 1):
-        raise ValueError(f"`n_trials` must be an int >= 1, got {n_trials!r}")
-    direction = jnp.where(jr.bernoulli(key, 0.5, (n_trials,)), 1.0, -1.0)
-    trial = np.arange(n_trials)
-    reversed_ = np.zeros(n_trials, bool) if reversal_at is None else trial >= reversal_at
-    mapping = np.where(reversed_, -1.0, 1.0)
-    scale = jnp.full((n_trials,), dopamine_scale)
-    return Task(direction, coherence, jnp.asarray(mapping), scale)
 
 
 class SessionResult(eqx.Module):
@@ -398,108 +138,6 @@ def _decide(res, swap, u):
     rts = jnp.where(swap, rts[::-1], rts)
     rt = jnp.where(choice >= 0, rts[jnp.maximum(choice, 0)], jnp.nan)
     return choice, p, rt
-
-
-def _plastic_projections(circuit) -> tuple[int, ...]:
-    """Indices of the circuit's projections that carry a rule; checks each rule fits.
-
-    Raises ``TypeError``/``ValueError`` naming ``circuit.projections[i]`` when the rule is
-    not an :class:`~multiscale.synapse.AbstractRateRule`, the weight is not a
-    :class:`~multiscale.circuit.Dense` matrix of shape (post, pre), or the rule's update
-    does not give weights of that shape (e.g. a per-synapse parameter of the wrong shape).
-    """
-    projections = getattr(circuit, "projections", ())
-    if not isinstance(circuit, RateCircuit):
-        return ()
-    out = []
-    for i, proj in enumerate(projections):
-        if proj.rule is None:
-            continue
-        name = f"circuit.projections[{i}]"
-        if not isinstance(proj.rule, AbstractRateRule):
-            raise TypeError(
-                f"{name}.rule must be an AbstractRateRule (e.g. ms.synapse.Hebb()), got "
-                f"{type(proj.rule).__name__}"
-            )
-        if not isinstance(proj.weight, Dense):
-            raise TypeError(
-                f"{name}.rule needs a Dense weight matrix to learn (one weight per synapse), "
-                f"got {type(proj.weight).__name__}; write it as Dense(W) of shape (post, pre)"
-            )
-        n_pre = circuit.populations[proj.pre].size
-        n_post = circuit.populations[proj.post].size
-        W = jnp.asarray(proj.weight.W)
-        if W.shape != (n_post, n_pre):
-            raise ValueError(
-                f"{name}.weight.W must have shape (post, pre) = ({n_post}, {n_pre}), got {W.shape}"
-            )
-        dtype = jnp.result_type(float)
-
-        def one_step(rule, w, x, y):
-            st = rule.step(rule.init(w), x, y, 1.0)
-            return rule.relax(rule.signal(st, ModulatorSignals()), 1.0).weights
-
-        x1, y1 = jnp.ones((n_pre,), dtype), jnp.ones((n_post,), dtype)
-        try:
-            shape = jax.eval_shape(one_step, proj.rule, W.T.astype(dtype), x1, y1).shape
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"{name}.rule cannot act on a ({n_pre}, {n_post}) (pre, post) weight matrix: {err}"
-            ) from err
-        if shape != (n_pre, n_post):
-            raise ValueError(
-                f"{name}.rule turns the ({n_pre}, {n_post}) (pre, post) weights into shape "
-                f"{shape}; its parameters must broadcast to the projection"
-            )
-        out.append(i)
-    return tuple(out)
-
-
-def _choice_permutations(circuit) -> list[np.ndarray]:
-    """Per population, the unit order with the two choice units exchanged.
-
-    A trial whose stimulus favours the second choice unit is run relabelled (module
-    docstring); with learned weights the relabelling must carry the weights along, which
-    is a permutation within a population: both choice units must be in the same one.
-    """
-    perm = np.arange(circuit.n_units)
-    a, b = circuit.choice
-    perm[a], perm[b] = b, a
-    out, start = [], 0
-    for p in circuit.populations:
-        part = perm[start : start + p.size] - start
-        if np.any(part < 0) or np.any(part >= p.size):
-            raise ValueError(
-                "a circuit whose projections learn must have its two `choice` units in one "
-                f"population (the session relabels them on each trial); got {circuit.choice}"
-            )
-        out.append(part)
-        start += p.size
-    return out
-
-
-def _with_projection_weights(circuit, plastic, states, swap, perms):
-    """The circuit with each learning projection's ``Dense.W`` set from its rule state.
-
-    With ``swap`` the choice units are exchanged in every learned matrix (the trial runs
-    relabelled).
-    """
-    for i, st in zip(plastic, states, strict=True):
-        proj = circuit.projections[i]
-        W = st.weights.T
-        W = jnp.where(swap, W[perms[proj.post]][:, perms[proj.pre]], W)
-        circuit = eqx.tree_at(lambda c, i=i: c.projections[i].weight.W, circuit, W)
-    return circuit
-
-
-def _population_rates(r, circuit, swap, perms):
-    """Rates of every population (Hz) from all units' rates, labels restored."""
-    out, start = [], 0
-    for p, perm in zip(circuit.populations, perms, strict=True):
-        part = r[start : start + p.size]
-        out.append(jnp.where(swap, part[perm], part))
-        start += p.size
-    return out
 
 
 def _gate(learner, state, w_before, index):

@@ -92,6 +92,10 @@ from ._plasticity._homeostasis import (
     SynapticScaling as SynapticScaling,
     simulate_istdp_cell as simulate_istdp_cell,
 )
+from ._plasticity._modulated import (
+    Modulated as Modulated,
+    ModulatedState as ModulatedState,
+)
 from ._plasticity._modulator_kinetics import (
     AbstractModulatorKinetics as AbstractModulatorKinetics,
     AcetylcholineKinetics as AcetylcholineKinetics,
@@ -104,8 +108,6 @@ from ._plasticity._modulator_kinetics import (
 from ._plasticity._neuromodulators import (
     AbstractNeuromodulator as AbstractNeuromodulator,
     Acetylcholine as Acetylcholine,
-    Modulated as Modulated,
-    ModulatedState as ModulatedState,
     ModulatoryEffect as ModulatoryEffect,
     Noradrenaline as Noradrenaline,
     Serotonin as Serotonin,
