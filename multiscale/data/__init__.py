@@ -5,6 +5,7 @@ from ._cavanagh import cavanagh_2011 as cavanagh_2011
 from ._formulas import regression as regression
 from ._rl_trials import load_rl_trials as load_rl_trials
 from ._roitman_shadlen import roitman_shadlen_2002 as roitman_shadlen_2002
+from ._roitman_trials import roitman_2002_trials as roitman_2002_trials
 from ._trials import (
     HDDM as HDDM,
     HSSM as HSSM,
