@@ -28,8 +28,10 @@ from the paper's equations, for reasons of the composition layer:
   the L2/3 eigenfrequency at input 4, 6, 8 is then 34.9, 40.3, 43.8 Hz against 34.7,
   40.6, 44.5 Hz without it; ``tau_syn`` → 0 recovers the paper's model.
 - The paper's noise is added to the rate equation, not to the input current, so
-  :class:`LaminarColumn` wraps the rate circuit and adds $\sqrt{\Delta t/\tau_a}\,\sigma_a\xi$
-  to each rate after the circuit's noise-free step.
+  :class:`LaminarColumn` is a circuit of its own around the rate circuit: its step is
+  Euler–Maruyama of the rate circuit's continuous-time field plus
+  $\sqrt{\Delta t/\tau_a}\,\sigma_a\xi$ on each rate, and
+  :func:`~multiscale.circuit.integrate` runs it like any circuit.
 
 Feedforward output is taken from superficial (L2/3) excitatory rates and feedback output
 from deep (L5/6) excitatory rates (:meth:`LaminarColumn.feedforward`,
@@ -51,6 +53,7 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 from .._checks import Constraints, check_fields, error_if
 from ..synapse import ExponentialSynapse
 from ._abstract import AbstractCircuit
+from ._linearise import _derivatives
 from ._populations import AbbottChance, RatePopulation
 from ._projections import Dense, Projection
 from ._protocol import Stimulus
@@ -187,16 +190,29 @@ class LaminarColumn(AbstractCircuit):
         return jnp.concatenate([sup, zero, dp, zero])
 
     def discretise(self, dt: float):
-        inner = self.circuit.discretise(dt)
+        r"""Euler–Maruyama step of the paper's equation (module docstring).
+
+        The drift is the rate circuit's own continuous-time field (the same equations as
+        :class:`RateCircuit`'s Euler step), the noise
+        $\sqrt{\Delta t/\tau_a}\,\sigma_a\,\xi$ is added to the rates.
+        """
         dtype = jnp.result_type(float)
-        amp = jnp.sqrt(jnp.asarray(dt, dtype) / self.taus()) * self._per_unit(self.sigma)
+        dt_ = jnp.asarray(dt, dtype)
+        amp = jnp.sqrt(dt_ / self.taus()) * self._per_unit(self.sigma)
+        circuit = self.circuit
+
+        def one_trial(state, drive, xi):
+            # The populations have no current noise, so `I_noise` stays 0.
+            d, r = _derivatives(circuit, state, drive)
+            new = jax.tree.map(lambda x, dx: x + dt_ * dx, state, d)
+            return eqx.tree_at(lambda s: s.rates, new, new.rates + amp * xi), r
 
         def step(state, drive, xi):
-            # The circuit's populations have no current noise, so its own noise stays 0.
-            new, r = inner(state, drive, jnp.zeros_like(xi))
-            nd = xi.ndim
-            a = amp.reshape(amp.shape + (1,) * (nd - 1)) if nd > 1 else amp
-            return eqx.tree_at(lambda s: s.rates, new, new.rates + a * xi), r
+            f = one_trial
+            # Trailing batch axes (units first): one vmap per axis.
+            for _ in range(xi.ndim - 1):
+                f = jax.vmap(f, in_axes=-1, out_axes=-1)
+            return f(state, drive, xi)
 
         return step
 
@@ -347,17 +363,14 @@ def _flat_field(column: LaminarColumn, drive: Array):
     circuit = column.circuit
     dtype = jnp.result_type(float)
     template = circuit.init((), dtype)
-    template = RateState(template.gating, template.short_term, template.rates, template.I_noise)
     x0, unravel = ravel_pytree((template.gating, template.rates))
-    # Euler with dt = 1 s gives x + F(x): the field is read off the circuit's own step.
-    step = circuit.discretise(1.0)
     zeros = jnp.zeros((column.n_units,), dtype)
 
     def F(x):
         gating, rates = unravel(x)
         state = RateState(gating, template.short_term, rates, zeros)
-        new, _ = step(state, drive, zeros)
-        return ravel_pytree((new.gating, new.rates))[0] - x
+        d, _ = _derivatives(circuit, state, drive)
+        return ravel_pytree((d.gating, d.rates))[0]
 
     return F, x0, unravel
 

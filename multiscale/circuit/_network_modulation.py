@@ -53,7 +53,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..synapse import AbstractNeuromodulator
+from ._integrate import integrate
+from ._noise import GivenNormals
+from ._online_readout import NoReadout
 from ._populations import AbbottChance, AbstractTransfer, Sigmoid, ThresholdLinear
+from ._protocol import TrialProtocol
 from ._rate_circuit import RateCircuit
 
 
@@ -170,10 +174,10 @@ def resting_currents(
 ) -> Float[Array, " populations"]:
     r"""Mean input current (nA) of each population in the noise-free resting state.
 
-    The circuit runs without stimulus and without noise from its initial state for
-    ``duration`` seconds of Euler steps of ``dt``; the result is each population's mean
-    input current at the end (for Wong & Wang's appendix circuit 0.34718 nA, the
-    spontaneous state at 1.78 Hz).
+    The circuit runs through :func:`~multiscale.circuit.integrate` without stimulus and
+    without noise from its initial state for ``duration`` seconds of Euler steps of ``dt``;
+    the result is each population's mean input current at the end (for Wong & Wang's
+    appendix circuit 0.34718 nA, the spontaneous state at 1.78 Hz).
 
     Args:
         circuit: a :class:`~multiscale.circuit.RateCircuit`.
@@ -188,16 +192,12 @@ def resting_currents(
 @eqx.filter_jit
 def _resting(circuit: RateCircuit, dt: float, n_steps: int) -> Array:
     dtype = jnp.result_type(float)
-    step = circuit.discretise(dt)
-    state = circuit.init((), dtype)
+    # A zero drive (no stimulus) and zero normals: the noise-free resting run.
+    protocol = TrialProtocol(dt=dt, t_on=0.0, t1=n_steps * dt)
+    noise = GivenNormals(jnp.zeros((n_steps, circuit.n_noise), dtype))
     zero = jnp.zeros((circuit.n_units,), dtype)
-
-    def body(s, _):
-        s, _ = step(s, zero, zero)
-        return s, None
-
-    state, _ = jax.lax.scan(body, state, None, length=n_steps)
-    x = _currents(circuit, state)
+    out = integrate(circuit, zero, protocol, noise, noise.init(None), NoReadout())
+    x = _currents(circuit, out.state)
     return jnp.stack([jnp.mean(x[sl]) for sl in circuit._slices()])
 
 
