@@ -72,22 +72,29 @@ def test_pd_network_at_10_percent():
 
 
 def _one_synapse(rule, pre_times, post_times, t1=0.2, dt=1e-4):
-    """Run ``rule`` on one synapse with imposed spike times; return its final weight."""
+    """Run ``rule`` on one synapse with imposed spike times (traces as in the network
+    step: decayed, read, then incremented); return its final weight and rule state."""
+    import jax
     import jax.numpy as jnp
 
     n_steps = round(t1 / dt)
-    pre = np.zeros(n_steps)
-    post = np.zeros(n_steps)
+    pre = np.zeros((n_steps, 1, 1), np.float32)
+    post = np.zeros((n_steps, 1, 1), np.float32)
     pre[np.rint(np.asarray(pre_times) / dt).astype(int)] = 1
     post[np.rint(np.asarray(post_times) / dt).astype(int)] = 1
-    w = jnp.zeros((1, 1))
-    aux = rule.init_aux(1, jnp.float32)
-    x = y = 0.0
-    for k in range(n_steps):
-        x = x * np.exp(-dt / rule.tau_pre)
-        y = y * np.exp(-dt / rule.tau_post)
-        w, aux = rule.update(w, aux, pre[k], post[k], x, y, k * dt, dt)
-        x, y = x + pre[k], y + post[k]
+    fx, fy = math.exp(-dt / rule.tau_pre), math.exp(-dt / rule.tau_post)
+
+    def body(carry, inp):
+        w, aux, x, y = carry
+        k, s_pre, s_post = inp
+        x, y = x * fx, y * fy
+        w, aux = rule.update(w, aux, s_pre, s_post, x, y, k.astype(jnp.float32) * dt, dt)
+        return (w, aux, x + s_pre, y + s_post), None
+
+    zero = jnp.zeros((1, 1), jnp.float32)
+    carry = (zero, rule.init_aux(1, jnp.float32), zero, zero)
+    ks = jnp.arange(n_steps)
+    (w, aux, _, _), _ = jax.jit(lambda c: jax.lax.scan(body, c, (ks, pre, post)))(carry)
     return float(w[0, 0]), aux
 
 
@@ -134,3 +141,27 @@ def test_vogels2011_rate_relaxes_small_network():
     assert e[0] > 100.0  # uninhibited: fast tonic firing
     assert e[-1] < 0.5 * e[0]
     assert e[-1] > 3.0  # approached from above, not undershot
+
+
+def test_dopamine_stdp_distal_reward_closed_form():
+    # Izhikevich 2007: one pre -> post pairing (10 ms lag) writes c = A+ e^{-10/20} to the
+    # eligibility trace; a dopamine pulse d_r at t_r (no tonic dopamine) then changes the
+    # weight by c(t_r) d_r tau_c tau_d / ((tau_c + tau_d) tau_w), c(t_r) = c e^{-(t_r -
+    # t_pair)/tau_c} (the closed form of Fremaux & Gerstner 2016 for an impulse modulator).
+    from multiscale.circuit.spiking._stdp_networks import DopamineSTDP
+
+    kw = dict(a_plus=0.1, a_minus=0.15, w_max=100.0, d0=0.0, d_reward=0.5)
+    rule = DopamineSTDP(reward_times=(0.5,), **kw)
+    w, aux = _one_synapse(rule, [0.010], [0.020], t1=3.0, dt=2e-4)
+    c = 0.1 * math.exp(-0.5) * math.exp(-(0.5 - 0.020) / 1.0)
+    expected = c * 0.5 * 1.0 * 0.2 / (1.2 * 0.01)
+    assert w == pytest.approx(expected, rel=0.01)
+    # The same pairing rewarded through the synapse's own detection, 0.48 s later.
+    rule = DopamineSTDP(rewarded=0, reward_delay=0.48, **kw)
+    w2, aux = _one_synapse(rule, [0.010], [0.020], t1=3.0, dt=2e-4)
+    assert int(aux.rewards[0, 0]) == 1
+    assert w2 == pytest.approx(w, rel=1e-3)
+    # Post before pre: the trace is negative and the reward depresses (clipped at 0).
+    rule = DopamineSTDP(reward_times=(0.5,), **kw)
+    w3, _ = _one_synapse(rule, [0.020], [0.010], t1=3.0, dt=2e-4)
+    assert w3 == 0.0

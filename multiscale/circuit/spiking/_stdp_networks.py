@@ -57,7 +57,7 @@ from .._noise import CounterNoise
 from .._online_readout import NoReadout
 from .._protocol import Stimulus, TrialProtocol
 from ._connectivity import SparseConnectivity
-from ._network import SpikingNetwork
+from ._network import Projection, SpikingNetwork
 from ._run import _with_max_counts
 from ._state import SpikingState
 from ._step import _discretise
@@ -141,26 +141,44 @@ class PairSTDP(AbstractSpikeRule):
 
 
 class DopamineState(NamedTuple):
-    """Eligibility traces (synapses, 1) and the dopamine concentration (1, 1)."""
+    """Eligibility traces (synapses, 1), dopamine (1, 1), the step of the pending reward
+    (-1: none) and the number of rewards so far (1, 1)."""
 
     c: Array
     d: Array
+    pending: Array
+    rewards: Array
 
 
 class DopamineSTDP(AbstractSpikeRule):
     r"""Dopamine-gated STDP (Izhikevich 2007): STDP writes an eligibility trace.
 
-    $\dot c = -c/\tau_c + \mathrm{STDP}$, $\dot d = -d/\tau_d + \sum_k \delta(t - t_k)\,
-    d_\mathrm{reward}$, $\dot w = (d_0 + d)\,c$ (weights clipped to $[0, w_\mathrm{max}]$).
-    Rewards are delivered at the times ``reward_times`` (s).
+    $\dot c = -c/\tau_c + \mathrm{STDP}$ (at a postsynaptic spike $c$ grows by $A_+ x_j$,
+    at a presynaptic one it falls by $A_- y_i$), $\dot d = -d/\tau_d$ plus
+    $d_\mathrm{reward}$ at each reward, and $\dot w = (d_0 + d)\,c/\tau_w$ (weights
+    clipped to $[0, w_\mathrm{max}]$). Izhikevich's code: $A_+ = 0.1$, $A_-/A_+ = 1.5$,
+    $\tau_\pm \approx 20$ ms, $\tau_c \approx 1$ s, $\tau_d \approx 0.2$ s,
+    $d_\mathrm{reward} = 0.5$, tonic $d_0 = 0.002$, $w \mathrel{+}= (d_0 + d) c$ every
+    10 ms ($\tau_w$ = 10 ms), $w_\mathrm{max} = 4$ mV.
+
+    Rewards come at the fixed ``reward_times`` and, if ``rewarded`` is a synapse index,
+    ``reward_delay`` after each postsynaptic spike of that synapse that follows one of its
+    presynaptic spikes within ``reward_window`` (Izhikevich rewards pre -> post within
+    20 ms, after a random 1-3 s delay; here the delay is fixed, and a pairing while a
+    reward is pending is not rewarded again).
 
     Attributes:
         a_plus, a_minus: STDP amplitudes written to $c$ per pairing.
         w_max: upper bound.
-        reward_times: times of the rewards, s (static tuple).
+        reward_times: times of scheduled rewards, s (static tuple).
+        rewarded: index (in the projection) of the synapse whose pairings are rewarded
+            (static; ``None``: none).
+        reward_delay: delay from the rewarded pairing to the reward, s (static, 1).
+        reward_window: longest pre -> post lag that is rewarded, s (static, 0.02).
         d_reward: dopamine jump per reward (0.5).
-        d0: tonic dopamine (0.002 per ms in Izhikevich's code: 2 per s).
-        tau_c, tau_d: eligibility and dopamine time constants, s (1, 0.2).
+        d0: tonic dopamine (0.002).
+        tau_c, tau_d, tau_w: eligibility, dopamine and weight-update time constants, s
+            (1, 0.2, 0.01).
         tau_plus, tau_minus: STDP window time constants, s (0.02).
     """
 
@@ -168,10 +186,14 @@ class DopamineSTDP(AbstractSpikeRule):
     a_minus: float
     w_max: float
     reward_times: tuple[float, ...] = eqx.field(static=True, default=())
+    rewarded: int | None = eqx.field(static=True, default=None)
+    reward_delay: float = eqx.field(static=True, default=1.0)
+    reward_window: float = eqx.field(static=True, default=0.02)
     d_reward: float = 0.5
     d0: float = 0.002
     tau_c: float = 1.0
     tau_d: float = 0.2
+    tau_w: float = 0.01
     tau_plus: float = 0.02
     tau_minus: float = 0.02
 
@@ -184,18 +206,35 @@ class DopamineSTDP(AbstractSpikeRule):
         return self.tau_minus
 
     def init_aux(self, n_syn, dtype):
-        return DopamineState(c=jnp.zeros((n_syn, 1), dtype), d=jnp.zeros((1, 1), dtype))
+        return DopamineState(
+            c=jnp.zeros((n_syn, 1), dtype),
+            d=jnp.zeros((1, 1), dtype),
+            pending=jnp.full((1, 1), -1, jnp.int32),
+            rewards=jnp.zeros((1, 1), jnp.int32),
+        )
 
     def update(self, w, aux, pre, post, x, y, t, dt):
         c = aux.c * math.exp(-dt / self.tau_c) + self.a_plus * post * x - self.a_minus * pre * y
         d = aux.d * math.exp(-dt / self.tau_d)
+        k = jnp.round(t / dt).astype(jnp.int32)
+        reward = jnp.zeros_like(aux.rewards)
         if self.reward_times:
             steps = jnp.asarray([round(r / dt) for r in self.reward_times], jnp.int32)
-            k = jnp.round(t / dt).astype(jnp.int32)
-            d = d + self.d_reward * jnp.sum(steps == k).astype(d.dtype)
-        # Izhikevich's time unit is the ms: w += (d0 + d) c per ms.
-        w = w + (self.d0 + d) * c * (dt * 1e3)
-        return jnp.clip(w, 0.0, self.w_max), DopamineState(c=c, d=d)
+            reward = reward + jnp.sum(steps == k).astype(reward.dtype)
+        pending = aux.pending
+        if self.rewarded is not None:
+            i = self.rewarded
+            due = pending == k
+            reward = reward + due.astype(reward.dtype)
+            pending = jnp.where(due, -1, pending)
+            # A postsynaptic spike now with a presynaptic spike within the window before.
+            paired = (post[i] > 0) & (x[i] >= math.exp(-self.reward_window / self.tau_plus))
+            delay = max(1, round(self.reward_delay / dt))
+            pending = jnp.where(paired[:, None] & (pending < 0), k + delay, pending)
+        d = d + self.d_reward * reward.astype(d.dtype)
+        w = w + (self.d0 + d) * c * (dt / self.tau_w)
+        state = DopamineState(c=c, d=d, pending=pending, rewards=aux.rewards + reward)
+        return jnp.clip(w, 0.0, self.w_max), state
 
 
 class PlasticState(NamedTuple):
@@ -376,3 +415,92 @@ def run_plastic(
         weights=tuple(np.asarray(w[:, 0]) for w in circuit.initial.w),
         mean_weight=np.asarray(means),
     )
+
+
+def _delta_network(key, n_e, n_i, w_e, w_i, p_e, p_i, ext_rate, ext_sources, dt, e_to_e_only):
+    """LIF neurons (tau_m 20 ms, threshold 20 mV above rest, reset 10 mV, 2 ms refractory)
+    with voltage-jump synapses, E -> E (or E -> all) and I -> E projections, one-step
+    delays and independent Poisson input (1 mV per input spike)."""
+    from ._connectivity import fixed_probability
+    from ._neurons import LIF, DeltaVoltage, PoissonInput
+
+    n = n_e + n_i
+    k_e, k_i, k_v = jr.split(key, 3)
+    n_post_e = n_e if e_to_e_only else n
+    projections = (
+        Projection(fixed_probability(n_e, n_post_e, p_e, w_e, key=k_e), receptor=0, delay=dt),
+        Projection(
+            fixed_probability(n_i, n, p_i, w_i, key=k_i), receptor=0, pre_start=n_e, delay=dt
+        ),
+    )
+    return SpikingNetwork(
+        neuron=LIF(tau_m=0.02, g_L=10.0, E_L=0.0, V_th=20.0, V_reset=10.0, t_ref=2e-3),
+        receptors=(DeltaVoltage(),),
+        projections=projections,
+        inputs=(
+            PoissonInput(
+                rate=ext_rate, weight=1.0, receptor=0, start=0, stop=n, n_sources=ext_sources
+            ),
+        ),
+        V0=jr.uniform(k_v, (n,), minval=0.0, maxval=20.0),
+        sizes=(n_e, n_i),
+        names=("E", "I"),
+        dt=dt,
+    )
+
+
+def izhikevich2007_network(
+    key: PRNGKeyArray,
+    *,
+    n: int = 1000,
+    w_inh: float = -5.0,
+    rewarded: int = 0,
+    reward_delay: float = 1.0,
+    ext_rate: float = 16.0,
+    dt: float = 1e-3,
+) -> PlasticSpikingNetwork:
+    r"""Izhikevich's (2007) distal-reward experiment, with LIF neurons.
+
+    ``n`` neurons, 80 % excitatory; every excitatory neuron projects to a random 10 % of
+    all neurons (initial weight 1 mV, plastic by :class:`DopamineSTDP` with Izhikevich's
+    constants, bounded by 4 mV), every inhibitory one to 12.5 % of the excitatory neurons
+    ($-1$ mV, fixed): 100 synapses per neuron, as in his network. One-step (1 ms) delays
+    and 1 ms steps, as his code. Each pairing of synapse ``rewarded`` (pre, then post
+    within 20 ms) is rewarded by a dopamine pulse ``reward_delay`` s later. The neurons are
+    LIF (20 ms, threshold 20 mV above rest, reset 10 mV, 2 ms refractory) instead of his
+    Izhikevich neurons, driven by 100 independent Poisson trains of ``ext_rate`` Hz
+    (1 mV each) instead of his random thalamic input.
+
+    Izhikevich (2007, Fig. 1): the rewarded synapse grows to the maximum while the other
+    synapses stay low, although the rewarded pairing recurs only by chance among many
+    others and the reward comes seconds after it.
+    """
+    n_e = int(round(0.8 * n))
+    net = _delta_network(key, n_e, n - n_e, 1.0, w_inh, 0.1, 0.1, ext_rate, 100, dt, False)
+    rule = DopamineSTDP(
+        a_plus=0.1, a_minus=0.15, w_max=4.0, rewarded=rewarded, reward_delay=reward_delay
+    )
+    return PlasticSpikingNetwork(network=net, plastic=(0,), rules=(rule,))
+
+
+def recurrent_stdp_network(
+    key: PRNGKeyArray,
+    *,
+    n: int = 1000,
+    w0: float = 0.5,
+    w_max: float = 1.0,
+    a_plus: float = 0.005,
+    ext_rate: float = 16.0,
+    dt: float = 1e-3,
+) -> PlasticSpikingNetwork:
+    r"""A sparse E-I network whose recurrent E -> E synapses learn by additive pair STDP.
+
+    As :func:`izhikevich2007_network` but E -> E only (10 %), initial weight ``w0`` mV,
+    plastic by :class:`PairSTDP` with Song, Miller & Abbott's (2000) amplitudes
+    ($A_+ = 0.005\,w_\mathrm{max}$ by default, $A_-/A_+ = 1.05$, $\tau_\pm$ = 20 ms) and
+    hard bounds $[0, w_\mathrm{max}]$.
+    """
+    n_e = int(round(0.8 * n))
+    net = _delta_network(key, n_e, n - n_e, w0, -5.0 * w0, 0.1, 0.1, ext_rate, 100, dt, True)
+    rule = PairSTDP(a_plus=a_plus * w_max, a_minus=1.05 * a_plus * w_max, w_max=w_max)
+    return PlasticSpikingNetwork(network=net, plastic=(0,), rules=(rule,))
