@@ -181,6 +181,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_circuit_laminar",
     "_circuit_spiking",
     "_circuit_spiking_models",
+    "_circuit_wang2002",
     "_behavior_psychophysics",
     "_behavior_learning",
     "_behavior_offline",
