@@ -165,3 +165,49 @@ def test_dopamine_stdp_distal_reward_closed_form():
     rule = DopamineSTDP(reward_times=(0.5,), **kw)
     w3, _ = _one_synapse(rule, [0.020], [0.010], t1=3.0, dt=2e-4)
     assert w3 == 0.0
+
+
+@pytest.mark.slow
+def test_izhikevich2007_rewarded_synapse_grows():
+    # Izhikevich 2007 Fig. 1 (distal reward): pairings of one synapse (pre, then post
+    # within 20 ms) are rewarded by dopamine 1 s later, among ~80 000 plastic synapses
+    # whose pairings go unrewarded. Measured (1000 LIF neurons, 200 s, seed 0): 12
+    # rewards, the rewarded synapse 1 -> 2.2 mV, the bulk mean 1 -> 0.85 mV. Izhikevich's
+    # run (1 h) brings it to the 4 mV maximum; here it is only required to more than
+    # double its weight while the bulk does not grow.
+    import jax.random as jr
+
+    from multiscale.circuit.spiking._stdp_networks import izhikevich2007_network, run_plastic
+
+    c = izhikevich2007_network(jr.key(0), ext_rate=7.5)
+    out = run_plastic(c, key=jr.key(1), t1=200.0, chunk=20.0)
+    w = out.weights[0]
+    assert int(out.network.initial.aux[0].rewards[0, 0]) >= 5
+    assert w[0] > 2.0 * 1.0
+    assert np.mean(w) < 1.0
+    assert w[0] > 2.0 * np.mean(w)
+
+
+@pytest.mark.slow
+def test_recurrent_pair_stdp_minutes_bounded():
+    # Additive pair STDP on recurrent E -> E synapses (Song, Miller & Abbott 2000:
+    # A+ = 0.005 w_max, A-/A+ = 1.05, tau = 20 ms, hard bounds) for 2 minutes of simulated
+    # time, 1000 neurons. Depression slightly dominates, so the mean weight falls from
+    # w0 = 0.5 w_max and settles (measured 0.18 -> 0.163 w_max over the last 100 s) with
+    # the excitatory rate (61 Hz in the first 20 s, 11.6-11.8 Hz after 60 s); the weights
+    # spread over [0, w_max] and stay inside it.
+    import jax.random as jr
+
+    from multiscale.circuit.spiking._stdp_networks import recurrent_stdp_network, run_plastic
+
+    c = recurrent_stdp_network(jr.key(0), ext_rate=9.0)
+    out = run_plastic(c, key=jr.key(1), t1=120.0, chunk=20.0)
+    w = out.weights[0]
+    assert w.min() >= 0.0 and w.max() <= 1.0
+    assert np.std(w) > 0.05  # STDP spreads the weights (all start at 0.5)
+    m = out.mean_weight[:, 0]
+    assert m[-1] < 0.5
+    assert abs(m[-1] - m[-3]) < 0.03 * m[-1]  # settled over the last 40 s
+    e = out.rate[:, :800].mean(axis=1)
+    assert np.all(np.isfinite(e)) and abs(e[-1] - e[-3]) < 0.1 * e[-1]
+    assert 1.0 < e[-1] < 50.0
