@@ -111,6 +111,20 @@ def test_inference_data_works_with_arviz(posterior, trials):
     assert abs(float(loo.elpd_loo) - ll_mean) < 10.0
 
 
+# ArviZ 0.23 calls pandas' deprecated sort_values(inplace=True) in az.compare and an
+# alias mapping matplotlib 3.11 deprecates in az.plot_ppc: their warnings, not ours.
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+@pytest.mark.filterwarnings("ignore:Passing a dict or None as alias_mapping")
+def test_compare_and_ppc_plots_work(posterior):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = az.compare({"ddm": posterior.idata, "same": posterior.idata})
+    assert list(table.index) and float(table["elpd_diff"].min()) == 0.0
+    axes = az.plot_ppc(posterior.idata, var_names=["rt"], num_pp_samples=10)
+    assert axes is not None
+
+
 def test_converged_needs_effective_draws(posterior):
     # 2 chains x 200 draws cannot reach 100 effective draws per chain for every
     # parameter's tails as reliably as 500; converged must agree with the diagnostics.
