@@ -6,8 +6,8 @@ mean removed and is multiplied by a periodic Hann window $w$, and the squared mo
 segments' discrete Fourier transforms are averaged. With sampling step $\Delta t$ (s) the
 one-sided power spectral density at $f_k = k / (L \Delta t)$ is
 
-$$P(f_k) = \frac{c_k\,\Delta t}{\sum_n w_n^2}\,\Bigl\langle \bigl|\textstyle\sum_n w_n x_n
-  e^{-2\pi i k n / L}\bigr|^2 \Bigr\rangle_\mathrm{segments},$$
+$$P(f_k) = \frac{c_k\,\Delta t}{\sum_n w_n^2}\,\left\langle \bigl|\textstyle\sum_n w_n x_n
+  e^{-2\pi i k n / L}\bigr|^2 \right\rangle_\mathrm{segments},$$
 
 with $c_k = 2$ except at $f = 0$ and the Nyquist frequency ($c_k = 1$), so that
 $\sum_k P(f_k)\,\Delta f$ is the variance of the signal (units: signal² per Hz, Hz²/Hz for

@@ -15,7 +15,8 @@ References:
     Bellec G, Salaj D, Subramoney A, Legenstein R, Maass W (2018) Long short-term memory
     and learning-to-learn in networks of spiking neurons. NeurIPS 31.
     Fang W, Yu Z, Chen Y, Masquelier T, Huang T, Tian Y (2021) Incorporating learnable
-    membrane time constant to enhance learning of spiking neural networks. ICCV 2021.
+    membrane time constant to enhance learning of spiking neural networks. Proc IEEE/CVF
+    Int Conf Comput Vis (ICCV), 2661-2671.
 """
 
 import abc
