@@ -1,16 +1,22 @@
 """Wang's (2002) spiking decision network: attractor states and the reaction-time task.
 
-The network (2000 LIF cells, AMPA/NMDA/GABA_A synapses, :func:`wang2002_network`) runs
-through the circuit loop with the same threshold readout as the reduced model: the first
-crossing of 15 Hz by a selective pool's rate smoothed by a 50 ms boxcar (Wang's reaction
-time task and his 50 ms rate window), stimulus $\\mu_0 = 40$ Hz from 0.4 s (the
-spontaneous state is established by then), at most 2 s of stimulus. Trials of all
+The network (2000 LIF cells, AMPA/NMDA/GABA_A synapses,
+:func:`~multiscale.circuit.spiking.wang2002_network`) runs through the circuit loop with
+the same threshold readout as the reduced model: the first crossing of 15 Hz by a
+selective pool's rate smoothed by a 50 ms boxcar (Wang's reaction time task and his 50 ms
+rate window), stimulus $\\mu_0 = 40$ Hz from 0.4 s, at most 2 s of stimulus. Trials of all
 coherences run as one batch (one value of the coherence per trial); keys are fixed, so the
 numbers are reproducible on one platform.
 
-Bands (choices): persistent and spontaneous rates within 25 % of Wang's "about 20 Hz" and
-"about 3 Hz" (no band is printed); the Weibull threshold, slope and the decision times at
-the end coherences within 20 % (the ordinal band of the reference list).
+The spontaneous state settles over about 0.5 s (selective pools 2.0 Hz in 0.2-0.5 s,
+2.4-2.8 Hz after 0.5 s); with the stimulus from 1 s instead of 0.4 s the mean decision
+time at 51.2 % is 366 instead of 397 ms (40 trials each, SD 65-90 ms), so the early onset
+is not what keeps decisions slower than Wang's.
+
+Bands (choices): the chosen and the other pool's delay rates within 25 % of Wang's "about
+20 Hz" and "about 3 Hz" (no band is printed), the spontaneous rate in 2-4 Hz; the Weibull
+threshold, slope and the decision times at the end coherences within 20 % (the ordinal
+band of the reference list).
 """
 
 import jax
