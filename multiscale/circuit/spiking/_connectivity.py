@@ -157,47 +157,58 @@ class EventDriven(AbstractPropagation):
     def __call__(self, conn, spikes):
         n_pre, trials = spikes.shape
         tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
-        flat = spikes.reshape(-1)
-        # The indices of the spikes, compacted: an inclusive prefix count (a log-depth
-        # associative scan) searched for 1, 2, ..., m. On CPU this is 2.7x faster than
-        # ``jnp.nonzero``, whose cumulative sum XLA lowers to a quadratic reduce-window;
-        # past the last spike the search returns n_pre * trials, the padding index.
-        prefix = jax.lax.associative_scan(jnp.add, (flat != 0).astype(jnp.int32))
-        count = prefix[-1]
-        padded = jnp.concatenate([flat, jnp.zeros((1,), flat.dtype)])
+        # Each trial's spikes, compacted by ``lax.top_k`` on its row of 0/1 values: top_k
+        # breaks ties by the lower index, so the spiking neurons come first and in
+        # increasing index, then silent ones (value 0, adding nothing). On CPU this is 3x
+        # faster than an associative prefix count searched for 1, 2, ..., m, and 7x faster
+        # than ``jnp.nonzero``. Per target and trial the weights are added in increasing
+        # presynaptic index on every path, so all paths agree to the last bit.
+        count = jnp.max(jnp.sum(spikes != 0, axis=0))
+        rows = spikes.T
+        width = conn.max_out
+        # Each event reads its synapses as one contiguous window of ``max_out`` (a sliced
+        # gather, several times cheaper on CPU than one index per synapse); a window that
+        # would run past the end is moved back, and only [start, end) is kept.
+        last = conn.n_synapses - width
 
         def events(m):
-            def go(flat):
-                rank = jnp.arange(1, m + 1, dtype=jnp.int32)
-                idx = jnp.searchsorted(prefix, rank, side="left").astype(jnp.int32)
-                neuron, trial = idx // trials, idx % trials
+            m = min(m, n_pre)
+
+            def go(rows):
+                value, neuron = jax.lax.top_k(rows, m)  # (trials, m)
+                neuron, value = neuron.reshape(-1), value.reshape(-1)
                 start = conn.offsets[neuron]
-                end = conn.offsets[neuron + 1]
-                syn = (start[:, None] + jnp.arange(conn.max_out, dtype=start.dtype)[None]).reshape(
-                    -1
-                )
-                valid = syn < jnp.repeat(end, conn.max_out)
-                syn = jnp.minimum(syn, conn.n_synapses - 1)
-                value = jnp.repeat(padded[idx], conn.max_out)
+                end = jnp.where(value != 0, conn.offsets[neuron + 1], start)
+                lane = jnp.arange(width, dtype=start.dtype)[None]
+                if last >= 0:
+                    first = jnp.minimum(start, last)
+                    syn = first[:, None] + lane
+                    window = lambda x: jax.vmap(
+                        lambda f: jax.lax.dynamic_slice(x, (f,), (width,))
+                    )(first)
+                    post, weight = window(conn.post), window(conn.weight)
+                else:
+                    syn = jnp.minimum(start[:, None] + lane, conn.n_synapses - 1)
+                    post, weight = conn.post[syn], conn.weight[syn]
+                valid = (syn >= start[:, None]) & (syn < end[:, None])
                 # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D.
-                cols = jnp.repeat(trial, conn.max_out)
-                target = jnp.where(valid, conn.post[syn] * trials + cols, conn.n_post * trials)
-                w = jnp.where(valid, conn.weight.astype(flat.dtype)[syn], 0.0) * value
-                out = jnp.zeros((conn.n_post * trials,), flat.dtype)
-                out = out.at[target].add(w, mode="drop")
+                trial = jnp.repeat(jnp.arange(trials, dtype=jnp.int32), m)[:, None]
+                target = jnp.where(valid, post * trials + trial, conn.n_post * trials)
+                w = jnp.where(valid, weight.astype(rows.dtype), 0.0) * value[:, None]
+                out = jnp.zeros((conn.n_post * trials,), rows.dtype)
+                out = out.at[target.reshape(-1)].add(w.reshape(-1), mode="drop")
                 return out.reshape(conn.n_post, trials)
 
             return go
 
-        def dense(flat):
-            return SegmentSum()(conn, flat.reshape(n_pre, trials))
+        def dense(rows):
+            del rows
+            return SegmentSum()(conn, spikes)
 
         branch = dense
         for m in reversed(tiers):
-            branch = lambda f, m=m, inner=branch: jax.lax.cond(
-                count <= m * trials, events(m * trials), inner, f
-            )
-        return branch(flat)
+            branch = lambda f, m=m, inner=branch: jax.lax.cond(count <= m, events(m), inner, f)
+        return branch(rows)
 
 
 def _rng(key: PRNGKeyArray) -> np.random.Generator:
