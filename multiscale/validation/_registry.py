@@ -193,6 +193,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_fit_trial_likelihood",
     "_fit_learning_fit",
     "_fit_bayesian",
+    "_fit_neural_likelihood",
     "_fit_regression",
 )
 """The modules of :mod:`multiscale.validation` that register targets, in report order."""
