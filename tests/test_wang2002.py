@@ -161,3 +161,21 @@ def test_gradient_fit_of_the_external_conductance_to_a_target_rate():
     final = float(jax.jit(rate)(g))
     assert abs(g - 2.2) < 0.03, g
     assert abs(final / target - 1) < 0.15, (final, target)
+
+
+@pytest.mark.slow  # about 20 s: one batch of a 400-cell network
+def test_soft_hazard_readout_reads_the_network():
+    # The soft readout (a hazard on the smoothed pool rates) gives P(choice A) per trial;
+    # at 51.2 % pool A is the likely choice (Wang 2002, Fig. 3), and the two
+    # probabilities never sum above one.
+    net = wang2002_network(n=400)
+    protocol = ms.circuit.TrialProtocol(dt=1e-4, t_on=0.3, t1=1.3, segment=500)
+    readout = ms.behavior.HazardReadout(threshold=15.0, window=0.05)
+    stim = ms.circuit.Stimulus(coherence=0.512, mu0=40.0)
+    out = jax.jit(
+        lambda k: ms.circuit.simulate_batch(net, stim, keys=k, protocol=protocol, readout=readout)
+    )(jr.split(jr.key(3), 8))
+    p = out.readout.choice_probabilities()
+    assert p.shape == (8, 2)
+    assert bool(jnp.all(jnp.sum(p, axis=-1) <= 1 + 1e-5))
+    assert float(jnp.mean(p[:, 0])) > 3 * float(jnp.mean(p[:, 1])), p
