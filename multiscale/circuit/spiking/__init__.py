@@ -32,14 +32,27 @@ from ._neurons import (
     ExpCurrent as ExpCurrent,
     PoissonInput as PoissonInput,
 )
+from ._potjans_diesmann import potjans_diesmann as potjans_diesmann
 from ._run import SpikingRun as SpikingRun, population_fano as population_fano, run as run
 from ._state import SpikingState as SpikingState
+from ._stdp_networks import (
+    AbstractSpikeRule as AbstractSpikeRule,
+    DopamineSTDP as DopamineSTDP,
+    InhibitorySTDP as InhibitorySTDP,
+    PairSTDP as PairSTDP,
+    PlasticRun as PlasticRun,
+    PlasticSpikingNetwork as PlasticSpikingNetwork,
+    izhikevich2007_network as izhikevich2007_network,
+    recurrent_stdp_network as recurrent_stdp_network,
+    run_plastic as run_plastic,
+)
 from ._surrogate import (
     AbstractSurrogate as AbstractSurrogate,
     ArcTan as ArcTan,
     FastSigmoid as FastSigmoid,
     Triangle as Triangle,
 )
+from ._vogels2011 import vogels2011_network as vogels2011_network
 from ._wang2002 import (
     Wang2002Network as Wang2002Network,
     Wang2002State as Wang2002State,
