@@ -13,9 +13,10 @@ turned into the summed weight per postsynaptic neuron and trial by a propagation
   summed per postsynaptic neuron (``jax.ops.segment_sum``). Work $\propto$ synapses per
   step; the gradient reaches every synapse (the surrogate's derivative of silent neurons
   included), so it is the one to differentiate through.
-- :class:`EventDriven`: only the neurons that spiked are visited (``jnp.nonzero`` with a
-  fixed capacity), and their outgoing synapses are scattered onto the targets. Work
-  $\propto$ spikes $\times$ out-degree per step, the event-driven scheme of Brian2 and NEST.
+- :class:`EventDriven`: only the neurons that spiked are visited (up to a fixed capacity
+  per trial, found by ``lax.top_k``), and their outgoing synapses are scattered onto the
+  targets. Work $\propto$ capacity $\times$ out-degree per step, the event-driven scheme
+  of Brian2 and NEST.
   When more neurons spike than the capacity holds, that step falls back to
   :class:`SegmentSum` (``lax.cond``), so the result is exact either way.
 """
@@ -131,16 +132,18 @@ class EventDriven(AbstractPropagation):
     Attributes:
         capacity: spikes per trial and step handled by the event path (static): an int,
             or increasing ints for tiers (each step uses the smallest tier that holds its
-            spikes, e.g. ``(64, 1024)`` for a network with synchronous volleys). A step with
-            more spikes in the batch than ``capacity[-1] * trials`` uses
-            :class:`SegmentSum` instead (exact, slower). At 20 Hz, 4000 neurons and 0.1 ms
-            steps about 8 neurons spike per step.
+            spikes, e.g. ``(64, 1024)`` for a network with synchronous volleys; a batch uses
+            the smallest tier that holds its busiest trial). A step where some trial has
+            more spikes than ``capacity[-1]`` uses :class:`SegmentSum` instead (exact,
+            slower). At 20 Hz, 4000 neurons and 0.1 ms steps about 8 neurons spike per
+            step; the default ``(8, 32)`` serves the quiet steps with a quarter of the
+            work (each tier costs its capacity times the largest out-degree per trial).
 
     The gradient passes only through the synapses of neurons that spiked; differentiate
     through :class:`SegmentSum`.
     """
 
-    capacity: int | tuple[int, ...] = eqx.field(static=True, default=32)
+    capacity: int | tuple[int, ...] = eqx.field(static=True, default=(8, 32))
 
     def __check_init__(self):
         tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
@@ -183,9 +186,9 @@ class EventDriven(AbstractPropagation):
                 if last >= 0:
                     first = jnp.minimum(start, last)
                     syn = first[:, None] + lane
-                    window = lambda x: jax.vmap(
-                        lambda f: jax.lax.dynamic_slice(x, (f,), (width,))
-                    )(first)
+                    window = lambda x: jax.vmap(lambda f: jax.lax.dynamic_slice(x, (f,), (width,)))(
+                        first
+                    )
                     post, weight = window(conn.post), window(conn.weight)
                 else:
                     syn = jnp.minimum(start[:, None] + lane, conn.n_synapses - 1)
