@@ -33,7 +33,9 @@ counts are drawn by inversion of the Poisson distribution from a counter-based h
 :class:`~multiscale.circuit.spiking.SpikingNetwork`); the membrane equation, linear in
 $V$ with the conductances and the Mg²⁺ block frozen over the step, is solved exactly;
 spikes pass through the surrogate; the gates are advanced exactly (NMDA's $s$ with $x$
-frozen over the step).
+frozen over the step). For ``jax.grad`` the reset is detached and the default surrogate
+is damped (:class:`DampedSurrogate`): with a unit-height surrogate the linearised
+recurrent loop is unstable and the gradient diverges within 0.1 s of a trial.
 
 Scaling with $N$ (for fast tests): as the Brian2 example of this model, recurrent
 conductances are multiplied by $1600/N_E$ (from pyramidal cells) and $400/N_I$ (from
