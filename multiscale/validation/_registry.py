@@ -191,6 +191,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_fit_roitman_ddm",
     "_fit_circuit_summary",
     "_fit_trial_likelihood",
+    "_fit_circuit_vs_gddm",
     "_fit_learning_fit",
     "_fit_bayesian",
     "_fit_neural_likelihood",
