@@ -15,14 +15,12 @@ Targets:
   activity; Pfeffer et al. 2013 (Nat Neurosci 16:1068): no SST -> SST and no PV -> SST.
 """
 
-import contextlib
 import doctest
 
 import equinox as eqx
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 
@@ -45,29 +43,12 @@ LOW_DELTA = (0.26, 1.13, -2.42, 4.71)  # Hz
 HIGH_DELTA = (16.3, 6.39, 9.85, 24.3)  # Hz
 
 
-@contextlib.contextmanager
-def no_readout_annotation_check():
-    """Run a circuit without choice populations past a too-narrow annotation.
-
-    ``NoReadout.init`` is annotated ``r0: Float[Array, "2 ..."]`` but receives the empty
-    choice rates of a circuit without choice populations, so the runtime type check of
-    the test suite rejects every such trial; the loop itself handles it. Remove this once
-    the annotation admits zero choice units.
-    """
-    jaxtyping.config.update("jaxtyping_disable", True)
-    try:
-        yield
-    finally:
-        jaxtyping.config.update("jaxtyping_disable", False)
-
-
 def simulate(circuit, *, dt, t1):
     """One noise-free trial (the circuits here have no noise)."""
     protocol = TrialProtocol(dt=dt, t_on=0.0, t1=t1)
-    with no_readout_annotation_check():
-        return ms.circuit.simulate(
-            circuit, Stimulus(mu0=0.0), key=jax.random.key(0), protocol=protocol, save_every=0
-        )
+    return ms.circuit.simulate(
+        circuit, Stimulus(mu0=0.0), key=jax.random.key(0), protocol=protocol, save_every=0
+    )
 
 
 def simulated_rates(circuit, *, dt, t1):

@@ -291,9 +291,7 @@ class AreaHierarchy(eqx.Module):
                 ]
         k = 2 * input_area
         stim = StimulusInput(units=(k, k + 1), gain=1.0)
-        # `choice` names the input area's E and I units only so that the one loop, which
-        # hands two rates to every online readout (NoReadout included), has them.
-        return RateCircuit(tuple(pops), tuple(projs), stim, choice=(k, k + 1))
+        return RateCircuit(tuple(pops), tuple(projs), stim)
 
 
 def area_pulse(amplitude: Param) -> Stimulus:
