@@ -52,6 +52,16 @@ from ._session import (
     reversal_task as reversal_task,
     run_session as run_session,
 )
+from ._sleep_replay import (
+    OverlappingTasks as OverlappingTasks,
+    SleepReplay as SleepReplay,
+    SleepReplayResult as SleepReplayResult,
+    WakeTraining as WakeTraining,
+    downscale as downscale,
+    evidence_contrast as evidence_contrast,
+    replay_night as replay_night,
+    simulate_sleep_replay as simulate_sleep_replay,
+)
 from ._tagging_session import (
     TRAINING_TIME as TRAINING_TIME,
     BehavioralTagging as BehavioralTagging,

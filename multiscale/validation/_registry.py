@@ -187,6 +187,7 @@ TARGET_MODULES: tuple[str, ...] = (
     "_behavior_offline",
     "_population_critical_period",
     "_population_tagging",
+    "_population_sleep_replay",
     "_behavior_foraging",
     "_fit_roitman_ddm",
     "_fit_circuit_summary",
