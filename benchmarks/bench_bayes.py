@@ -31,6 +31,7 @@ benchmarks/results/bayes.md (and bayes.json as results arrive).
 
 import argparse
 import json
+import math
 import os
 import pathlib
 import platform
@@ -49,6 +50,7 @@ A_SPREAD = 0.2  # SD of log a across subjects
 # multiscale names -> the names printed in the report (HSSM's names in _HSSM_NAMES)
 SINGLE = ("v", "a", "z", "t0")
 HIER = ("v", "a:Intercept", "a|subj_idx:sd", "z", "t0")
+_HSSM_HALF_A = ("a", "a:Intercept")
 _HSSM_NAMES = {"t0": "t", "a:Intercept": "a_Intercept", "a|subj_idx:sd": "a_1|subj_idx_sigma"}
 
 
@@ -267,6 +269,8 @@ def main(argv=None) -> str:
             for tag, res in more["results"].items():
                 for label, runs in res.items():
                     raw["results"].setdefault(tag, {}).setdefault(label, []).extend(runs)
+        if a.merge:
+            store.write_text(json.dumps(raw, indent=1))
     else:
         a.tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench_bayes_"))
         engines = _engines(a)
@@ -364,7 +368,8 @@ def _means_table(res: dict) -> str:
         return ""
     names = list(next(x for x in res[labels[0]] if "means" in x)["means"])
     if labels[0] != "multiscale":
-        names = [k for k, v in _HSSM_NAMES.items() if v in names] or names
+        back = {v: k for k, v in _HSSM_NAMES.items()}
+        names = [back.get(n, n) for n in names]
     head = "| parameter | truth | " + " | ".join(f"{k} mean (sd)" for k in labels) + " |"
     rows = [head, "|---" * (len(labels) + 2) + "|"]
     truth = {"v": TRUE["v"], "a": TRUE["a"], "z": TRUE["z"], "t0": TRUE["t0"]}
@@ -374,6 +379,10 @@ def _means_table(res: dict) -> str:
             last = [x for x in res[k] if "means" in x][-1]
             key = n if k == "multiscale" else _HSSM_NAMES.get(n, n)
             m, s = last["means"].get(key), last["sds"].get(key)
+            if k != "multiscale" and m is not None and n in _HSSM_HALF_A:
+                # HSSM's "ddm" has bounds at +-a (ssm-simulators), so its a is half the
+                # separation: shown on multiscale's scale (x 2, or + log 2 on the log link).
+                m, s = (2 * m, 2 * s) if n == "a" else (m + math.log(2), s)
             cells.append("-" if m is None else f"{m:.4f} ({s:.4f})")
         rows.append(f"| {n} | {truth.get(n, '-')} | " + " | ".join(cells) + " |")
     return "\n".join(rows)

@@ -2,10 +2,13 @@
 
 Workloads (``benchmarks/bench_bayes.py`` writes the data and the same priors for multiscale):
 
+HSSM's ``"ddm"`` has its bounds at -a and +a (ssm-simulators), so its ``a`` is half the
+boundary separation that multiscale calls a; the a priors below are multiscale's, halved.
+
 - ``single``: one subject, model ``"ddm"`` (v, a, z, t free; unit noise), no lapse
-  mixture (``p_outlier=None``), priors v ~ Normal(0, 2), a ~ Uniform(0.3, 3),
+  mixture (``p_outlier=None``), priors v ~ Normal(0, 2), a ~ Uniform(0.15, 1.5),
   z ~ Uniform(0.1, 0.9), t ~ Uniform(0, 0.6).
-- ``hier``: ``a ~ 1 + (1|subj_idx)`` with a log link; Intercept ~ Normal(mu, 1),
+- ``hier``: ``a ~ 1 + (1|subj_idx)`` with a log link; Intercept ~ Normal(log(a0 / 2), 1),
   subject effects ~ Normal(0, sigma) with sigma ~ HalfNormal(0.5) (bambi's non-centred
   parameterisation); v, z, t shared with the priors above.
 
@@ -60,7 +63,9 @@ def main(argv=None):
         {"name": "t", "prior": {"name": "Uniform", "lower": 0.0, "upper": 0.6}},
     ]
     if a.workload == "single":
-        include = shared + [{"name": "a", "prior": {"name": "Uniform", "lower": 0.3, "upper": 3.0}}]
+        include = shared + [
+            {"name": "a", "prior": {"name": "Uniform", "lower": 0.15, "upper": 1.5}}
+        ]
         names = ["v", "a", "z", "t"]
     else:
         include = shared + [
@@ -69,7 +74,11 @@ def main(argv=None):
                 "formula": "a ~ 1 + (1|subj_idx)",
                 "link": "log",
                 "prior": {
-                    "Intercept": {"name": "Normal", "mu": float(np.log(a.a_start)), "sigma": 1.0},
+                    "Intercept": {
+                        "name": "Normal",
+                        "mu": float(np.log(a.a_start / 2)),
+                        "sigma": 1.0,
+                    },
                     "1|subj_idx": {
                         "name": "Normal",
                         "mu": 0.0,
