@@ -177,7 +177,7 @@ def test_izhikevich2007_rewarded_synapse_grows():
     # than half and end above twice the bulk mean, while the bulk does not grow.
     import jax.random as jr
 
-    from multiscale.circuit.spiking._stdp_networks import izhikevich2007_network, run_plastic
+    from multiscale.circuit.spiking import izhikevich2007_network, run_plastic
 
     c = izhikevich2007_network(jr.key(0), ext_rate=7.5)
     out = run_plastic(c, key=jr.key(1), t1=200.0, chunk=20.0)
@@ -198,7 +198,7 @@ def test_recurrent_pair_stdp_minutes_bounded():
     # spread over [0, w_max] and stay inside it.
     import jax.random as jr
 
-    from multiscale.circuit.spiking._stdp_networks import recurrent_stdp_network, run_plastic
+    from multiscale.circuit.spiking import recurrent_stdp_network, run_plastic
 
     c = recurrent_stdp_network(jr.key(0), ext_rate=9.0)
     out = run_plastic(c, key=jr.key(1), t1=120.0, chunk=20.0)

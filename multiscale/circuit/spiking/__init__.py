@@ -35,6 +35,10 @@ from ._neurons import (
 from ._potjans_diesmann import potjans_diesmann as potjans_diesmann
 from ._run import SpikingRun as SpikingRun, population_fano as population_fano, run as run
 from ._state import SpikingState as SpikingState
+from ._stdp_builders import (
+    izhikevich2007_network as izhikevich2007_network,
+    recurrent_stdp_network as recurrent_stdp_network,
+)
 from ._stdp_networks import (
     AbstractSpikeRule as AbstractSpikeRule,
     DopamineSTDP as DopamineSTDP,
@@ -42,8 +46,6 @@ from ._stdp_networks import (
     PairSTDP as PairSTDP,
     PlasticRun as PlasticRun,
     PlasticSpikingNetwork as PlasticSpikingNetwork,
-    izhikevich2007_network as izhikevich2007_network,
-    recurrent_stdp_network as recurrent_stdp_network,
     run_plastic as run_plastic,
 )
 from ._surrogate import (
