@@ -384,7 +384,8 @@ def _means_table(res: dict) -> str:
                 # separation: shown on multiscale's scale (x 2, or + log 2 on the log link).
                 m, s = (2 * m, 2 * s) if n == "a" else (m + math.log(2), s)
             cells.append("-" if m is None else f"{m:.4f} ({s:.4f})")
-        rows.append(f"| {n} | {truth.get(n, '-')} | " + " | ".join(cells) + " |")
+        cell = n.replace("|", "\\|")  # a pipe in a name would split the table cell
+        rows.append(f"| {cell} | {truth.get(n, '-')} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
