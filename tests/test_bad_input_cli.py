@@ -66,7 +66,7 @@ def _folder_with_file(tmp_path):
 CASES = [
     # The arguments.
     ("unknown command", lambda p: ["fitt"], "multiscale", "invalid choice: 'fitt'"),
-    ("fit without data", lambda p: ["fit"], "multiscale fit", "required: data, --condition"),
+    ("fit without data", lambda p: ["fit"], "multiscale fit", "required: data"),
     ("fit without condition", lambda p: ["fit", "x.csv"], "multiscale fit", "--condition"),
     ("unknown model", lambda p: fit()(p) + ["--model", "lba"], "multiscale fit", "'lba'"),
     ("seed text", lambda p: fit()(p) + ["--seed", "abc"], "multiscale fit", "seed must be an"),

@@ -68,4 +68,4 @@ def test_formula_errors_name_the_fix(table_csv, capsys):
     assert main(["fit", str(table_csv), "--model", "circuit", "--formula", "a ~ 1"]) != 0
     assert "--model ddm" in capsys.readouterr().err
     assert main(["fit", str(table_csv)]) != 0
-    assert "--condition is required" in capsys.readouterr().err
+    assert "required: --condition" in capsys.readouterr().err

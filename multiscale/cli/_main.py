@@ -244,6 +244,17 @@ def main(argv: list[str] | None = None) -> int:
             raise _UsageError(
                 prog, f"unrecognized arguments: {' '.join(extra)} (see `{prog} --help`)"
             )
+        if (
+            args.command == "fit"
+            and args.condition is None
+            and not args.formula
+            and args.model != "rlddm"
+        ):
+            raise _UsageError(
+                "multiscale fit",
+                "the following arguments are required: --condition (the column that scales "
+                "the drift; or name the columns with --formula) (see `multiscale fit --help`)",
+            )
     except _UsageError as error:
         line = sentence(error.prog, f"error: {error}")
         if "--json" in argv:
