@@ -336,19 +336,8 @@ def sample_posterior(
                 "t0 below the fastest RT)"
             )
         k_nuts, k_pred = jr.split(key)
-        run = eqx.filter_jit(
-            lambda k: nuts_chains(
-                logdensity,
-                u0,
-                k,
-                chains=chains,
-                warmup=warmup,
-                draws=draws,
-                target_accept=target_accept,
-                jitter=jitter,
-            )
-        )
-        out = run(k_nuts)
+        settings = (chains, warmup, draws, target_accept, jitter)
+        out = _sample(rebuild, tuple(priors), trials, u0, k_nuts, settings)
         u = np.asarray(out.position)
         x = np.asarray(jax.vmap(jax.vmap(lambda v: _values(rebuild, v)))(out.position))
         loglik = np.asarray(
@@ -374,6 +363,24 @@ def sample_posterior(
         groups["posterior_predictive"] = {"rt": sim[0], "choice": sim[1]}
     idata = az.from_dict(**groups, dims=dims)
     return Posterior(idata=idata, parameterization=rebuild, unconstrained=u)
+
+
+@eqx.filter_jit
+def _sample(rebuild, priors, trials, u0, key, settings):
+    """NUTS on the posterior of ``trials``, compiled once per model structure, priors and
+    settings (the data are an argument, so a second call with new data reuses it)."""
+    chains, warmup, draws, target_accept, jitter = settings
+    density = log_density_of_data(rebuild, priors)
+    return nuts_chains(
+        lambda u: density(u, trials),
+        u0,
+        key,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        target_accept=target_accept,
+        jitter=jitter,
+    )
 
 
 def _values(rebuild: Parameterization, u: Array) -> Array:
