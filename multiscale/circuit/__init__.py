@@ -43,19 +43,6 @@ from ._laminar_areas import (
     directed_influence as directed_influence,
     laminar_areas as laminar_areas,
 )
-from ._linearise import (
-    SteadyState as SteadyState,
-    linearise as linearise,
-    spectral_abscissa as spectral_abscissa,
-    steady_state as steady_state,
-)
-from ._network_modulation import (
-    InputGain as InputGain,
-    lesion as lesion,
-    modulate_rate_circuit as modulate_rate_circuit,
-    resting_currents as resting_currents,
-    scale_projections as scale_projections,
-)
 from ._laminar_plasticity import (
     RAT_BARREL_WINDOWS as RAT_BARREL_WINDOWS,
     PlasticityWindow as PlasticityWindow,
@@ -68,6 +55,19 @@ from ._laminar_predictive import (
     PredictionUpdate as PredictionUpdate,
     oddball as oddball,
     predictive_column as predictive_column,
+)
+from ._linearise import (
+    SteadyState as SteadyState,
+    linearise as linearise,
+    spectral_abscissa as spectral_abscissa,
+    steady_state as steady_state,
+)
+from ._network_modulation import (
+    InputGain as InputGain,
+    lesion as lesion,
+    modulate_rate_circuit as modulate_rate_circuit,
+    resting_currents as resting_currents,
+    scale_projections as scale_projections,
 )
 from ._neuromodulation import modulate_circuit as modulate_circuit
 from ._noise import (
