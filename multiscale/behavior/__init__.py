@@ -19,6 +19,7 @@ from ._circuit_likelihood import (
     draw_trials as draw_trials,
     first_passage_density as first_passage_density,
     ndt_kernel as ndt_kernel,
+    path_first_events as path_first_events,
     rt_density as rt_density,
     sample_circuit_trials as sample_circuit_trials,
     trial_log_likelihood as trial_log_likelihood,

@@ -210,6 +210,14 @@ def _one_path(model: CircuitBehavior, c, key):
     return trace.per_step, trace.result.p_undecided
 
 
+def path_first_events(model: CircuitBehavior, coherence, key):
+    """One noise path's per-step first-event masses ``(steps, 2)`` (population 1 and 2, in
+    the order of the protocol's steps) and its probability of no decision, under the
+    model's readout: the Monte Carlo unit of :func:`first_passage_density` and of the
+    samplers."""
+    return _one_path(model, coherence, key)
+
+
 def first_passage_density(
     model: CircuitBehavior,
     coherence: Float[ArrayLike, " conditions"],

@@ -58,6 +58,16 @@ from ._learning_fit import (
     learning_curve_nll as learning_curve_nll,
     learning_rate_parameters as learning_rate_parameters,
 )
+from ._neural_likelihood import (
+    ROITMAN_COHERENCE as ROITMAN_COHERENCE,
+    CircuitSimulator as CircuitSimulator,
+    MixtureDensityNetwork as MixtureDensityNetwork,
+    NeuralLikelihoodFit as NeuralLikelihoodFit,
+    NeuralLikelihoodModel as NeuralLikelihoodModel,
+    SimulationSet as SimulationSet,
+    simulate_training_set as simulate_training_set,
+    train_neural_likelihood as train_neural_likelihood,
+)
 from ._newton import NewtonState as NewtonState, newton as newton
 from ._optimizers import (
     AdamState as AdamState,

@@ -80,8 +80,13 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from tqdm.auto import tqdm
 
 from .._checks import runtime_checks
-from ..behavior import AbstractChoiceModel, CircuitBehavior, Trials
-from ..behavior._circuit_likelihood import NDT_SD_MIN, _one_path
+from ..behavior import (
+    NDT_SD_MIN,
+    AbstractChoiceModel,
+    CircuitBehavior,
+    Trials,
+    path_first_events,
+)
 
 ROITMAN_COHERENCE = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
 """Unsigned coherence levels of Roitman & Shadlen (2002), fractions."""
@@ -124,7 +129,7 @@ class CircuitSimulator(eqx.Module):
         def one(args):
             th, c, k, u = args
             model = self._at(th)
-            q, _ = _one_path(model, c, k)
+            q, _ = path_first_events(model, c, k)
             return jnp.searchsorted(jnp.cumsum(q.reshape(-1)), u)
 
         inputs = (theta, coherence, jr.split(k_path, n), jr.uniform(k_u, (n,), dtype))

@@ -34,16 +34,14 @@ import numpy as np
 
 from ..behavior import CircuitChoiceModel
 from ..fit import (
+    ROITMAN_COHERENCE,
+    CircuitSimulator,
     Prior,
     Uniform,
     default_circuit_behavior,
     sample_posterior,
-    simulation_based_calibration,
-)
-from ..fit._neural_likelihood import (
-    ROITMAN_COHERENCE,
-    CircuitSimulator,
     simulate_training_set,
+    simulation_based_calibration,
     train_neural_likelihood,
 )
 from ._fit_bayesian import _checks
