@@ -19,7 +19,11 @@ from ._decision_interneurons import (
     VIP_DRIVE as VIP_DRIVE,
     decision_interneuron_circuit as decision_interneuron_circuit,
 )
-from ._integrate import Integration as Integration, integrate as integrate
+from ._integrate import (
+    Integration as Integration,
+    OnlineUpdate as OnlineUpdate,
+    integrate as integrate,
+)
 from ._interneurons import (
     HIGH_BASELINE as HIGH_BASELINE,
     INTERNEURON_TYPES as INTERNEURON_TYPES,

@@ -11,7 +11,10 @@ other loop over circuit state exists in the package. One step of length $\Delta 
    steps and handed to the online readout (``(init, step, finish)``);
 4. optional per-step reducers: ``emit`` maps the readout's per-step output to what is
    stacked over time (e.g. first-passage masses summed over noise paths, for the
-   likelihood), and ``save_every`` keeps every k-th state and rates.
+   likelihood), and ``save_every`` keeps every k-th state and rates;
+5. an optional :class:`OnlineUpdate` (plasticity within the trial): its ``update`` sees
+   the step's index and rates and advances a carried state, and the next step runs the
+   circuit ``circuit(that state)`` (e.g. with weights a learning rule has just changed).
 
 Segments. Steps are grouped into segments (the protocol's ``segment``, or the readout's
 window when it smooths), each wrapped in ``jax.checkpoint``: under ``grad`` only the state
@@ -46,6 +49,7 @@ class Integration(NamedTuple):
         saved: ``(ts, states, rates)`` stacked over saved steps (time first), or ``None``.
         emitted: the ``emit`` outputs stacked over all steps (time first), or ``None``.
         finite: True where the final state is finite, shape ``batch``.
+        online: the final carried state of an :class:`OnlineUpdate`, or ``None``.
     """
 
     state: Any
@@ -54,6 +58,25 @@ class Integration(NamedTuple):
     saved: Any
     emitted: Any
     finite: Bool[Array, "*batch"]
+    online: Any = None
+
+
+class OnlineUpdate(NamedTuple):
+    """A state carried through the loop that changes the circuit within the trial.
+
+    Step $k$ runs ``circuit(aux)`` (so its parameters, e.g. a projection's weights, may
+    depend on ``aux``); then ``aux = update(aux, k, rates)`` with the rates of all units
+    at the start of step $k$, Hz, ``(units, *batch)``.
+
+    Attributes:
+        init: the carried state before the first step (any pytree).
+        circuit: ``aux -> AbstractCircuit`` (same structure and state layout every step).
+        update: ``(aux, k, rates) -> aux``.
+    """
+
+    init: Any
+    circuit: Callable[[Any], AbstractCircuit]
+    update: Callable[[Any, Array, Array], Any]
 
 
 def integrate(
@@ -67,6 +90,7 @@ def integrate(
     batch: tuple[int, ...] = (),
     save_every: int = 0,
     emit: Callable[[Any], Any] | None = None,
+    online: OnlineUpdate | None = None,
 ) -> Integration:
     r"""Run ``circuit`` through one trial (or a batch advanced together).
 
@@ -81,6 +105,8 @@ def integrate(
         batch: the batch shape advanced together (``()``: one trial).
         save_every: keep every ``save_every``-th step's state and rates (0: none).
         emit: optional map of the readout's per-step output to what is stacked over time.
+        online: optional :class:`OnlineUpdate` (the circuit changes within the trial);
+            its final carried state is ``Integration.online``.
 
     Returns:
         An :class:`Integration`.
@@ -117,12 +143,16 @@ def integrate(
     )
 
     def step(carry, inp, last):
-        state, run, ro = carry
+        state, run, ro, aux = carry
         k, prev = inp
         t = k.astype(dtype) * dt_
         drive_k = jnp.where(protocol.stimulus_on(k), drive, zero_drive)
         xi = noise.normals(noise_state, k, n_noise)
-        new_state, r = step_fn(state, drive_k, xi)
+        if online is None:
+            new_state, r = step_fn(state, drive_k, xi)
+        else:
+            new_state, r = online.circuit(aux).discretise(dt)(state, drive_k, xi)
+            aux = online.update(aux, k, r)
         c = _choice(circuit, r, readout)
         if smooth:
             run = run + c
@@ -132,26 +162,26 @@ def integrate(
         ro, out = readout.step(ro, t + dt_, r_bar)
         emitted = emit(out) if emit is not None else None
         saved = (t, state, r) if save_every else None
-        return (new_state, run, ro), (run, saved, emitted)
+        return (new_state, run, ro, aux), (run, saved, emitted)
 
     def run_segment(carry, i, size):
-        state, prev, ro = carry
+        state, prev, ro, aux = carry
         ks = i * seg + jnp.arange(size, dtype=jnp.int32)
         # The window sum at step j adds the previous segment's steps j+1.. to this one's:
         # its last running sum minus its j-th, read in the step (no tail array is made).
         own = prev[:size] if smooth else jnp.zeros((size, 0), dtype)
         last = prev[-1] if smooth else None
         run0 = jnp.zeros_like(choice0) if smooth else None
-        (state, _, ro), (runs, saved, emitted) = jax.lax.scan(
-            lambda c_, x_: step(c_, x_, last), (state, run0, ro), (ks, own)
+        (state, _, ro, aux), (runs, saved, emitted) = jax.lax.scan(
+            lambda c_, x_: step(c_, x_, last), (state, run0, ro, aux), (ks, own)
         )
         if smooth:
             # A short last segment leaves the older part of the window in `prev`.
             prev = runs if size == seg else prev
         saved = jax.tree.map(lambda a: a[::save_every], saved) if save_every else None
-        return (state, prev, ro), (saved, emitted)
+        return (state, prev, ro, aux), (saved, emitted)
 
-    carry = (state0, prev0, ro0)
+    carry = (state0, prev0, ro0, None if online is None else online.init)
     outs = []
     if n_full:
         full = jax.checkpoint(lambda c_, i: run_segment(c_, i, seg))
@@ -162,14 +192,16 @@ def integrate(
             carry, jnp.asarray(n_full, jnp.int32)
         )
         outs.append(out)
-    state_end, _, ro_end = carry
+    state_end, _, ro_end, aux_end = carry
     saved, emitted = jax.tree.map(lambda *a: jnp.concatenate(a), *outs) if outs else (None, None)
     drive_end = drive if protocol.stimulus_on(n_steps) else zero_drive
+    if online is not None:
+        step_fn = online.circuit(aux_end).discretise(dt)
     _, r_end = step_fn(state_end, drive_end, no_noise)
     finite = jnp.ones(tuple(batch), bool)
     for leaf in jax.tree.leaves(state_end):
         finite = finite & jnp.all(jnp.isfinite(leaf), axis=0)
-    return Integration(state_end, r_end, ro_end, saved, emitted, finite)
+    return Integration(state_end, r_end, ro_end, saved, emitted, finite, aux_end)
 
 
 def _choice(circuit: AbstractCircuit, r: Array, readout: AbstractOnlineReadout) -> Array:

@@ -28,6 +28,11 @@ included; its weight must be a :class:`~multiscale.circuit.Dense` matrix):
 
 ``signal(levels) → step(stimulus epoch) → relax(reward_delay) → signal(outcome) → relax(iti)``
 
+With ``online_every=k`` the circuit's projection rules take the step online instead:
+every $k$ integration steps of the stimulus epoch, on the mean rates of those steps,
+and the trial's dynamics run on with the changed weights (the rest of the sequence is
+unchanged; the rule of $W$ still steps once, its sensory rates being constant).
+
 The signals (:class:`~multiscale.synapse.ModulatorSignals`) carry the trial's
 acetylcholine, noradrenaline and serotonin levels (:class:`Task`) and, at the outcome,
 the dopamine burst $d_0$; a rule uses what it reads (a three-factor rule the burst, a
@@ -82,6 +87,7 @@ from ._session_projections import (
     _choice_permutations,
     _plastic_projections,
     _population_rates,
+    _simulate_online,
     _with_projection_weights,
 )
 from ._task import Task as Task, reversal_task as reversal_task
@@ -157,6 +163,7 @@ def run_session(
     protocol: TrialProtocol = SESSION_PROTOCOL,
     reward_delay: float = 0.5,
     iti: float = 2.0,
+    online_every: int | None = None,
 ) -> SessionResult:
     """Run one subject's session of ``task.n_trials`` trials (see the module docstring).
 
@@ -169,6 +176,9 @@ def run_session(
             0.1 s, 1.1 s trials); the Hebbian drive lasts the stimulus epoch ``t1 - t_on``.
         reward_delay: from the end of the trial to the dopamine burst, s.
         iti: from the burst to the next trial, s.
+        online_every: None: the circuit's projection rules step once per trial, on the
+            end-of-trial rates. An int k >= 1: they step online within the trial,
+            every k integration steps of the stimulus epoch (module docstring).
 
     Returns:
         :class:`SessionResult`. Batch subjects with ``jax.vmap`` over ``key`` (and over
@@ -192,17 +202,22 @@ def run_session(
         for r, i in zip(rules, plastic, strict=True)
     )
     perms = _choice_permutations(circuit) if plastic else []
+    online = online_every is not None and bool(plastic)
 
-    def learn(rule_, st, pre, post, levels, d0, index):
-        """One trial of any rule: levels, activity, delay, outcome, interval."""
-        w_before = st.weights
+    def outcome(rule_, st, w_before, levels, d0, index):
+        """After the activity: delay, outcome, interval, and the learner's gate."""
         ach, ne, ser = levels
-        st = rule_.signal(st, ModulatorSignals(0.0, ach, ne, ser))
-        st = rule_.step(st, pre, post, stim_epoch)
         st = rule_.relax(st, reward_delay)
         st = rule_.signal(st, ModulatorSignals(d0, ach, ne, ser))
         st = rule_.relax(st, iti)
         return _gate(learner, st, w_before, index)
+
+    def learn(rule_, st, pre, post, levels, d0, index):
+        """One trial of any rule: levels, activity, delay, outcome, interval."""
+        w_before = st.weights
+        st = rule_.signal(st, ModulatorSignals(0.0, *levels))
+        st = rule_.step(st, pre, post, stim_epoch)
+        return outcome(rule_, st, w_before, levels, d0, index)
 
     def trial(carry, inp):
         state, proj_states, V = carry
@@ -215,10 +230,31 @@ def run_session(
         swap = c < 0
         stim = Stimulus(coherence=jnp.abs(c), mu0=0.5 * total)
         net = _with_projection_weights(circuit, plastic, proj_states, swap, perms)
-        traj = simulate(net, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
-        r_choice = net.choice_rates(traj.r[-1])
+        if online:
+            w_before = tuple(st.weights for st in proj_states)
+            signalled = tuple(
+                r.signal(st, ModulatorSignals(0.0, *levels))
+                for r, st in zip(rules, proj_states, strict=True)
+            )
+            r_last, decision, result, proj_states = _simulate_online(
+                circuit,
+                plastic,
+                rules,
+                signalled,
+                stim,
+                key=k_circ,
+                protocol=protocol,
+                readout=readout,
+                swap=swap,
+                perms=perms,
+                every=online_every,
+            )
+        else:
+            traj = simulate(net, stim, key=k_circ, protocol=protocol, readout=readout, save_every=0)
+            r_last, decision, result = traj.r[-1], traj.readout, traj.result
+        r_choice = net.choice_rates(r_last)
         r_end = jnp.where(swap, r_choice[::-1], r_choice)
-        choice, p, rt = _decide(traj.readout, swap, jr.uniform(k_choice, (), dtype))
+        choice, p, rt = _decide(decision, swap, jr.uniform(k_choice, (), dtype))
         target = jnp.where(direction * mapping > 0, 0, 1)
         reward = (choice == target).astype(dtype)
         p_correct = p[target] / jnp.maximum(jnp.sum(p), jnp.asarray(1e-12, dtype))
@@ -227,8 +263,13 @@ def run_session(
         state = learn(rule, state, x, r_end, levels, d0, index)
         if learner.mask is not None:
             state = with_weights(state, apply_mask(state.weights, learner.mask))
-        if plastic:
-            rates = _population_rates(traj.r[-1], net, swap, perms)
+        if online:
+            proj_states = tuple(
+                outcome(r, st, w0, levels, d0, index)
+                for r, st, w0 in zip(rules, proj_states, w_before, strict=True)
+            )
+        elif plastic:
+            rates = _population_rates(r_last, net, swap, perms)
             pre_post = [
                 (rates[circuit.projections[i].pre], rates[circuit.projections[i].post])
                 for i in plastic
@@ -239,7 +280,7 @@ def run_session(
             )
         V = V + jnp.asarray(critic.alpha, dtype) * rpe
         w_proj = tuple(st.weights.T for st in proj_states)
-        out = (choice, reward, p_correct, rt, rpe, d0, state.weights, traj.result, w_proj)
+        out = (choice, reward, p_correct, rt, rpe, d0, state.weights, result, w_proj)
         return (state, proj_states, V), out
 
     keys = jr.split(key, task.n_trials)

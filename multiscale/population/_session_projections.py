@@ -1,10 +1,19 @@
-"""A session's learning projections: which circuit projections learn, and relabelling.
+r"""A session's learning projections: which circuit projections learn, and relabelling.
 
 A :class:`~multiscale.circuit.RateCircuit` projection that carries a ``rule`` learns
-between trials of :func:`~multiscale.population.run_session`. These helpers check that
-each rule fits its :class:`~multiscale.circuit.Dense` weight, write the learned matrices
-into the circuit, and exchange the two choice units in them (and back in the rates) when a
-trial runs relabelled.
+in :func:`~multiscale.population.run_session`, between trials or online within each
+trial. These helpers check that each rule fits its :class:`~multiscale.circuit.Dense`
+weight, write the learned matrices into the circuit, and exchange the two choice units in
+them (and back in the rates) when a trial runs relabelled.
+
+Online within the trial (``run_session(..., online_every=k)``): the rule is stepped
+through the same interface as between trials, ``step(state, pre, post, duration)``, but
+inside the circuit's integration loop (:class:`~multiscale.circuit.OnlineUpdate`): over
+the stimulus epoch, every $k$ integration steps of length $\Delta t$ the rule steps with
+the mean pre- and postsynaptic rates of those $k$ steps (Hz) for $k\,\Delta t$ seconds (a
+last, shorter block closes the epoch), and the circuit's next step runs with the new
+weights. As $k\,\Delta t$ grows to the whole epoch this becomes one step on the epoch's
+mean rates; between-trial learning instead steps once on the end-of-trial rates.
 """
 
 import equinox as eqx
@@ -12,9 +21,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._results import RESULTS
 from ..circuit import (
+    CounterNoise,
     Dense,
+    OnlineUpdate,
     RateCircuit,
+    integrate,
 )
 from ..synapse import (
     AbstractRateRule,
@@ -122,3 +135,84 @@ def _population_rates(r, circuit, swap, perms):
         out.append(jnp.where(swap, part[perm], part))
         start += p.size
     return out
+
+
+def _online_update(circuit, plastic, rules, states, swap, perms, protocol, every):
+    """The :class:`~multiscale.circuit.OnlineUpdate` that steps each projection's rule
+    every ``every`` integration steps of the stimulus epoch (module docstring).
+
+    The carried state is (rule states, per-projection sums of pre/post rates over the
+    current block, steps in the block).
+    """
+    dtype = jnp.result_type(float)
+    dt = jnp.asarray(protocol.dt, dtype)
+    n_off = protocol.n_off
+    sizes = [p.size for p in circuit.populations]
+    sums0 = tuple(
+        (
+            jnp.zeros((sizes[circuit.projections[i].pre],), dtype),
+            jnp.zeros((sizes[circuit.projections[i].post],), dtype),
+        )
+        for i in plastic
+    )
+    init = (tuple(states), sums0, jnp.zeros((), dtype))
+
+    def net(aux):
+        return _with_projection_weights(circuit, plastic, aux[0], swap, perms)
+
+    def update(aux, k, r):
+        states, sums, n = aux
+        on = protocol.stimulus_on(k)
+        w_on = on.astype(dtype)
+        rates = _population_rates(r, circuit, swap, perms)
+        sums = tuple(
+            (
+                a + w_on * rates[circuit.projections[i].pre],
+                b + w_on * rates[circuit.projections[i].post],
+            )
+            for (a, b), i in zip(sums, plastic, strict=True)
+        )
+        n = n + w_on
+        fire = on & ((n >= every) | (k == n_off - 1))
+        m = jnp.maximum(n, 1.0)
+        new_states = []
+        for rule, st, (a, b) in zip(rules, states, sums, strict=True):
+            stepped = rule.step(st, a / m, b / m, m * dt)
+            new_states.append(jax.tree.map(lambda x, y: jnp.where(fire, x, y), stepped, st))
+        sums = jax.tree.map(lambda x: jnp.where(fire, jnp.zeros_like(x), x), sums)
+        return tuple(new_states), sums, jnp.where(fire, 0.0, n)
+
+    return OnlineUpdate(init, net, update)
+
+
+def _simulate_online(
+    circuit, plastic, rules, states, stimulus, *, key, protocol, readout, swap, perms, every
+):
+    """One session trial whose projection rules learn within it (module docstring).
+
+    The same trial as :func:`~multiscale.circuit.simulate` with its default noise
+    (:class:`~multiscale.circuit.CounterNoise`) and ``save_every=0``, run by
+    :func:`~multiscale.circuit.integrate` with the rules' :class:`OnlineUpdate`.
+
+    Returns:
+        (rates of all units at the end, Hz; the readout's decision; result code; the
+        rules' states at the end of the trial).
+    """
+    if not (isinstance(every, int) and every >= 1):
+        raise ValueError(f"`online_every` must be an int >= 1 (integration steps), got {every!r}")
+    circuit.check_step(protocol.dt)
+    circuit, stimulus = circuit.checked(), stimulus.checked()
+    online = _online_update(circuit, plastic, rules, states, swap, perms, protocol, every)
+    start = online.circuit(online.init)
+    noise = CounterNoise()
+    out = integrate(
+        start,
+        start.stimulus_input(stimulus),
+        protocol,
+        noise,
+        noise.init(key),
+        readout,
+        online=online,
+    )
+    result = jnp.where(out.finite, RESULTS.ok, RESULTS.nonfinite)
+    return out.rates, readout.finish(out.readout), result, out.online[0]
