@@ -12,6 +12,7 @@ import multiscale.population as mp
 from multiscale.population._sleep_replay import _train
 
 N = 64
+AFTER_A, AFTER_B, REPLAYED, SLEPT, DOWNSCALED = range(5)
 
 
 def _ci(x):
@@ -21,8 +22,8 @@ def _ci(x):
 
 
 @pytest.fixture(scope="module")
-def contrasts():
-    """Evidence contrast c' (stage, task) per subject: after A, after B, replayed, slept."""
+def nights():
+    """Weights (subject, stage, units, 2) after A, after B, replayed, slept, downscaled only."""
     tasks, training, replay = mp.OverlappingTasks(), mp.WakeTraining(), mp.SleepReplay()
 
     @jax.jit
@@ -34,11 +35,24 @@ def contrasts():
         w_a = _train(tasks, training, w0, codes[0], training.n_trials_a, k_a)
         w_b = _train(tasks, training, w_a, codes[1], training.n_trials_b, k_b)
         slept, replayed = mp.replay_night(tasks, training, replay, w_b, codes, key=k_night)
-        stages = jnp.stack([w_a, w_b, replayed, slept])
-        return mp.evidence_contrast(tasks, stages, codes), stages
+        only = mp.downscale(w_b, replay.shrinkage, replay.spared_fraction, axis=-1)
+        return jnp.stack([w_a, w_b, replayed, slept, only]), codes
 
-    c, w = one(jr.split(jr.key(0), N))
-    return np.asarray(c), np.asarray(w)
+    w, codes = one(jr.split(jr.key(0), N))
+    return np.asarray(w), np.asarray(codes)
+
+
+def _terms(w, codes):
+    """Evidence per task (Hz, stimulus-driven part of u_1 - u_2) and the bias (Hz).
+
+    For stimulus s of task T, u_1 - u_2 = s g sum_j p^T_j d_j + x_0 sum_j d_j with
+    d_j = w_j1 - w_j2: the first term is the task's learned evidence, the second a
+    stimulus-independent imbalance between the two decision populations.
+    """
+    tasks = mp.OverlappingTasks()
+    d = w[..., 0] - w[..., 1]
+    signal = tasks.gain * np.einsum("nsu,ntu->nst", d, codes)
+    return signal, tasks.baseline * d.sum(-1)
 
 
 def test_codes_balanced_and_half_conflicting_on_shared_units():
@@ -51,30 +65,61 @@ def test_codes_balanced_and_half_conflicting_on_shared_units():
     assert np.all(codes[0, 20:] == 0) and np.all(codes[1, :10] == 0)
 
 
-def test_new_task_interferes_and_replay_restores_both(contrasts):
-    """González et al. 2020: B damages A; sleep after B restores A."""
-    c, _ = contrasts
-    assert _ci(c[:, 1, 0] - c[:, 0, 0])[1] < 0  # A after B < A after A
-    assert _ci(c[:, 3, 0] - c[:, 1, 0])[0] > 0  # A after sleep > A after B
-    assert _ci(c[:, 3, 1] - c[:, 1, 1])[0] > -0.01  # B is not lost (its gain is a known gap)
+def test_new_task_interferes_and_replay_strengthens_both(nights):
+    """González et al. 2020: B damages A; replay after B strengthens A and B in their codes."""
+    w, codes = nights
+    signal, _ = _terms(w, codes)
+    assert _ci(signal[:, AFTER_B, 0] - signal[:, AFTER_A, 0])[1] < 0  # B overwrites A
+    for task in (0, 1):
+        # replay potentiates each task's own synapses, and the gain survives downscaling
+        assert _ci(signal[:, REPLAYED, task] - signal[:, AFTER_B, task])[0] > 0
+        assert _ci(signal[:, SLEPT, task] - signal[:, DOWNSCALED, task])[0] > 0
+    c = np.asarray(
+        jax.vmap(lambda ww, cd: mp.evidence_contrast(mp.OverlappingTasks(), ww, cd))(w, codes)
+    )
+    assert _ci(c[:, SLEPT, 0] - c[:, AFTER_B, 0])[0] > 0
 
 
-def test_downscaling_shrinks_18_percent_and_spares_the_largest(contrasts):
+def test_bounded_learning_unbalances_populations_and_scaling_restores_them(nights):
+    """Per-population scaling to one set point (Turrigiano et al. 1998) removes the bias."""
+    w, codes = nights
+    _, bias = _terms(w, codes)
+    rms = np.sqrt((bias**2).mean(0))
+    assert rms[REPLAYED] > rms[AFTER_B] > 1.0  # Hz: replay at the bounds adds to it
+    assert rms[SLEPT] < 0.05 and rms[DOWNSCALED] < 0.05
+
+
+def test_downscaling_shrinks_18_percent_and_spares_the_largest(nights):
     """de Vivo et al. 2017: ~18 % smaller synapses, proportional, largest spared."""
-    _, w = contrasts
-    replayed, slept = w[:, 2], w[:, 3]
+    w, _ = nights
+    replayed, slept = w[:, REPLAYED], w[:, SLEPT]
     np.testing.assert_allclose(1 - slept.mean((1, 2)) / replayed.mean((1, 2)), 0.18, atol=1e-4)
+    np.testing.assert_allclose(slept.sum(1)[:, 0], slept.sum(1)[:, 1], rtol=1e-4)  # set point
     top = replayed >= np.quantile(replayed.reshape(N, -1), 0.8, axis=1)[:, None, None]
     np.testing.assert_array_equal(slept[top], replayed[top])
     ratio = np.where(~top & (replayed > 1e-6), slept / np.where(replayed > 0, replayed, 1), np.nan)
-    per_subject = np.nanmax(ratio.reshape(N, -1), 1) - np.nanmin(ratio.reshape(N, -1), 1)
-    assert np.all(per_subject < 1e-5)  # one factor: multiplicative
+    spread = np.nanmax(ratio, axis=1) - np.nanmin(ratio, axis=1)  # (subject, population)
+    assert np.all(spread < 1e-5)  # one factor per population: multiplicative
+
+
+def test_global_downscaling_one_factor():
+    w = jr.uniform(jr.key(2), (30, 2)) * 0.1
+    out = np.asarray(mp.downscale(w, 0.18, 0.2))
+    w = np.asarray(w)
+    np.testing.assert_allclose(out.mean() / w.mean(), 0.82, rtol=1e-5)
+    small = w < np.quantile(w, 0.8)
+    ratio = out[small] / w[small]
+    assert np.ptp(ratio) < 1e-6 and ratio[0] < 1
 
 
 def test_downscale_removes_all_when_spared_hold_more_than_kept():
     w = jnp.array([0.0, 0.01, 0.01, 1.0, 1.0])
     out = np.asarray(mp.downscale(w, 0.5, 0.4))
     np.testing.assert_allclose(out, [0.0, 0.0, 0.0, 1.0, 1.0])
+    w2 = jnp.array([[1.0, 0.3], [0.1, 0.2], [0.1, 0.2]])  # population 1 spares 1.0 > its share
+    out2 = np.asarray(mp.downscale(w2, 0.5, 0.2, axis=-1))
+    np.testing.assert_allclose(out2[:, 0], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(out2[:, 1], [0.3, 0.0875, 0.0875], rtol=1e-6)
 
 
 def test_circuit_readout_runs_and_rejects_bad_n_test():
@@ -82,7 +127,7 @@ def test_circuit_readout_runs_and_rejects_bad_n_test():
     res = mp.simulate_sleep_replay(
         key=jr.key(3), readout=mb.ThresholdReadout(), protocol=short, n_test=4
     )
-    assert res.accuracy.shape == (4, 2) and res.rt.shape == (4, 2)
+    assert res.accuracy.shape == (5, 2) and res.rt.shape == (5, 2)
     assert np.all((np.asarray(res.accuracy) >= 0) & (np.asarray(res.accuracy) <= 1))
     np.testing.assert_array_equal(res.weights[1], res.weights[3])  # quiet wake: unchanged
     with pytest.raises(ValueError, match="n_test"):

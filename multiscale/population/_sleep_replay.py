@@ -41,21 +41,40 @@ Hebbian rule runs with the sleep plasticity factor $\varepsilon = 0.75$ of Gonz�
 al.'s code. A conflicting shared synapse is pushed one way by A's replays and the other by
 B's, and ends near neutral; the task-unique synapses of both tasks are strengthened.
 Then **downscaling** (synaptic homeostasis, Tononi & Cirelli 2014; :func:`downscale`):
-every synapse below the ``spared_fraction`` largest of the subject shrinks by one
-factor, chosen so that the mean weight falls by ``shrinkage`` (de Vivo et al. 2017:
-axon–spine interfaces ~18 % smaller after sleep, proportionally to size, sparing the
-largest; ~80 % of synapses are the weaker, more plastic ones, so
-``spared_fraction = 0.2``). The 18 % is thus an input, not a result. The control
-("quiet wake") spends the night without replay and without downscaling.
+every synapse below the ``spared_fraction`` largest of the subject shrinks, so that the
+mean weight falls by ``shrinkage`` (de Vivo et al. 2017: axon–spine interfaces ~18 %
+smaller after sleep, proportionally to size, sparing the largest; ~80 % of synapses are
+the weaker, more plastic ones, so ``spared_fraction = 0.2``). The 18 % is thus an input,
+not a result. Scaling is multiplicative and per postsynaptic neuron (Turrigiano et al.
+1998): each decision population's scaled synapses share one factor, chosen so that the
+summed weight onto each population falls to the same set point, 0.82 times the mean
+over the two populations before. The control ("quiet wake") spends the night without
+replay and without downscaling; a second control ("downscaling only") skips the replay.
+
+**Why the new task gains.** Replay potentiates each task's synapses in its own code
+(B's stimulus-driven evidence $g\sum_j p^B_j (w_{j1} - w_{j2})$ rises by ~17 %, its
+unique synapses reach their bound). At the bounds, however, a replay's changes no
+longer cancel across the balanced code (the saturated half cannot move, the other
+half does), so the two decision populations drift apart in total input: a
+stimulus-independent bias $x_0 \sum_j (w_{j1} - w_{j2})$ that grows from ~2.3 Hz
+(r.m.s. over subjects, after B's training) to ~3.6 Hz over the night and costs as much
+accuracy as the larger evidence gains. A single downscaling factor for all synapses
+keeps the bias and shrinks the evidence, so the new task gained nothing measurable
+(+0.007 accuracy, 95 % CI −0.009 to +0.023, in an earlier version of this model).
+Scaling each population to one set point removes the bias; replay's strengthening of
+both tasks then shows up in their accuracy (``multiscale validate``: sleep minus
+downscaling only, for each task).
 
 Choices and reaction times are read through the decision circuit: a test trial presents
 a task's stimulus, gives the circuit $u = W^\top x$ (Hz) as in
 :func:`~multiscale.population.run_session`, and its online readout decides.
 
-**Numbers.** The plasticity factor (0.75), the bounds ($2\,w_0$), the ripple length and
+**Numbers.** The plasticity factor (0.75), the bounds ($2\,w_0$), the ripple length,
 the spared fraction and the shrinkage come from the sources above; $\eta$, $g$ and the
 training lengths are ours, chosen so that B's training damages A (B is trained longer
-than A); the ordinal effects are the targets.
+than A). Replay draws the task and stimulus of each event at random (no recency
+weighting: González et al.'s replay is spontaneous, and which assembly wins is not
+modelled here). The ordinal effects are the targets.
 
 References:
     González OC, Sokolov Y, Krishnan GP, Delanois JE, Bazhenov M (2020) Can sleep
@@ -64,6 +83,9 @@ References:
     (2017) Ultrastructural evidence for synaptic scaling across the wake/sleep cycle.
     Science 355:507.
     Tononi G, Cirelli C (2014) Neuron 81:12.
+    Turrigiano GG, Leslie KR, Desai NS, Rutherford LC, Nelson SB (1998)
+    Activity-dependent scaling of quantal amplitude in neocortical neurons. Nature
+    391:892.
     Nádasdy Z, Hirase H, Czurkó A, Csicsvari J, Buzsáki G (1999) Replay and time
     compression of recurring spike sequences in the hippocampus. J Neurosci 19:9497.
     Davidson TJ, Kloosterman F, Wilson MA (2009) Hippocampal replay of extended
@@ -90,8 +112,11 @@ from ._session import SESSION_PROTOCOL, _decide
 
 Param = Float[ArrayLike, ""]
 
-STAGES = ("after A", "after B", "after sleep", "after quiet wake")
-"""The test points of :class:`SleepReplayResult` (its leading ``stage`` axis)."""
+STAGES = ("after A", "after B", "after sleep", "after quiet wake", "after downscaling only")
+"""The test points of :class:`SleepReplayResult` (its leading ``stage`` axis).
+
+"after downscaling only" is the night's control without replay: the weights after B,
+downscaled as after sleep."""
 
 
 class OverlappingTasks(eqx.Module):
@@ -192,6 +217,9 @@ class SleepReplay(eqx.Module):
         shrinkage: fractional fall of the mean weight over the night (0.18: the ~18 %
             smaller axon–spine interfaces after sleep of de Vivo et al. 2017).
         spared_fraction: fraction of the largest synapses left unscaled (0.2).
+        per_population: scale each decision population's synapses towards one shared
+            set point (True, :func:`downscale` with ``axis=-1``) or all synapses by one
+            factor (False), static.
     """
 
     n_events: int = eqx.field(static=True, default=400)
@@ -200,6 +228,7 @@ class SleepReplay(eqx.Module):
     choice_noise: Param = 1.0
     shrinkage: Param = 0.18
     spared_fraction: Param = 0.2
+    per_population: bool = eqx.field(static=True, default=True)
 
 
 class SleepReplayResult(eqx.Module):
@@ -214,11 +243,11 @@ class SleepReplayResult(eqx.Module):
         codes: the subject's preferences $p^A, p^B$, shape (2, units).
     """
 
-    weights: Float[Array, "*batch 4 units 2"]
+    weights: Float[Array, "*batch 5 units 2"]
     replayed: Float[Array, "*batch units 2"]
-    accuracy: Float[Array, "*batch 4 2"]
-    rt: Float[Array, "*batch 4 2"]
-    undecided: Float[Array, "*batch 4 2"]
+    accuracy: Float[Array, "*batch 5 2"]
+    rt: Float[Array, "*batch 5 2"]
+    undecided: Float[Array, "*batch 5 2"]
     codes: Float[Array, "*batch 2 units"]
 
 
@@ -277,27 +306,60 @@ def replay_night(
         return _hebb(w, x, y, tasks.baseline, 0.5 * (hi + lo), scale, w_max), None
 
     replayed, _ = jax.lax.scan(event, weights, jr.split(key, replay.n_events))
-    return downscale(replayed, replay.shrinkage, replay.spared_fraction), replayed
+    return _night_downscale(replay, replayed), replayed
+
+
+def _night_downscale(replay, w):
+    axis = -1 if replay.per_population else None
+    return downscale(w, replay.shrinkage, replay.spared_fraction, axis=axis)
 
 
 def downscale(
-    weights: Float[Array, "..."], shrinkage: Param, spared_fraction: Param
+    weights: Float[Array, "..."],
+    shrinkage: Param,
+    spared_fraction: Param,
+    *,
+    axis: int | None = None,
 ) -> Float[Array, "..."]:
     """Multiplicative downscaling that spares the largest synapses.
 
-    Every weight below the ``1 - spared_fraction`` quantile is multiplied by one factor,
-    chosen so that the mean weight falls by ``shrinkage`` (0.18: de Vivo et al. 2017);
-    the largest ``spared_fraction`` keep their size. Weight ratios among the scaled
-    synapses are kept exactly. If the spared synapses hold more than ``1 - shrinkage``
-    of the total, the others are removed (factor 0).
+    The largest ``spared_fraction`` of all weights (those at or above the
+    ``1 - spared_fraction`` quantile) keep their size; every other weight is multiplied by
+    a factor chosen so that the mean weight falls by ``shrinkage`` (0.18: de Vivo et al.
+    2017). Weight ratios among the scaled synapses are kept exactly.
+
+    With ``axis=None`` one factor serves all synapses. With ``axis`` naming the
+    postsynaptic axis (``-1`` for a units × populations matrix) each postsynaptic
+    population gets its own factor, chosen so that the summed weight onto it falls to
+    ``1 - shrinkage`` times the mean, over populations, of that sum before: synaptic
+    scaling towards one set point shared by identical neurons (Turrigiano et al. 1998,
+    multiplicative and per neuron). The mean weight then still falls by ``shrinkage``,
+    and populations that differed in total input before leave with the same total. If
+    a population's spared synapses already exceed its set point, its other synapses are
+    removed (factor 0) and it keeps more than the set point.
+
+    References:
+        de Vivo L et al. (2017) Science 355:507.
+        Turrigiano GG, Leslie KR, Desai NS, Rutherford LC, Nelson SB (1998)
+        Activity-dependent scaling of quantal amplitude in neocortical neurons.
+        Nature 391:892.
     """
     w = jnp.asarray(weights)
     dtype = w.dtype
     cut = jnp.quantile(w, 1.0 - jnp.asarray(spared_fraction, dtype))
     scaled = w < cut
-    total, small = jnp.sum(w), jnp.sum(jnp.where(scaled, w, 0.0))
-    lost = jnp.asarray(shrinkage, dtype) * total
-    factor = jnp.clip(1.0 - lost / jnp.maximum(small, jnp.finfo(dtype).tiny), 0.0, 1.0)
+    small_w = jnp.where(scaled, w, 0.0)
+    keep = 1.0 - jnp.asarray(shrinkage, dtype)
+    if axis is None:
+        target, spared, small = keep * jnp.sum(w), jnp.sum(w - small_w), jnp.sum(small_w)
+    else:
+        ax = axis % w.ndim
+        others = tuple(i for i in range(w.ndim) if i != ax)
+        per_pop = jnp.sum(w, axis=others, keepdims=True)
+        target = keep * jnp.mean(per_pop)
+        spared = jnp.sum(w - small_w, axis=others, keepdims=True)
+        small = jnp.sum(small_w, axis=others, keepdims=True)
+    factor = jnp.clip((target - spared) / jnp.maximum(small, jnp.finfo(dtype).tiny), 0.0, 1.0)
     return jnp.where(scaled, w * factor, w)
 
 
@@ -354,7 +416,7 @@ def simulate_sleep_replay(
     protocol: TrialProtocol = SESSION_PROTOCOL,
     n_test: int = 32,
 ) -> SleepReplayResult:
-    """One subject: train A, train B, then a night of replay (or quiet wake); test each.
+    """One subject: train A, train B, then a night of replay, quiet wake, or downscaling only.
 
     Args:
         tasks, training, replay: the protocol (module docstring; None: the defaults).
@@ -380,7 +442,7 @@ def simulate_sleep_replay(
     w_a = _train(tasks, training, w0, codes[0], training.n_trials_a, k_a)
     w_b = _train(tasks, training, w_a, codes[1], training.n_trials_b, k_b)
     w_sleep, replayed = replay_night(tasks, training, replay, w_b, codes, key=k_night)
-    stages = jnp.stack([w_a, w_b, w_sleep, w_b])
+    stages = jnp.stack([w_a, w_b, w_sleep, w_b, _night_downscale(replay, w_b)])
     test = jax.vmap(lambda w, k: _test(tasks, circuit, readout, protocol, w, codes, n_test, k))
     acc, rt, und = test(stages, jr.split(k_test, len(STAGES)))
     return SleepReplayResult(stages, replayed, acc, rt, und, codes)
