@@ -113,7 +113,7 @@ def test_within_trial_hebb_matches_a_step_loop_and_differs_from_between_trials()
     assert np.all(np.asarray(online.result) == 0)
 
 
-def test_online_every_must_be_a_positive_int():
+def test_online_every_needs_a_positive_int_and_a_learning_projection():
     learner = mp.Learner(circuit=_ww_dense(ms.Hebb(eta=ETA)), rule=ms.Hebb(eta=0.0))
     task = mp.Task(jnp.array([1.0]), 0.3)
     with pytest.raises(ValueError, match="online_every"):
@@ -124,6 +124,15 @@ def test_online_every_must_be_a_positive_int():
             readout=mb.ThresholdReadout(),
             protocol=SHORT,
             online_every=0,
+        )
+    with pytest.raises(ValueError, match="projection with a rule"):
+        mp.run_session(
+            mp.Learner(),
+            task,
+            key=jr.key(0),
+            readout=mb.ThresholdReadout(),
+            protocol=SHORT,
+            online_every=50,
         )
 
 

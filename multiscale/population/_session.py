@@ -202,7 +202,13 @@ def run_session(
         for r, i in zip(rules, plastic, strict=True)
     )
     perms = _choice_permutations(circuit) if plastic else []
-    online = online_every is not None and bool(plastic)
+    online = online_every is not None
+    if online and not (isinstance(online_every, int) and online_every >= 1 and plastic):
+        raise ValueError(
+            "`online_every` must be an int >= 1 (integration steps) and the circuit must "
+            f"have a projection with a rule; got online_every={online_every!r} and "
+            f"{len(plastic)} learning projections"
+        )
 
     def outcome(rule_, st, w_before, levels, d0, index):
         """After the activity: delay, outcome, interval, and the learner's gate."""

@@ -198,8 +198,6 @@ def _simulate_online(
         (rates of all units at the end, Hz; the readout's decision; result code; the
         rules' states at the end of the trial).
     """
-    if not (isinstance(every, int) and every >= 1):
-        raise ValueError(f"`online_every` must be an int >= 1 (integration steps), got {every!r}")
     circuit.check_step(protocol.dt)
     circuit, stimulus = circuit.checked(), stimulus.checked()
     online = _online_update(circuit, plastic, rules, states, swap, perms, protocol, every)
