@@ -68,6 +68,33 @@ def test_pd_network_at_10_percent():
         assert d[sign * w > 0].mean() == pytest.approx(mean, rel=0.03)
 
 
+def test_pd_ring_buffer_delivery_gives_the_spikes_of_one_pass_per_delay(monkeypatch):
+    # With several delays each step's spikes are delivered once, into a ring buffer of
+    # future input; the spikes must be those of crossing every delay's projection with the
+    # spikes of d steps ago (the per-target sums run in the same presynaptic order), for
+    # the event path, the all-synapse path, one trial and a batch.
+    import jax.numpy as jnp
+
+    from multiscale.circuit import spiking as sp
+
+    net = pd.potjans_diesmann(jr.key(0), scale=0.02, delay_bin=3)
+    ring = net.with_delay_ring()
+    assert ring.delivery is not None and ring.delivery.slots == ring._buffer_slots()
+    assert ring.delivery.pre.shape[0] == sum(p.connectivity.n_synapses for p in net.projections)
+    t1 = 0.1
+    with_ = lambda prop: ring.__class__(**{**vars(ring), "propagation": prop})
+    events = sp.run(with_(sp.EventDriven(capacity=1)), key=jr.key(1), t1=t1)  # chunks of 1
+    every = sp.run(with_(sp.SegmentSum()), key=jr.key(1), t1=t1)
+    batch = sp.run(ring, key=jr.key(1), t1=t1, trials=2)
+    monkeypatch.setattr(sp.SpikingNetwork, "with_delay_ring", lambda self: self)
+    per_delay = sp.run(net, key=jr.key(1), t1=t1)
+    assert float(per_delay.count.sum()) > 50
+    assert jnp.array_equal(events.count, per_delay.count)
+    assert jnp.array_equal(every.count, per_delay.count)
+    single = sp.run(net, key=jr.split(jr.key(1), 2)[1], t1=t1)
+    assert jnp.array_equal(batch.count[1], single.count)
+
+
 # --- Online plasticity in spiking networks -------------------------------------------
 
 

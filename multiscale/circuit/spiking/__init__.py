@@ -9,6 +9,7 @@ published benchmark networks.
 from ._connectivity import (
     AbstractConnectivity as AbstractConnectivity,
     AbstractPropagation as AbstractPropagation,
+    DelayRing as DelayRing,
     DenseConnectivity as DenseConnectivity,
     EventDriven as EventDriven,
     SegmentSum as SegmentSum,

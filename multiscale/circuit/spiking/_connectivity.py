@@ -83,6 +83,88 @@ class SparseConnectivity(AbstractConnectivity):
         return method(self, spikes)
 
 
+class DelayRing(eqx.Module):
+    r"""The synapses of projections with different delays, merged for one delivery per step.
+
+    Each step the spikes of step $k$ are delivered once, through every synapse of the
+    network, into a ring buffer of future input with ``slots`` rows of ``rows`` targets
+    (receptor-major: ``receptor * n + neuron``): a synapse of delay $d$ steps onto row $r$
+    adds its weight to ring row $((k + d) \bmod D)\,R + r$, read at the start of step
+    $k + d$. This replaces one event pass per distinct delay (about 50 in the
+    Potjans-Diesmann microcircuit) with one, as NEST's and Brian2's ring buffers do.
+    Built from the projections by :func:`delay_ring` (indices only: the weights stay in
+    the projections and are gathered through ``perm``, so gradients reach them).
+
+    Attributes:
+        perm: index of each merged synapse in the projections' concatenated weights.
+        pre: presynaptic neuron of each synapse (network index), sorted, int32.
+        post: ring offset of each synapse, $(d \bmod D)\,R + r$, int32.
+        offsets: start of each neuron's synapses, int32 (n + 2,).
+        n_neurons, rows, slots: $n$, $R$ and $D$ (the largest delay, in steps) (static).
+        max_out: the largest out-degree over all projections together (static).
+    """
+
+    perm: Int[Array, " synapses"]
+    pre: Int[Array, " synapses"]
+    post: Int[Array, " synapses"]
+    offsets: Int[Array, " n_2"]
+    n_neurons: int = eqx.field(static=True)
+    rows: int = eqx.field(static=True)
+    slots: int = eqx.field(static=True)
+    max_out: int = eqx.field(static=True)
+
+    def connectivity(self, weights) -> SparseConnectivity:
+        """The merged synapses onto the ``slots * rows`` ring rows, with ``weights`` (the
+        projections' weights, concatenated in projection order) in merged order."""
+        return SparseConnectivity(
+            pre=self.pre,
+            post=self.post,
+            weight=weights[self.perm],
+            offsets=self.offsets,
+            n_pre=self.n_neurons,
+            n_post=self.slots * self.rows,
+            max_out=self.max_out,
+        )
+
+
+def delay_ring(projections, delays, n: int, n_receptors: int) -> "DelayRing | None":
+    """A :class:`DelayRing` for sparse ``projections`` with ``delays`` (steps), or ``None``
+    when fewer than two distinct delays occur, a projection is dense, or the indices are
+    traced (the merge sorts them with NumPy)."""
+    if len(set(delays)) < 2:
+        return None
+    if not all(isinstance(p.connectivity, SparseConnectivity) for p in projections):
+        return None
+    try:
+        pre = [np.asarray(p.connectivity.pre) for p in projections]
+        post = [np.asarray(p.connectivity.post) for p in projections]
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        return None
+    slots, rows = max(delays), n_receptors * n
+    pre_all = np.concatenate([a + p.pre_start for a, p in zip(pre, projections, strict=True)])
+    ring = np.concatenate(
+        [
+            (d % slots) * rows + p.receptor * n + p.post_start + a
+            for a, p, d in zip(post, projections, delays, strict=True)
+        ]
+    )
+    if slots * rows * 2 >= 2**31:
+        return None  # int32 ring rows would overflow
+    order = np.argsort(pre_all, kind="stable")
+    counts = np.bincount(pre_all, minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts), [len(order)]])
+    return DelayRing(
+        perm=jnp.asarray(order.astype(np.int32)),
+        pre=jnp.asarray(pre_all[order].astype(np.int32)),
+        post=jnp.asarray(ring[order].astype(np.int32)),
+        offsets=jnp.asarray(offsets.astype(np.int32)),
+        n_neurons=int(n),
+        rows=int(rows),
+        slots=int(slots),
+        max_out=max(1, int(counts.max(initial=0))),
+    )
+
+
 class DenseConnectivity(AbstractConnectivity):
     """An all-to-all weight matrix ``W`` of shape (post, pre); spikes cross by a matrix product.
 
@@ -133,6 +215,38 @@ def _compact(spikes, m: int):
     return value, jnp.minimum(neuron, n)
 
 
+def _scatter(conn, neuron, trial, value, out, place, trials: int, dtype):
+    """``out`` (flat (rows, trials)) plus the synapses of events ``(neuron, trial, value)``
+    at rows ``place(post)``; events with value 0 add nothing."""
+    width = conn.max_out
+    # Each event reads its synapses as one contiguous window of ``max_out`` (a sliced
+    # gather, several times cheaper on CPU than one index per synapse); a window that
+    # would run past the end is moved back, and only [start, end) is kept.
+    last = conn.n_synapses - width
+    start = conn.offsets[neuron]
+    end = jnp.where(value != 0, conn.offsets[neuron + 1], start)
+    lane = jnp.arange(width, dtype=start.dtype)[None]
+    if last >= 0:
+        first = jnp.minimum(start, last)
+        syn = first[:, None] + lane
+        window = lambda x: jax.vmap(lambda f: jax.lax.dynamic_slice(x, (f,), (width,)))(first)
+        post, weight = window(conn.post), window(conn.weight)
+    else:
+        syn = jnp.minimum(start[:, None] + lane, conn.n_synapses - 1)
+        post, weight = conn.post[syn], conn.weight[syn]
+    valid = (syn >= start[:, None]) & (syn < end[:, None])
+    w = jnp.where(valid, weight.astype(dtype), 0.0) * value[:, None]
+    if out.ndim == 2:
+        # Into a (rows, trials) buffer that the loop carries: a 2-D scatter keeps it in
+        # place (a reshape to 1-D and back makes XLA copy it).
+        row = jnp.where(valid, place(post), out.shape[0])
+        col = jnp.broadcast_to(trial[:, None], row.shape)
+        return out.at[row.reshape(-1), col.reshape(-1)].add(w.reshape(-1), mode="drop")
+    # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D.
+    target = jnp.where(valid, place(post) * trials + trial[:, None], out.shape[0])
+    return out.at[target.reshape(-1)].add(w.reshape(-1), mode="drop")
+
+
 class AbstractPropagation(eqx.Module):
     """How the spikes of one step reach the postsynaptic neurons of a sparse projection."""
 
@@ -141,6 +255,28 @@ class AbstractPropagation(eqx.Module):
         self, conn: SparseConnectivity, spikes: Float[Array, "pre trials"]
     ) -> Float[Array, "post trials"]:
         """Summed weight per postsynaptic neuron and trial."""
+
+    def deliver(
+        self,
+        conn: SparseConnectivity,
+        spikes: Float[Array, "pre trials"],
+        out: Float[Array, "rows trials"],
+        base: Int[Array, ""],
+    ) -> Float[Array, "rows trials"]:
+        """``out`` (rows = ``conn.n_post``) with each synapse's weight times its
+        presynaptic spike added to row ``(conn.post + base) mod rows``.
+
+        The delivery into a ring buffer of future input (:class:`DelayRing`); this default
+        visits every synapse (as :class:`SegmentSum`).
+        """
+        rows = _wrap(conn.post + base, conn.n_post)
+        contrib = spikes[conn.pre] * conn.weight.astype(spikes.dtype)[:, None]
+        return out.at[rows].add(contrib)
+
+
+def _wrap(rows, size: int):
+    """``rows mod size`` for rows in ``[0, 2 size)``."""
+    return jnp.where(rows >= size, rows - size, rows)
 
 
 class SegmentSum(AbstractPropagation):
@@ -184,6 +320,42 @@ class EventDriven(AbstractPropagation):
             )
 
     def __call__(self, conn, spikes):
+        out = jnp.zeros((conn.n_post * spikes.shape[1],), spikes.dtype)
+        dense = lambda spikes, out: SegmentSum()(conn, spikes).reshape(-1)
+        return self._events(conn, spikes, out, lambda post: post, dense).reshape(
+            conn.n_post, spikes.shape[1]
+        )
+
+    def deliver(self, conn, spikes, out, base):
+        # The events of the step (flat (neuron, trial) index, increasing) are taken
+        # ``capacity[0] * trials`` at a time by a masked ``lax.top_k``, in a while loop
+        # that runs once per chunk (not at all in a silent step) and updates ``out`` in
+        # place (a ``lax.cond`` would copy the ring buffer into each branch). Per target
+        # the weights are added in increasing presynaptic index, as in ``__call__``. A
+        # while loop has no reverse-mode derivative: differentiate through SegmentSum.
+        n_pre, trials = spikes.shape
+        tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
+        flat = spikes.reshape(-1)
+        m = min(tiers[0] * trials, flat.shape[0])
+        index = jnp.arange(flat.shape[0], dtype=jnp.int32)
+        count = jnp.sum(flat != 0)
+        place = lambda post: _wrap(post + base, conn.n_post)
+
+        def chunk(carry):
+            out, done, after = carry
+            hit, j = jax.lax.top_k(((flat != 0) & (index > after)).astype(jnp.float32), m)
+            value = jnp.where(hit > 0, flat[j], 0.0)
+            out = _scatter(conn, j // trials, j % trials, value, out, place, trials, flat.dtype)
+            return out, done + m, jnp.max(jnp.where(hit > 0, j, after))
+
+        out, _, _ = jax.lax.while_loop(
+            lambda c: c[1] < count, chunk, (out, jnp.zeros_like(count), jnp.int32(-1))
+        )
+        return out
+
+    def _events(self, conn, spikes, out, place, dense):
+        """Scatter the spikes' synapses into ``out`` (flat (rows, trials)) at rows
+        ``place(post)``; ``dense(spikes, out)`` is the fallback of a crowded step."""
         n_pre, trials = spikes.shape
         tiers = self.capacity if isinstance(self.capacity, tuple) else (self.capacity,)
         # Each trial's spikes are compacted by ``lax.top_k`` (see ``_compact``): top_k breaks
@@ -194,43 +366,16 @@ class EventDriven(AbstractPropagation):
         # presynaptic index on every path, so all paths agree to the last bit.
         per_trial = jnp.sum(spikes != 0, axis=0)
         busiest = jnp.max(per_trial)
-        width = conn.max_out
-        # Each event reads its synapses as one contiguous window of ``max_out`` (a sliced
-        # gather, several times cheaper on CPU than one index per synapse); a window that
-        # would run past the end is moved back, and only [start, end) is kept.
-        last = conn.n_synapses - width
-
-        def scatter(neuron, trial, value):
-            start = conn.offsets[neuron]
-            end = jnp.where(value != 0, conn.offsets[neuron + 1], start)
-            lane = jnp.arange(width, dtype=start.dtype)[None]
-            if last >= 0:
-                first = jnp.minimum(start, last)
-                syn = first[:, None] + lane
-                window = lambda x: jax.vmap(lambda f: jax.lax.dynamic_slice(x, (f,), (width,)))(
-                    first
-                )
-                post, weight = window(conn.post), window(conn.weight)
-            else:
-                syn = jnp.minimum(start[:, None] + lane, conn.n_synapses - 1)
-                post, weight = conn.post[syn], conn.weight[syn]
-            valid = (syn >= start[:, None]) & (syn < end[:, None])
-            # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D.
-            target = jnp.where(valid, post * trials + trial[:, None], conn.n_post * trials)
-            w = jnp.where(valid, weight.astype(spikes.dtype), 0.0) * value[:, None]
-            out = jnp.zeros((conn.n_post * trials,), spikes.dtype)
-            out = out.at[target.reshape(-1)].add(w.reshape(-1), mode="drop")
-            return out.reshape(conn.n_post, trials)
-
-        def dense(spikes):
-            return SegmentSum()(conn, spikes)
+        scatter = lambda neuron, trial, value, out: _scatter(
+            conn, neuron, trial, value, out, place, trials, spikes.dtype
+        )
 
         if trials == 1:
 
             def events(m):
-                def go(spikes):
+                def go(spikes, out):
                     value, neuron = _compact(spikes, min(m, n_pre))
-                    return scatter(neuron[0], jnp.zeros_like(neuron[0]), value[0])
+                    return scatter(neuron[0], jnp.zeros_like(neuron[0]), value[0], out)
 
                 return go
 
@@ -248,12 +393,12 @@ class EventDriven(AbstractPropagation):
             def events(m):
                 budget = min(m, K) * trials
 
-                def go(spikes):
+                def go(spikes, out):
                     del spikes
                     if budget == K * trials:
-                        return scatter(neuron, trial, value)
+                        return scatter(neuron, trial, value, out)
                     _, pick = jax.lax.top_k((value != 0).astype(jnp.float32), budget)
-                    return scatter(neuron[pick], trial[pick], value[pick])
+                    return scatter(neuron[pick], trial[pick], value[pick], out)
 
                 return go
 
@@ -261,8 +406,8 @@ class EventDriven(AbstractPropagation):
 
         branch = dense
         for m in reversed(tiers):
-            branch = lambda f, m=m, inner=branch: jax.lax.cond(fits(m), events(m), inner, f)
-        return branch(spikes)
+            branch = lambda f, o, m=m, inner=branch: jax.lax.cond(fits(m), events(m), inner, f, o)
+        return branch(spikes, out)
 
 
 def _rng(key: PRNGKeyArray) -> np.random.Generator:

@@ -5,7 +5,10 @@ one time loop (:func:`~multiscale.circuit.integrate`) runs it. One step of $\Del
 
 1. The spikes emitted $d$ steps ago (each projection's delay, read from a ring buffer of
    the last $D$ steps' spikes) cross each projection and add their weights to the
-   receptors of the targets; Poisson inputs add theirs.
+   receptors of the targets; Poisson inputs add theirs. With two or more distinct delays
+   the spikes of each step are instead delivered once, when emitted, into a ring buffer of
+   future input (:class:`DelayRing`), whose slot for the next step is added to the
+   receptors at the end of the step.
 2. The membrane potential is advanced over the step. With current and voltage-jump
    receptors only, the subthreshold equation is linear with constant coefficients and is
    integrated exactly (the exact propagator of Rotter & Diesmann 1999). With conductances
@@ -41,7 +44,13 @@ from jaxtyping import Array, Float
 from .._abstract import AbstractCircuit
 from .._protocol import Stimulus
 from .._rate_circuit import check_time_constants, checked_parts, part_violations
-from ._connectivity import AbstractConnectivity, AbstractPropagation, EventDriven
+from ._connectivity import (
+    AbstractConnectivity,
+    AbstractPropagation,
+    DelayRing,
+    EventDriven,
+    delay_ring,
+)
 from ._neurons import LIF, Adaptation, DeltaVoltage, ExpConductance, ExpCurrent, PoissonInput
 from ._state import SpikingState
 from ._step import _discretise
@@ -86,6 +95,11 @@ class SpikingNetwork(AbstractCircuit):
         adaptation: optional :class:`Adaptation`.
         surrogate: the spike nonlinearity's surrogate gradient (:class:`FastSigmoid`).
         propagation: how spikes cross sparse projections (:class:`EventDriven`).
+        delivery: ``None``, or a :class:`DelayRing` of the projections (set by
+            :meth:`with_delay_ring`, which :func:`run` calls): the step then delivers each
+            step's spikes once into a ring buffer of future input instead of reading past
+            spikes once per distinct delay. Rebuild it after changing the projections'
+            indices (their weights are read from the projections).
     """
 
     neuron: LIF
@@ -99,6 +113,7 @@ class SpikingNetwork(AbstractCircuit):
     adaptation: Adaptation | None = None
     surrogate: AbstractSurrogate = FastSigmoid()
     propagation: AbstractPropagation = EventDriven()
+    delivery: DelayRing | None = None
 
     def __check_init__(self):
         n = self.n_neurons
@@ -142,7 +157,7 @@ class SpikingNetwork(AbstractCircuit):
             syn=zeros(r * n),
             w=zeros(n),
             ref=jnp.zeros((n,) + tuple(batch), jnp.int32),
-            buffer=zeros(d * n),
+            buffer=zeros(d * n if self.delivery is None else d * r * n),
             k=jnp.zeros((1,) + tuple(batch), jnp.int32),
             count=zeros(n),
             last=zeros(n),
@@ -165,7 +180,22 @@ class SpikingNetwork(AbstractCircuit):
         return jnp.concatenate([rates, rates])[:2]
 
     def _buffer_slots(self) -> int:
-        return max([1] + [int(round(p.delay / self.dt)) for p in self.projections])
+        return max([1] + self._delay_steps())
+
+    def _delay_steps(self) -> list[int]:
+        return [int(round(p.delay / self.dt)) for p in self.projections]
+
+    def with_delay_ring(self) -> "SpikingNetwork":
+        """This network with :attr:`delivery` set when its projections have two or more
+        distinct delays (unchanged otherwise, or when already set)."""
+        if self.delivery is not None:
+            return self
+        ring = delay_ring(
+            self.projections, self._delay_steps(), self.n_neurons, len(self.receptors)
+        )
+        if ring is None:
+            return self
+        return eqx.tree_at(lambda m: m.delivery, self, ring, is_leaf=lambda x: x is None)
 
     def check_step(self, dt: float) -> None:
         taus = {"LIF tau_m": self.neuron.tau_m}

@@ -38,7 +38,9 @@ Implementation note. The step of a :class:`SpikingNetwork` adds the spikes that 
 at step $k$ before the membrane update of step $k$; NEST's ``iaf_psc_exp`` adds them to
 the current after the update, so each delay here acts one step (0.1 ms) earlier than the
 same delay in NEST. Delays are one :class:`Projection` per distinct delay (in steps),
-each from all neurons onto all neurons.
+each from all neurons onto all neurons; :func:`run` merges them into one
+:class:`DelayRing`, so each step's spikes are delivered once, through all synapses, into a
+ring buffer of future input (as NEST does), not once per distinct delay.
 
 References:
     Potjans TC, Diesmann M (2014) The cell-type specific cortical microcircuit: relating

@@ -153,7 +153,7 @@ def run(
         raise ValueError(f"`segment` ({seg}) must be a multiple of `save_every` ({save_every})")
     protocol = TrialProtocol(dt=dt, t_on=0.0, t1=n_steps * dt, segment=seg)
     network.check_step(dt)
-    network = _with_max_counts(network)
+    network = _with_max_counts(network).with_delay_ring()
     invalid = None
     if throw:
         network = network.checked()

@@ -13,7 +13,9 @@ class SpikingState(NamedTuple):
         syn: receptor variables, receptor-major (receptors * neurons, ...).
         w: adaptation current, nA (neurons, ...).
         ref: refractory steps left, int32 (neurons, ...).
-        buffer: spikes of the last ``D`` steps, slot-major (D * neurons, ...).
+        buffer: spikes of the last ``D`` steps, slot-major (D * neurons, ...); with a
+            :class:`DelayRing`, the input arriving in the next ``D`` steps, slot-major
+            (D * receptors * neurons, ...).
         k: steps taken, int32 (1, ...).
         count: spikes so far (neurons, ...).
         last: time of the last spike, s (neurons, ...).

@@ -85,6 +85,16 @@ def _discretise(net, dt: float):
     # (one event list per step instead of one per projection; about half the cost of
     # COBA's two projections): (pre_start, n_pre, connectivity onto receptor-major rows).
     merged = _merge(net.projections, delays, n, len(net.receptors))
+    # Projections with several delays: each step's spikes are delivered once, through all
+    # synapses, into a ring buffer of future input (``DelayRing``) instead of one pass per
+    # delay over the spikes of ``d`` steps ago.
+    ring = net.delivery
+    if ring is not None:
+        merged = None
+        rows = ring.rows
+        ring_conn = ring.connectivity(
+            jnp.concatenate([p.connectivity.weight for p in net.projections])
+        )
     inputs = []
     for inp in net.inputs:
         lam = inp.n_sources * jnp.asarray(inp.rate, dtype) * dt
@@ -122,7 +132,15 @@ def _discretise(net, dt: float):
         syn = [st.syn[i * n : (i + 1) * n] for i in range(n_rec)]
         buf = st.buffer
         # 1. Spikes that arrive now, and external input.
-        if merged is not None:
+        if ring is not None:
+            # The input arriving now was added to ``syn`` at the end of the last step; its
+            # slot is cleared for the spikes that will arrive ``slots`` steps from now.
+            # (Reading the slot here, before clearing it, would make XLA copy the whole
+            # buffer every step instead of updating it in place.)
+            row0 = jnp.mod(k, ring.slots) * rows
+            clear = jnp.zeros((rows, trials), buf.dtype)
+            buf = jax.lax.dynamic_update_slice(buf, clear, (row0, jnp.zeros_like(row0)))
+        elif merged is not None:
             pre_start, c = merged
             pre = buf[pre_start : pre_start + c.n_pre] if slots == 1 else None
             if pre is None:
@@ -130,7 +148,8 @@ def _discretise(net, dt: float):
                 pre = jax.lax.dynamic_slice(buf, (row0, jnp.zeros_like(row0)), (c.n_pre, trials))
             add = c.propagate(pre, propagation)
             syn = [x + add[r * n : (r + 1) * n] for r, x in enumerate(syn)]
-        for p, d in zip(() if merged is not None else net.projections, delays, strict=False):
+        crossed = merged is not None or ring is not None
+        for p, d in zip(() if crossed else net.projections, delays, strict=False):
             c = p.connectivity
             if slots == 1:
                 pre = buf[p.pre_start : p.pre_start + c.n_pre]
@@ -191,14 +210,23 @@ def _discretise(net, dt: float):
         t = (k + 1).astype(dtype) * dt
         seen = fired & (st.count > 0)
         isi = jnp.where(seen, t - st.last, 0.0)
+        if ring is not None:
+            buffer = propagation.deliver(ring_conn, s, buf, row0)
+            row1 = jnp.mod(k + 1, ring.slots) * rows
+            arrive = jax.lax.dynamic_slice(buffer, (row1, jnp.zeros_like(row1)), (rows, trials))
+            syn = [x + arrive[r * n : (r + 1) * n] for r, x in enumerate(syn)]
+        elif slots == 1:
+            buffer = s
+        else:
+            buffer = jax.lax.dynamic_update_slice(
+                buf, s, (jnp.mod(k, slots) * n, jnp.zeros_like(k))
+            )
         new = st._replace(
             V=V,
             syn=syn[0] if n_rec == 1 else jnp.concatenate(syn),
             w=w,
             ref=ref,
-            buffer=s
-            if slots == 1
-            else jax.lax.dynamic_update_slice(buf, s, (jnp.mod(k, slots) * n, jnp.zeros_like(k))),
+            buffer=buffer,
             k=st.k + 1,
             count=st.count + s,
             last=jnp.where(fired, t, st.last),
