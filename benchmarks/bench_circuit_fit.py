@@ -40,7 +40,25 @@ import jax.random as jr  # noqa: E402
 import multiscale as ms  # noqa: E402
 from multiscale.behavior import apply_readout, rt_density  # noqa: E402
 from multiscale.circuit import Stimulus, simulate  # noqa: E402
-from multiscale.fit._trial_fit import _values_and_grads, trial_problem  # noqa: E402
+from multiscale.fit._trial_fit import trial_problem  # noqa: E402
+
+
+@eqx.filter_jit
+def _values_and_grads(problem, us, trials, keys):
+    """Loss and gradient of every start, the starts split across the CPU devices as
+    ``ms.fit.fit`` splits them (one loop per device)."""
+    vg = jax.vmap(jax.value_and_grad(problem.nll), in_axes=(0, None, None))
+    n_dev = min(jax.device_count(), us.shape[0])
+    if n_dev == 1 or us.shape[0] % n_dev:
+        return vg(us, trials, keys)
+    spec = jax.sharding.PartitionSpec
+    auto = (jax.sharding.AxisType.Auto,)
+    mesh = jax.make_mesh((n_dev,), ("starts",), axis_types=auto, devices=jax.devices()[:n_dev])
+    split = jax.shard_map(
+        vg, mesh=mesh, in_specs=(spec("starts"), spec(), spec()), out_specs=spec("starts"),
+        check_vma=False,
+    )  # fmt: skip
+    return split(us, trials, keys)
 
 COHERENCE = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
 

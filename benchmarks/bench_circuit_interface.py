@@ -8,6 +8,10 @@ process, the two interleaved round by round so that machine load affects both al
 
 - ``trials``: 1.2e5 Wong–Wang trials (6 coherences, 2.5 s at 0.5 ms: 5000 steps) through
   ``run_trials`` with the 50 ms boxcar threshold readout;
+- ``fit``: the trial-level circuit fit (:func:`~multiscale.fit.fit_circuit_trials`, 4
+  starts, 600 synthetic trials, 20 Adam + up to 5 L-BFGS steps, paths per condition a
+  quarter of the likelihood's), one whole call including compilation, the fresh NLL and
+  the Laplace SEs, as a user waits for it;
 - ``likelihood``: the trial-level likelihood (2000 noise paths x 5 coherences = 1e4
   simulated trials, 1000 trials of data) forward, ``value_and_grad`` in reverse mode and
   in forward mode (one and two free parameters) -- the inner loop of the circuit fit.
@@ -58,7 +62,7 @@ def _time(tree: pathlib.Path, args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(quick: bool, before: str, rounds: int) -> str:
+def main(quick: bool, before: str, rounds: int, only: tuple[str, ...] = ()) -> str:
     n_trials, n_paths = (12000, 256) if quick else (120000, 2000)
     workloads = {
         "trials, 50 ms boxcar readout": ["trials", "--n", str(n_trials)],
@@ -79,6 +83,13 @@ def main(quick: bool, before: str, rounds: int) -> str:
             "fwd_grad1",
         ],
     }
+    workloads["trial-level circuit fit (4 starts, 600 trials, whole call)"] = [
+        "fit",
+        "--n",
+        str(n_paths // 4),
+    ]
+    if only:
+        workloads = {w: a for w, a in workloads.items() if any(o in w for o in only)}
     times = {(w, side): [] for w in workloads for side in ("before", "after")}
     checks = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,6 +123,8 @@ def main(quick: bool, before: str, rounds: int) -> str:
             f"{med[(w, 'after')] / med[(w, 'before')]:.3f} | "
             f"{checks[(w, 'before')]:.6g} | {checks[(w, 'after')]:.6g} |"
         )
+    if ("likelihood, forward", "after") not in med:
+        return "\n".join(lines) + "\n"
     fwd = med[("likelihood, forward", "after")]
     lines += [
         "",
@@ -131,8 +144,12 @@ if __name__ == "__main__":
     p.add_argument("--quick", action="store_true")
     p.add_argument("--before", default=BEFORE)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument(
+        "--only", action="append", default=[], help="run the workloads whose name has this text"
+    )
+    p.add_argument("--out", default="circuit_interface.md", help="file name in results/")
     a = p.parse_args()
-    text = main(a.quick, a.before, a.rounds)
-    out = HERE / "results" / "circuit_interface.md"
+    text = main(a.quick, a.before, a.rounds, tuple(a.only))
+    out = HERE / "results" / a.out
     out.write_text(text)
     print(text)

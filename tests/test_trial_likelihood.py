@@ -237,52 +237,44 @@ def test_bad_input_raises_clear_errors():
 _SPLIT_STARTS = """
 import sys, jax
 jax.config.update("jax_num_cpu_devices", 2)
-import jax.numpy as jnp, jax.random as jr, numpy as np
-from multiscale.behavior import CircuitTrials
-from multiscale.fit import ForwardMode, circuit_free_parameters
-from multiscale.fit._trial_fit import _values_and_grads, trial_problem
+import jax.random as jr, numpy as np
 sys.path.insert(0, sys.argv[1])
-from test_trial_likelihood import _model
-model = _model()
-trials = CircuitTrials(np.array([0.128, 0.512]), np.array([0, 0, 1, 1], np.int32),
-                       np.array([True, False, True, True]), np.array([0.55, 0.7, 0.5, 0.6]))
-problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
-us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
-f, g = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
+from test_trial_likelihood import _split_fit
+r = _split_fit()
 assert jax.device_count() == 2
-print(repr(np.asarray(f).tolist()) + "|" + repr(np.asarray(g).tolist()))
+print(repr([r.nll_fit, *r.parameters.values()]))
 """
 
 
-def test_starts_split_across_two_cpu_devices_give_the_same_fit_objective():
-    # The fit splits its starts across devices when there are several; two CPU devices
-    # must only be faster, not different (the device count is fixed at start-up, hence a
-    # subprocess).
-    import ast
-    import pathlib
-    import subprocess
-    import sys
+def _split_fit():
+    from multiscale.fit import fit_circuit_trials
 
-    from multiscale.fit._trial_fit import _values_and_grads
-
-    here = str(pathlib.Path(__file__).parent)
-    out = (
-        subprocess.run(
-            [sys.executable, "-c", _SPLIT_STARTS, here], capture_output=True, text=True, check=True
-        )
-        .stdout.strip()
-        .split("|")
-    )
-    f2, g2 = (np.asarray(ast.literal_eval(x)) for x in out)
-    model = _model()
     trials = CircuitTrials(
         np.array([0.128, 0.512]),
         np.array([0, 0, 1, 1], np.int32),
         np.array([True, False, True, True]),
         np.array([0.55, 0.7, 0.5, 0.6]),
     )
-    problem = trial_problem(model, circuit_free_parameters(model), 0.05, 8, ForwardMode())
-    us = jnp.array([[0.0, 0.0, 0.0], [0.05, -0.03, 0.02]])
-    f1, g1 = _values_and_grads(problem, us, trials, jr.split(jr.key(4), 8))
-    np.testing.assert_allclose(f2, f1, rtol=1e-5)
-    np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-3)
+    return fit_circuit_trials(
+        trials, key=jr.key(4), model=_model(), n_paths=8, n_paths_eval=8, steps=3,
+        lbfgs_steps=2, n_starts=3, chunk=8,
+    )  # fmt: skip
+
+
+def test_starts_split_across_two_cpu_devices_give_the_same_fit():
+    # fit() splits its starts across devices when there are several (3 starts: one
+    # padded); two CPU devices must only be faster, not different (the device count is
+    # fixed at start-up, hence a subprocess).
+    import ast
+    import pathlib
+    import subprocess
+    import sys
+
+    here = str(pathlib.Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", _SPLIT_STARTS, here], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    two = np.asarray(ast.literal_eval(out.splitlines()[-1]))
+    r = _split_fit()
+    one = np.asarray([r.nll_fit, *r.parameters.values()])
+    np.testing.assert_allclose(two, one, rtol=1e-4)

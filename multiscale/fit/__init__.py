@@ -16,6 +16,10 @@ from .._constraints import (
     to_constrained as to_constrained,
     to_unconstrained as to_unconstrained,
 )
+from ._backtracking import (
+    ArmijoLBFGSState as ArmijoLBFGSState,
+    adam_then_lbfgs_armijo as adam_then_lbfgs_armijo,
+)
 from ._calibration import (
     Calibration as Calibration,
     simulation_based_calibration as simulation_based_calibration,

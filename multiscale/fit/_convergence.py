@@ -62,6 +62,8 @@ class OptimumCheck(NamedTuple):
         names: name of each scalar parameter, in flattening order.
         tol: the tolerance on $\lambda^2/2$, nats.
         reason: why the check failed; ``""`` when it passed.
+        hessian: the Hessian in the unconstrained coordinates, ``(p, p)`` (symmetrised
+            when finite), e.g. for Laplace standard errors.
     """
 
     passed: bool
@@ -76,6 +78,7 @@ class OptimumCheck(NamedTuple):
     names: tuple[str, ...]
     tol: float
     reason: str
+    hessian: np.ndarray | None = None
 
 
 def parameter_names(params) -> tuple[str, ...]:
@@ -153,7 +156,7 @@ def check_derivatives(
     if not (np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
         return OptimumCheck(
             False, value, float(np.linalg.norm(g)), nan, nan, np.full(g.size, nan), nan,
-            (), (), names, tol, "the objective, its gradient or its Hessian is not finite",
+            (), (), names, tol, "the objective, its gradient or its Hessian is not finite", H,
         )  # fmt: skip
     H = 0.5 * (H + H.T)
     eig, vec = np.linalg.eigh(H)
@@ -202,6 +205,7 @@ def check_derivatives(
         names=names,
         tol=tol,
         reason=reason,
+        hessian=H,
     )
 
 

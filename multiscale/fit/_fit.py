@@ -20,6 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._autodiff import AbstractDifferentiation, ReverseMode
 from .._constraints import to_constrained, to_unconstrained
+from ._backtracking import armijo_state
 from ._convergence import OptimumCheck, check_optimum, parameter_names
 from ._newton import NewtonState
 from ._optimizers import adam
@@ -47,6 +48,9 @@ class FitHistory(eqx.Module):
             ``patience`` steps before the budget ran out gained at most ``tol``.
         check: the :class:`~multiscale.fit.OptimumCheck` of the returned point (None when
             the fit ran with ``check=False``).
+        opt_state: the optimiser's final state for the returned start (e.g. the
+            :class:`~multiscale.fit.ArmijoLBFGSState` of
+            :func:`~multiscale.fit.adam_then_lbfgs_armijo`, with its step counts).
     """
 
     loss: Float[Array, " steps"]
@@ -56,6 +60,7 @@ class FitHistory(eqx.Module):
     converged: bool
     stopped: bool = False
     check: OptimumCheck | None = None
+    opt_state: Any = None
 
     @property
     def gradient_norm(self) -> float:
@@ -147,6 +152,20 @@ def _step(
     def step(carry, _):
         params, opt_state = carry
         value, grads = _value_and_grad(f, params, opt_state, differentiation)
+        finite = jnp.isfinite(value) & jnp.all(
+            jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
+        )
+        if armijo_state(opt_state) is not None:
+            # A backtracking search rejects a non-finite trial point and steps back from
+            # it itself, so it sees the failure (as an infinite loss) instead of being
+            # frozen on that point; it also vouches for its incumbent, whose loss is
+            # the one recorded.
+            value = jnp.where(finite, value, jnp.inf)
+            grads = jax.tree.map(lambda g: jnp.where(finite, g, 0.0), grads)
+            extra = dict(value=value, grad=grads, value_fn=_value_fn(f, opt_state, differentiation))
+            updates, new_state = optimizer.update(grads, opt_state, params, **extra)
+            recorded = armijo_state(new_state).incumbent_value
+            return (optax.apply_updates(params, updates), new_state), recorded
         extra = {}
         if isinstance(optimizer, optax.GradientTransformationExtraArgs):
             extra = dict(value=value, grad=grads, value_fn=_value_fn(f, opt_state, differentiation))
@@ -154,9 +173,6 @@ def _step(
         new_params = optax.apply_updates(params, updates)
         # A non-finite loss or gradient leaves the parameters where they were, so one bad
         # member of a vmapped batch of fits cannot poison its own later steps.
-        finite = jnp.isfinite(value) & jnp.all(
-            jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
-        )
         keep = lambda new, old: jnp.where(finite, new, old)
         new_params = jax.tree.map(keep, new_params, params)
         new_state = jax.tree.map(keep, new_state, opt_state)
@@ -232,12 +248,33 @@ def _run_chunk(params, opt_state, view, data, loss_fn, optimizer, n, batched, di
         f = _objective(loss_fn, view, data)
         step = _step(optimizer, f, differentiation)
         (p, s), losses = jax.lax.scan(step, (p, s), None, length=n)
-        return p, s, losses, f(p)
+        vouched = armijo_state(s)
+        # A backtracking search knows its incumbent's loss: no extra evaluation.
+        final = f(p) if vouched is None else vouched.incumbent_value
+        return p, s, losses, final
 
-    if batched:
-        return jax.vmap(one)(params, opt_state)
-    p, s, losses, final = one(params, opt_state)
-    return p, s, losses[None], final[None]
+    if not batched:
+        p, s, losses, final = one(params, opt_state)
+        return p, s, losses[None], final[None]
+    run = jax.vmap(one)
+    n_starts = jax.tree.leaves(params)[0].shape[0]
+    n_dev = min(jax.device_count(), n_starts)
+    if n_dev == 1:
+        return run(params, opt_state)
+    # Several devices (e.g. ``jax_num_cpu_devices`` = cores on a CPU): the starts are
+    # split across them, each device running its own loop, which on a CPU beats XLA's
+    # threading inside one loop. Padded with copies of the last start, dropped after.
+    pad = (-n_starts) % n_dev
+    widen = lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) if pad else x
+    spec = jax.sharding.PartitionSpec
+    auto = (jax.sharding.AxisType.Auto,)
+    mesh = jax.make_mesh((n_dev,), ("starts",), axis_types=auto, devices=jax.devices()[:n_dev])
+    run = jax.shard_map(
+        run, mesh=mesh, in_specs=(spec("starts"), spec("starts")), out_specs=spec("starts"),
+        check_vma=False,
+    )  # fmt: skip
+    out = run(jax.tree.map(widen, params), jax.tree.map(widen, opt_state))
+    return jax.tree.map(lambda x: x[:n_starts], out)
 
 
 @eqx.filter_jit
@@ -369,10 +406,18 @@ def fit(
             if since_best >= patience:
                 stopped = True
                 break
+            vouched = armijo_state(opt_state)
+            if vouched is not None and bool(np.all(np.asarray(vouched.finished))):
+                stopped = True  # every start's line search has ended
+                break
     final = np.asarray(final)
     final = np.where(np.isfinite(final), final, np.inf)
     i = int(np.argmin(final))
+    vouched = armijo_state(opt_state)
+    if vouched is not None:  # return the accepted point, never an untested trial point
+        params = vouched.incumbent
     best_params = params if n_starts == 1 else _select(params, i)
+    best_state = opt_state if n_starts == 1 else _select(opt_state, i)
     outcome = None
     if check:
         outcome = check_optimum(
@@ -399,6 +444,7 @@ def fit(
         converged=bool(stopped and outcome is not None and outcome.passed),
         stopped=bool(stopped),
         check=outcome,
+        opt_state=best_state,
     )
     return _build(view, best_params), hist
 

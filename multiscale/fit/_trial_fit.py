@@ -16,16 +16,17 @@ gradients at the start (whitening) was tried and is not used: from the same star
 sent the threshold the wrong way (12.4 Hz for 17) and stopped 11 nats above the
 generating parameters' NLL.
 
-Optimisation: ``n_starts`` starting points run in parallel (one ``vmap`` over starts of
-the loss and its gradient, compiled once and shared by both stages). Adam (the float-count
-Adam of the summary fit, robust to the loss's jumps) moves every start towards the
-optimum; then L-BFGS polishes every start from the best point Adam visited. The L-BFGS
-direction is optax's (:func:`optax.scale_by_lbfgs`, the preconditioner of
-:func:`optax.lbfgs`); its step is chosen by an Armijo backtracking line search run in
-Python on the same compiled loss, because ``optax.lbfgs``'s own line search traces the
-simulation again inside its ``while_loop`` and took 20 s to compile on two CPU cores
-(measured) for a fit whose optimisation needs about as long. The start with the lowest
-loss wins.
+Optimisation goes through :func:`~multiscale.fit.fit` like every other fit: ``n_starts``
+starting points run in parallel (one ``vmap`` over starts of the loss and its gradient,
+split across devices when there are several), with the optax-shaped transformation
+:func:`~multiscale.fit.adam_then_lbfgs_armijo`. Adam (robust to the loss's jumps) moves
+every start towards the optimum; then L-BFGS polishes every start from the best point its
+Adam visited, with an Armijo backtracking line search taken one evaluation per optimiser
+step, so the simulation is compiled once (``optax.lbfgs``'s zoom search traces it again
+inside its ``while_loop``: 20 s of compilation on two CPU cores, measured, and its
+curvature condition stalls on the rough loss). The fit stops when every start's search
+has ended; the start with the lowest loss wins, and ``fit``'s optimum check (gradient,
+positive definite Hessian, Newton decrement at most ``tol`` nats) decides ``converged``.
 
 Speed. The gradient is taken in forward mode when few scalars are free (at most
 ``FORWARD_MODE_MAX_PARAMETERS``): one tangent per parameter rides along in the time loop,
@@ -64,7 +65,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import optax
 from jaxtyping import Array, Float, Key, PRNGKeyArray
 
 from .._autodiff import AbstractDifferentiation, ForwardMode, ReverseMode
@@ -76,15 +76,23 @@ from ..behavior import (
     circuit_trials,
     trial_log_likelihood,
 )
+from ._backtracking import adam_then_lbfgs_armijo
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
-from ._fit import FitHistory
-from ._scaling import float_count_adam, free_parameter_names, log_scaled
+from ._fit import FitHistory, fit
+from ._scaling import free_parameter_names, log_scaled
 from ._uncertainty import aic, bic, covariance_from_hessian
 
 _REVERSE = ReverseMode()
 
 FORWARD_MODE_MAX_PARAMETERS = 8
 """Most free scalars for which :func:`fit_circuit_trials` uses forward mode by default."""
+
+BACKTRACKS = 12
+"""Most halvings of one L-BFGS step (see :func:`~multiscale.fit.adam_then_lbfgs_armijo`)."""
+
+CHUNK_STEPS = 4
+"""Optimiser steps per compiled call: the granularity at which the fit notices that every
+start has finished (at most this many evaluations are spent after that)."""
 
 
 class TrialProblem(eqx.Module):
@@ -125,141 +133,26 @@ def trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERS
 
 
 @eqx.filter_jit
-def _values_and_grads(problem: TrialProblem, us, trials, keys):
-    """Loss and gradient at every start, ``(starts,)`` and ``(starts, p)``.
-
-    With several devices (e.g. ``jax.config.update("jax_num_cpu_devices", 2)`` on a
-    2-core CPU) the starts are split across them (padded to a multiple of the devices):
-    each device runs its own time loop, which on CPU beats XLA's threading inside one
-    loop (measured: one device ran a step batch faster pinned to one core than on two).
-    """
-    vg = jax.vmap(jax.value_and_grad(problem.nll), in_axes=(0, None, None))
-    n_dev = min(jax.device_count(), us.shape[0])
-    n_starts = us.shape[0]
-    if n_dev > 1:
-        # Pad with copies of the last start to a multiple of the devices; dropped below.
-        us = jnp.concatenate([us, jnp.repeat(us[-1:], (-n_starts) % n_dev, axis=0)])
-        spec = jax.sharding.PartitionSpec
-        mesh = jax.make_mesh(
-            (n_dev,),
-            ("starts",),
-            axis_types=(jax.sharding.AxisType.Auto,),
-            devices=jax.devices()[:n_dev],
-        )
-        vg = jax.shard_map(
-            vg,
-            mesh=mesh,
-            in_specs=(spec("starts"), spec(), spec()),
-            out_specs=spec("starts"),
-            check_vma=False,
-        )
-        us = jax.lax.with_sharding_constraint(us, jax.sharding.NamedSharding(mesh, spec("starts")))
-    f, g = vg(us, trials, keys)
-    f, g = f[:n_starts], g[:n_starts]
-    bad = ~(jnp.isfinite(f) & jnp.all(jnp.isfinite(g), axis=1))
-    return jnp.where(bad, jnp.inf, f), jnp.where(bad[:, None], 0.0, g)
-
-
-@eqx.filter_jit
 def trial_nll(problem: TrialProblem, u, trials, keys):
     """The compiled loss (NLL, nats) of ``problem`` at ``u`` on the paths ``keys``."""
     return problem.nll(u, trials, keys)
 
 
-@eqx.filter_jit
-def _transform(opt, grads, state, params):
-    return jax.vmap(opt.update)(grads, state, params)
+class _TrialPoint(eqx.Module):
+    """What :func:`~multiscale.fit.fit` moves: the log-scaled free parameters $u$."""
+
+    u: Float[Array, " p"]
+    problem: TrialProblem
 
 
-def _adam_stage(problem, us, data, learning_rate, steps, patience, tol):
-    """Adam on every start; returns the best point each start visited, its loss and grad."""
-    opt = float_count_adam(learning_rate)
-    state = jax.vmap(opt.init)(us)
-    f, g = _values_and_grads(problem, us, *data)
-    best_u, best_f, best_g = us, f, g
-    trace, since, record = [float(jnp.min(f))], 0, float(jnp.min(f))
-    for _ in range(steps):
-        updates, state = _transform(opt, g, state, us)
-        us = us + updates
-        f, g = _values_and_grads(problem, us, *data)
-        better = f < best_f
-        best_u = jnp.where(better[:, None], us, best_u)
-        best_g = jnp.where(better[:, None], g, best_g)
-        best_f = jnp.where(better, f, best_f)
-        trace.append(float(jnp.min(best_f)))
-        since = 0 if trace[-1] < record - tol else since + 1
-        record = min(record, trace[-1])
-        if since >= patience:
-            break
-    return best_u, best_f, best_g, trace
+def _trial_loss(point: _TrialPoint, data) -> Float[Array, ""]:
+    trials, keys = data
+    return point.problem.nll(point.u, trials, keys)
 
 
-def _lbfgs_stage(problem, us, f, g, data, steps, tol, max_step=0.1, backtracks=12):
-    """L-BFGS (optax's direction, Armijo backtracking) on every start in parallel."""
-    lbfgs = optax.scale_by_lbfgs()
-    with jax.numpy_dtype_promotion("standard"):
-        state = jax.vmap(lbfgs.init)(us)
-    trace, taken, active = [], 0, jnp.isfinite(f)
-    for _ in range(steps):
-        if not bool(jnp.any(active)):
-            break
-        # optax's L-BFGS mixes its int32 counter with floats; strict promotion (the test
-        # suite's setting) rejects that, so the direction is computed under "standard".
-        with jax.numpy_dtype_promotion("standard"):
-            d, state = _transform(lbfgs, g, state, us)
-        d = -d
-        slope = jnp.sum(d * g, axis=1)
-        d = jnp.where((slope < 0)[:, None], d, -g)  # not a descent direction: gradient
-        slope = jnp.sum(d * g, axis=1)
-        # Cap each step at max_step in u (10 %): the first direction is the raw gradient,
-        # and long trial steps on a rough loss mostly end in several halvings. Up to 12
-        # halvings (to 0.002 %): from a start near the optimum the stiff J_A_ext
-        # (curvature ~2e5 nats per unit log, 2604 trials) needs steps of ~0.05 %; with
-        # 6 halvings the search failed there and the fit stopped at its start (measured).
-        d = (
-            d
-            * jnp.minimum(1.0, max_step / jnp.maximum(jnp.max(jnp.abs(d), axis=1), 1e-12))[:, None]
-        )
-        slope = jnp.sum(d * g, axis=1)
-        alpha = jnp.ones_like(f)
-        done = ~active
-        new_u, new_f, new_g = us, f, g
-        for _ in range(backtracks):
-            trial = us + alpha[:, None] * d
-            ft, gt = _values_and_grads(problem, trial, *data)
-            ok = ~done & (ft <= f + 1e-4 * alpha * slope)
-            new_u = jnp.where(ok[:, None], trial, new_u)
-            new_g = jnp.where(ok[:, None], gt, new_g)
-            new_f = jnp.where(ok, ft, new_f)
-            done = done | ok
-            if bool(jnp.all(done)):
-                break
-            alpha = jnp.where(done, alpha, 0.5 * alpha)
-        # A start whose line search failed, or that gained less than tol, has converged.
-        active = active & (new_f < f - tol)
-        us, f, g = new_u, new_f, new_g
-        taken += 1
-        trace.append(float(jnp.min(f)))
-    return us, f, trace, taken
-
-
-@eqx.filter_jit
-def _hessian(problem: TrialProblem, u, trials, keys):
-    """Hessian of the loss in $u$, forward over forward mode through the plain loop.
-
-    Measured (one start, 2048 paths, 2604 trials, 3 parameters): 10 s, against 29 s for
-    ``jax.hessian`` (forward over reverse through the checkpointed loop).
-    """
-    plain = TrialProblem(
-        problem.ref, problem.rest, problem.treedef, problem.ndt_sd_min, problem.chunk, _REVERSE
-    )
-    return jax.jacfwd(jax.jacfwd(plain.nll))(u, trials, keys)
-
-
-def _laplace_se(problem: TrialProblem, u, data, values):
+def _laplace_se(hessian, values):
     """Laplace SEs in the parameters' units (delta method from $u$) and a note if NaN."""
-    cov = covariance_from_hessian(_hessian(problem, u, *data))
-    se = values * jnp.sqrt(jnp.diag(cov))
+    se = values * jnp.sqrt(jnp.diag(covariance_from_hessian(jnp.asarray(hessian))))
     if bool(jnp.all(jnp.isfinite(se))):
         return se, ""
     note = (
@@ -325,6 +218,7 @@ def fit_circuit_trials(
     paths: Key[Array, " paths"] | None = None,
     paths_eval: Key[Array, " paths_eval"] | None = None,
     differentiation: AbstractDifferentiation | None = None,
+    progress: bool | None = None,
 ) -> CircuitTrialFit:
     r"""Fit the circuit's free parameters to trial-level choices and RTs (maximum likelihood).
 
@@ -353,6 +247,8 @@ def fit_circuit_trials(
         differentiation: ``ForwardMode()`` (one tangent per free scalar) or
             ``ReverseMode()``; default: forward mode when at most
             ``FORWARD_MODE_MAX_PARAMETERS`` scalars are free (module docstring).
+        progress: show :func:`~multiscale.fit.fit`'s progress bar (default: when stderr
+            is a terminal).
 
     Returns:
         A :class:`CircuitTrialFit`. Its ``se`` are the Laplace standard errors from the
@@ -382,18 +278,46 @@ def fit_circuit_trials(
         raise TypeError(
             f"`differentiation` must be ForwardMode() or ReverseMode(), got {differentiation!r}"
         )
-    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation)
+    # The loss is the plain loop; ``fit`` takes its derivatives the chosen way (forward
+    # mode: one tangent per free scalar through the whole likelihood; the optimum check's
+    # Hessian then forward over forward).
+    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk)
     k_fit, k_start, k_eval = jr.split(key, 3)
     data = (trials, jr.split(k_fit, n_paths) if paths is None else paths)
-    p = problem.ref.shape[0]
-    us = start_scale * jr.normal(k_start, (n_starts, p), problem.ref.dtype)
-    us = us.at[0].set(0.0)
+    point = _TrialPoint(jnp.zeros_like(problem.ref), problem)
+    spec = eqx.tree_at(lambda m: m.u, jax.tree.map(lambda _: False, point), True)
+    optimizer = adam_then_lbfgs_armijo(
+        steps + 1,  # the start's evaluation, then ``steps`` Adam steps
+        learning_rate,
+        patience=patience,
+        tol=tol,
+        lbfgs_steps=lbfgs_steps,
+        backtracks=BACKTRACKS,
+    )
+    # Budget: every Adam step, and every L-BFGS step with all its halvings; each start
+    # stops earlier when its line search ends, and the fit when every start has.
+    budget = steps + 1 + lbfgs_steps * BACKTRACKS
+    budget += (-budget) % CHUNK_STEPS  # whole chunks: one compiled chunk length
     t0 = time.perf_counter()
-    us, f, g, trace = _adam_stage(problem, us, data, learning_rate, steps, patience, tol)
-    taken_adam = len(trace) - 1
-    us, f, trace_l, taken = _lbfgs_stage(problem, us, f, g, data, lbfgs_steps, tol)
-    best = int(jnp.argmin(f))
-    u = us[best]
+    fitted, hist = fit(
+        point,
+        _trial_loss,
+        data,
+        optimizer=optimizer,
+        steps=budget,
+        key=k_start,
+        filter_spec=spec,
+        n_starts=n_starts,
+        start_scale=start_scale,
+        patience=budget,
+        tol=tol,
+        chunk=CHUNK_STEPS,
+        progress=progress,
+        check=True,
+        check_tol=tol,
+        differentiation=differentiation,
+    )
+    u = fitted.u
     jax.block_until_ready(u)
     seconds = time.perf_counter() - t0
     out = problem.model(u)
@@ -401,27 +325,21 @@ def fit_circuit_trials(
     nll = float(trial_nll(problem, u, trials, fresh))
     names = free_parameter_names(model, filter_spec)
     values = problem.ref * jnp.exp(u)
-    se, se_note = _laplace_se(problem, u, data, values)
+    se, se_note = _laplace_se(hist.check.hessian, values)
     k = len(names)
-    history = FitHistory(
-        loss=jnp.asarray(trace + trace_l),
-        start_losses=f,
-        best_start=best,
-        steps_taken=taken_adam + taken,
-        converged=taken < lbfgs_steps,
-    )
+    taken = int(hist.opt_state.lbfgs_steps)
     return CircuitTrialFit(
         model=out,
         parameters={name: float(v) for name, v in zip(names, values, strict=True)},
         se={name: float(v) for name, v in zip(names, se, strict=True)},
         se_note=se_note,
         nll=nll,
-        nll_fit=float(f[best]),
+        nll_fit=float(hist.start_losses[hist.best_start]),
         n_parameters=k,
         aic=float(aic(nll, k)),
         bic=float(bic(nll, k, trials.n_trials)),
         n_trials=trials.n_trials,
-        history=history,
+        history=hist,
         lbfgs_steps=taken,
         seconds=seconds,
     )
