@@ -180,7 +180,8 @@ def _discretise(net, dt: float):
             V = V + jnp.where(refractory, 0.0, syn[i])
             syn[i] = jnp.zeros_like(syn[i])
         # 2. Subthreshold update over the step.
-        I_in = I_e - w
+        # Without adaptation ``w`` stays zero: not read, so not streamed through each step.
+        I_in = I_e if adapt is None else I_e - w
         if conductance:
             G = g_L
             GE = g_L * E_L
