@@ -115,6 +115,16 @@ class AbstractDifferentiation(eqx.Module):
     def hessian(self, fn: Callable) -> Callable:
         """``x, *args -> d^2 fn / dx^2`` for a scalar ``fn(x, *args)`` of an array ``x``."""
 
+    def value_grad_hessian(self, fn: Callable) -> Callable:
+        """``x, *args -> (fn, d fn / dx, d^2 fn / dx^2)`` for a scalar ``fn`` of an array ``x``."""
+        hessian, value_and_grad = self.hessian(fn), self.value_and_grad(fn)
+
+        def run(x, *args):
+            value, grad = value_and_grad(x, *args)
+            return value, grad, hessian(x, *args)
+
+        return run
+
     def value_and_grad(self, fn: Callable) -> Callable:
         """``x, *args -> (fn(x, *args), d fn / dx)`` for a scalar ``fn``; ``x`` any pytree
         whose floating-point array leaves are differentiated (``eqx.filter_value_and_grad``)."""
@@ -163,3 +173,16 @@ class ForwardMode(AbstractDifferentiation):
 
     def hessian(self, fn: Callable) -> Callable:
         return jax.jacfwd(jax.jacfwd(fn))
+
+    def value_grad_hessian(self, fn: Callable) -> Callable:
+        # The value and the gradient ride along as the primal and first tangents of the
+        # nested forward passes: one program, not a separate gradient pass beside it.
+        def grad_and_value(x, *args):
+            return jax.jacfwd(lambda y: (lambda o: (o, o))(fn(y, *args)), has_aux=True)(x)
+
+        def run(x, *args):
+            both = lambda y: (lambda gv: (gv[0], gv))(grad_and_value(y, *args))
+            hess, (grad, value) = jax.jacfwd(both, has_aux=True)(x)
+            return value, grad, hess
+
+        return run

@@ -118,8 +118,7 @@ def _derivatives(objective, params, differentiation: AbstractDifferentiation):
     def f(x):
         return objective(unravel(x))
 
-    value, grad = differentiation.value_and_grad(f)(flat)
-    return value, grad, differentiation.hessian(f)(flat)
+    return differentiation.value_grad_hessian(f)(flat)
 
 
 def _members(vectors: np.ndarray, columns: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
