@@ -18,8 +18,8 @@ all alike):
   ``cpp_standalone`` (1 thread) running its compiled program 64 times one after another,
   each with a fresh seed; time per trial.
 - **Potjans-Diesmann** (2014, Cereb Cortex 24:785) at NEST's down-scaling 0.1
-  (``peers/pd_nest.py``, ``peers/pd_brian2.py``; ``--pd``). multiscale has no
-  Potjans-Diesmann constructor yet; its row is added when it does.
+  (``peers/pd_nest.py``, ``peers/pd_brian2.py``, and ``_spiking_worker.py --pd`` for
+  multiscale's ``potjans_diesmann``; ``--pd``).
 
 Reported: medians over rounds (min-max), ratios to Brian2 ``cpp_standalone`` with one
 thread (the fastest peer) and, when present, to multiscale; rates and CVs side by side;
@@ -76,6 +76,7 @@ COBA = {
 }
 BASE = "Brian2 cpp_standalone, 1 thread"
 PD = {
+    "multiscale (PD)": ("multiscale", WORKER, ["--pd"], None),
     "NEST iaf_psc_exp, 2 threads": ("peers", PEERS / "pd_nest.py", ["--threads", "2"], "nest"),
     "NEST iaf_psc_exp, 1 thread": ("peers", PEERS / "pd_nest.py", ["--threads", "1"], "nest"),
     "Brian2 cpp_standalone, 1 thread (PD)": (
@@ -312,7 +313,14 @@ def batch_section(res: dict, trials: int) -> list[str]:
             f"batch after compilation; compilation "
             f"{statistics.median(x['build_s'] for x in ms):.1f} s). Trial rates "
             f"{min(rates):.1f}-{max(rates):.1f} Hz (median {statistics.median(rates):.1f}); "
-            f"{sum(r < 5.0 for r in rates)} of {len(rates)} trials fell silent (< 5 Hz)."
+            f"{sum(r < 5.0 for r in rates)} of {len(rates)} trials fell silent (< 5 Hz). "
+            "On CPU `spiking.run` advances the trials in chunks whose state fits about "
+            "768 KiB (4 trials of COBA)."
+            + (
+                f" CPU time {statistics.median(x['cpu_per_trial_s'] for x in ms):.3f} s per trial."
+                if all(x.get("cpu_per_trial_s") for x in ms)
+                else ""
+            )
         )
         if b2:
             ratio = statistics.median(w for x in b2 for w in x["trial_wall_s"]) / per
@@ -437,11 +445,27 @@ def pd_section(res: dict) -> list[str]:
             f"{_fmt(_med(runs, 'peak_rss_mb'), 0)} | {ok[0]['n_neurons']} | "
             f"{ok[0]['n_synapses']:.3g} | {' '.join(f'{r:.2f}' for r in rates)} |"
         )
+    ms = [x for x in res.get("multiscale (PD)", []) if "per_bio_s" in x]
+    if ms:
+        cpu = statistics.median(x["cpu_per_bio_s"] for x in ms)
+        lines.append("")
+        lines.append(
+            f"multiscale CPU time: {cpu:.2f} CPU s per biological s (median). "
+            + " ".join(
+                f"{k}: multiscale {_med(res[k], 'per_bio_s')[0] / _med(ms, 'per_bio_s')[0]:.2f}x "
+                "faster (wall)."
+                for k in res
+                if k.startswith("NEST") and _med(res[k], "per_bio_s")
+            )
+        )
     lines.append("")
     lines.append(
         "Seed 55 in every round (the seed of NEST's reference data), so each engine's "
         "rates repeat exactly from round to round. "
-        "multiscale: no Potjans-Diesmann network in this checkout. "
+        "multiscale: `potjans_diesmann(scale=0.1)` (Poisson background, every delay as "
+        "drawn), each step's spikes delivered once into a ring buffer of future input; one "
+        "1.5 s run (0.5 s warm-up + the 1 s of the rates) timed whole, XLA on its default "
+        "threads; build = construction + XLA compilation. "
         "NEST's 10 %-scale reference rates (its example's reference data, 1 s after 500 ms): "
         "0.40 2.02 3.88 4.96 6.58 7.73 0.83 6.99 Hz."
     )
