@@ -16,6 +16,11 @@ alike):
   HSSM's formula with bambi's group-specific prior); v, z, t0 shared, priors as above.
 
 Sampling: 4 chains x 500 warmup x 500 draws (``--chains``, ``--warmup``, ``--draws``).
+multiscale adapts a dense mass matrix and runs its chains one after another by default
+(``--ms-mass dense --ms-chains sequential``; ``diag`` / ``vectorized`` give the former
+setting): on one core, chains under ``vmap`` move in lockstep, so each NUTS step costs the
+longest trajectory among them. HSSM keeps its defaults (diagonal mass matrix; PyMC runs
+chains in 2 processes, ``--cores 2``).
 multiscale is timed twice in one process (the first call includes tracing and XLA
 compilation); HSSM's ``sample`` includes its own compilation (PyTensor's C code for PyMC,
 JAX for numpyro) and is timed once per process, its model build separately. ESS per
@@ -65,6 +70,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--draws", type=int, default=500)
     p.add_argument("--samplers", default="pymc,numpyro", help="HSSM samplers ('' for no HSSM)")
+    p.add_argument(
+        "--ms-mass", choices=("dense", "diag"), default="dense", help="multiscale mass matrix"
+    )
+    p.add_argument(
+        "--ms-chains",
+        choices=("sequential", "vectorized"),
+        default="sequential",
+        help="multiscale chains one after another or under vmap",
+    )
     p.add_argument("--no-multiscale", action="store_true", help="run the HSSM fits only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -164,6 +178,7 @@ def multiscale_worker(kind: str, a) -> dict:
         post = ms.fit.sample_posterior(
             model, trials, priors, key=jr.key(a.seed + i), chains=a.chains,
             warmup=a.warmup, draws=a.draws, predictive=None,
+            dense_mass=a.ms_mass == "dense", chain_method=a.ms_chains,
         )  # fmt: skip
         calls.append((time.perf_counter() - t0, post, time.process_time() - c0))
     post = calls[1][1]
@@ -184,6 +199,8 @@ def multiscale_worker(kind: str, a) -> dict:
         "means": {n: float(x[n].mean()) for n in names},
         "sds": {n: float(x[n].std()) for n in names},
         "dtype": str(trials.rt.dtype),
+        "sampler": f"{a.ms_mass} mass matrix, {a.ms_chains} chains",
+        "steps_per_draw": float(post.idata.sample_stats["n_steps"].mean()),
         "versions": {m: __import__(m).__version__ for m in ("jax", "blackjax", "arviz")},
         "backend": jax.default_backend(),
     }
@@ -194,6 +211,7 @@ def _engines(a) -> dict:
     """label -> command (a list) for one fit, per workload tag."""
     me = [sys.executable, str(pathlib.Path(__file__).resolve())]
     steps = ["--chains", str(a.chains), "--warmup", str(a.warmup), "--draws", str(a.draws)]
+    mine = ["--ms-mass", a.ms_mass, "--ms-chains", a.ms_chains]
     out = {}
     for tag, kind in [(f"single-{n}", "single") for n in a.trials] + (
         [("hier", "hier")] if a.subjects else []
@@ -202,7 +220,7 @@ def _engines(a) -> dict:
         eng = (
             {}
             if a.no_multiscale
-            else {"multiscale": me + ["--worker", kind, "--data", data, *steps]}
+            else {"multiscale": me + ["--worker", kind, "--data", data, *steps, *mine]}
         )
         for s in a.samplers:
             label = "HSSM, PyMC NUTS (default)" if s == "pymc" else f"HSSM, {s} NUTS"
@@ -396,6 +414,8 @@ def _versions(raw: dict) -> str:
             for x in runs:
                 if "versions" in x:
                     extra = x.get("floatX") or x.get("dtype")
+                    if "sampler" in x:
+                        extra = f"{extra}, {x['sampler']}"
                     seen[label] = (
                         f"{x['engine']}, "
                         + ", ".join(f"{k} {v}" for k, v in x["versions"].items())

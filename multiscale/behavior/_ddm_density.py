@@ -83,26 +83,48 @@ def _log_small_time(u: Array, w: Array) -> Array:
 
     $(w + 2k)^2 - w^2 = 4 k (w + k) \ge 0$ for integer $k$, so the $k = 0$ term is the
     largest and the remaining sum is $w + O(e^{-2/u})$: no cancellation as $u \to 0$.
+    With $A = e^{-2w/u}$, $B = e^{-2/u}$ and $C = e^{-2(1-w)/u}$, all in $[0, 1]$, the
+    factor of term $k = m > 0$ is $A^m B^{m^2}$ and of $k = -m$ is $C^m B^{m(m-1)}$: the
+    same terms from three exponentials instead of one per term, by products that cannot
+    overflow (a factor that underflows belongs to a term below the truncation error).
     """
     # Summed term by term, not over a trailing axis of 7: elementwise ops over the trials
     # vectorise; a reduction over a tiny last axis does not (measured, 1000 x 200 trials:
     # log-likelihood 0.147 -> 0.006 s, twelve vmapped Newton steps 12.6 -> 1.9 s).
-    terms = [
-        (w + 2.0 * k) * jnp.exp(-2.0 * k * (w + k) / u) for k in range(-_K_SMALL, _K_SMALL + 1)
-    ]
-    total = sum(terms[1:], terms[0])
+    A = jnp.exp(-2.0 * w / u)
+    B = jnp.exp(-2.0 / u)
+    C = jnp.exp(-2.0 * (1.0 - w) / u)
+    total = w
+    a_m, c_m, b_sq, b_pair = 1.0, 1.0, 1.0, 1.0  # A^m, C^m, B^(m^2), B^(m(m-1))
+    b_odd, b_even = B, jnp.ones_like(B)  # B^(2m-1), B^(2m-2): the steps of the last two
+    for m in range(1, _K_SMALL + 1):
+        a_m, c_m = a_m * A, c_m * C
+        b_sq, b_pair = b_sq * b_odd, b_pair * b_even
+        b_odd, b_even = b_odd * B * B, b_even * B * B
+        total = total + (w + 2.0 * m) * a_m * b_sq + (w - 2.0 * m) * c_m * b_pair
     # Where this form is not selected the truncated sum may be <= 0; keep log finite there.
     total = jnp.where(total > 0, total, 1.0)
     return -0.5 * jnp.log(2.0 * np.pi * u**3) - w**2 / (2.0 * u) + jnp.log(total)
 
 
 def _log_large_time(u: Array, w: Array) -> Array:
-    r"""$\log f(u \mid 0, 1, w)$ from the large-time series, factored around $k = 1$."""
-    terms = [
-        k * jnp.exp(-(k**2 - 1.0) * np.pi**2 * u / 2.0) * jnp.sin(k * np.pi * w)
-        for k in range(1, _K_LARGE + 1)
-    ]
-    total = sum(terms[1:], terms[0])
+    r"""$\log f(u \mid 0, 1, w)$ from the large-time series, factored around $k = 1$.
+
+    The factors $q^{k^2 - 1}$, $q = e^{-\pi^2 u / 2}$, are built by products
+    ($q^{(k+1)^2 - 1} = q^{k^2 - 1} q^{2k + 1}$) and $\sin(k \pi w)$ by the Chebyshev
+    recurrence $\sin((k+1)x) = 2 \cos x \sin(kx) - \sin((k-1)x)$: one exponential, one
+    sine and one cosine per trial instead of one exponential and one sine per term.
+    """
+    q = jnp.exp(-(np.pi**2) * u / 2.0)
+    q2 = q * q
+    x = np.pi * w
+    s_prev, s_k, two_cos = jnp.zeros_like(w), jnp.sin(x), 2.0 * jnp.cos(x)
+    r_k, step = jnp.ones_like(q), q * q2  # q^(k^2-1), q^(2k+1) at k = 1
+    total = s_k
+    for k in range(2, _K_LARGE + 1):
+        s_prev, s_k = s_k, two_cos * s_k - s_prev
+        r_k, step = r_k * step, step * q2
+        total = total + k * r_k * s_k
     total = jnp.where(total > 0, total, 1.0)
     return np.log(np.pi) - np.pi**2 * u / 2.0 + jnp.log(total)
 

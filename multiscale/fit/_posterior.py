@@ -165,10 +165,16 @@ def nuts_chains(
     draws: int,
     target_accept: float,
     jitter: float,
+    dense_mass: bool = False,
+    sequential: bool = False,
 ) -> _Draws:
     """Pure NUTS: ``chains`` chains from ``u0`` + uniform(-jitter, jitter), vmapped.
 
     ``vmap``-able over data sets (simulation-based calibration runs it that way).
+    ``dense_mass`` adapts a dense inverse mass matrix (the warm-up draws' covariance)
+    instead of its diagonal. ``sequential`` runs the chains one after another
+    (``lax.map``) instead of under ``vmap``, where every NUTS step costs the longest
+    trajectory among the chains.
     """
     blackjax = _require("blackjax")
     k_init, k_run = jr.split(key)
@@ -179,6 +185,7 @@ def nuts_chains(
         adapt = blackjax.window_adaptation(
             blackjax.nuts,
             logdensity,
+            is_mass_matrix_diagonal=not dense_mass,
             target_acceptance_rate=target_accept,
             adaptation_info_fn=lambda *a: None,
         )
@@ -202,7 +209,10 @@ def nuts_chains(
     # a user who sets JAX's strict modes (as our test suite does) must still be able to
     # sample, so they are relaxed while the sampler is traced.
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
-        return jax.vmap(one_chain)(jr.split(k_run, chains), starts)
+        keys = jr.split(k_run, chains)
+        if sequential:
+            return jax.lax.map(lambda args: one_chain(*args), (keys, starts))
+        return jax.vmap(one_chain)(keys, starts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,6 +311,8 @@ def sample_posterior(
     target_accept: float = 0.8,
     jitter: float = 0.5,
     predictive: int | None = 100,
+    dense_mass: bool = False,
+    chain_method: str = "vectorized",
 ) -> Posterior:
     r"""Sample the posterior of ``model``'s free leaves given ``trials`` with NUTS.
 
@@ -319,6 +331,13 @@ def sample_posterior(
             line (0.5), so that $\hat R$ can detect chains stuck in different modes.
         predictive: posterior-predictive data sets drawn from this many evenly spaced draws
             per chain with ``model.simulate`` (100), or ``None`` for none.
+        dense_mass: adapt a dense mass matrix (Stan's ``dense_e``) in the warm-up instead
+            of a diagonal one (False): fewer leapfrog steps per draw when the parameters
+            are correlated (the DDM's a with t0, v with z), at $O(p^2)$ per step, cheap for
+            a few parameters.
+        chain_method: ``"vectorized"`` (the chains under ``vmap``, in lockstep: each NUTS
+            step costs the longest of the chains' trajectories) or ``"sequential"`` (one
+            after another: each chain pays only for its own trajectories).
 
     Returns:
         A :class:`Posterior`; check ``converged`` (R-hat, ESS, divergences) before use.
@@ -327,6 +346,10 @@ def sample_posterior(
     _check_counts(chains=chains, warmup=warmup, draws=draws)
     if not 0 < target_accept < 1:
         raise ValueError(f"`target_accept` must lie in (0, 1), got {target_accept}")
+    if chain_method not in ("vectorized", "sequential"):
+        raise ValueError(
+            f"`chain_method` must be 'vectorized' or 'sequential', got {chain_method!r}"
+        )
     with runtime_checks(False):
         logdensity, u0, rebuild = log_posterior_fn(model, trials, priors)
         if not np.isfinite(float(logdensity(u0))):
@@ -336,7 +359,15 @@ def sample_posterior(
                 "t0 below the fastest RT)"
             )
         k_nuts, k_pred = jr.split(key)
-        settings = (chains, warmup, draws, target_accept, jitter)
+        settings = (
+            chains,
+            warmup,
+            draws,
+            target_accept,
+            jitter,
+            bool(dense_mass),
+            chain_method == "sequential",
+        )
         out = _sample(rebuild, tuple(priors), trials, u0, k_nuts, settings)
         u = np.asarray(out.position)
         x = np.asarray(jax.vmap(jax.vmap(lambda v: _values(rebuild, v)))(out.position))
@@ -369,7 +400,7 @@ def sample_posterior(
 def _sample(rebuild, priors, trials, u0, key, settings):
     """NUTS on the posterior of ``trials``, compiled once per model structure, priors and
     settings (the data are an argument, so a second call with new data reuses it)."""
-    chains, warmup, draws, target_accept, jitter = settings
+    chains, warmup, draws, target_accept, jitter, dense_mass, sequential = settings
     density = log_density_of_data(rebuild, priors)
     return nuts_chains(
         lambda u: density(u, trials),
@@ -380,6 +411,8 @@ def _sample(rebuild, priors, trials, u0, key, settings):
         draws=draws,
         target_accept=target_accept,
         jitter=jitter,
+        dense_mass=dense_mass,
+        sequential=sequential,
     )
 
 
