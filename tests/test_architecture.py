@@ -132,9 +132,18 @@ def test_one_time_loop_over_circuit_state():
         rel = str(path.relative_to(PKG))
         if rel in ("circuit/_integrate.py", "circuit/_rate_circuit.py", "circuit/_wong_wang.py"):
             continue
-        text = path.read_text()
-        if ".discretise(" in text:
-            offenders.append(rel)
+        # A circuit that wraps another (e.g. adds an input) builds its step from the inner
+        # circuit's step inside its own ``discretise``: composition, not a loop.
+        tree = ast.parse(path.read_text())
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name == "discretise":
+                inside |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            if called and node.func.attr == "discretise" and id(node) not in inside:
+                offenders.append(rel)
+                break
     assert not offenders, f"modules that step a circuit outside the integrator: {offenders}"
 
 
