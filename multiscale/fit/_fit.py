@@ -308,7 +308,11 @@ def fit(
     stopping (no decrease of the best start's loss by more than ``tol`` in ``patience``
     steps) and multi-start: ``n_starts`` initial points, the given one plus copies whose
     unconstrained trainable values get Gaussian noise of SD ``start_scale``, optimised in
-    parallel with ``vmap``; the start with the lowest final loss is returned.
+    parallel with ``vmap`` (split across devices when JAX has several, e.g.
+    ``jax.config.update("jax_num_cpu_devices", 2)`` on a 2-core CPU: one loop per device);
+    the start with the lowest final loss is returned. With an optimiser that keeps an
+    incumbent (:func:`~multiscale.fit.adam_then_lbfgs_armijo`), the loss recorded and the
+    point returned are its incumbent's, and the fit stops once every start has finished.
 
     The returned point is then checked (:func:`~multiscale.fit.check_optimum`: gradient,
     Hessian positive definite, Newton decrement), and ``history.converged`` is True only
