@@ -139,4 +139,10 @@ from ._two_compartment import (
     SomaFV as SomaFV,
     gating_selectivity as gating_selectivity,
 )
+from ._urgency import (
+    AbstractUrgency as AbstractUrgency,
+    RampUrgency as RampUrgency,
+    Urgent as Urgent,
+    UrgentState as UrgentState,
+)
 from ._wong_wang import WongWang2006 as WongWang2006
