@@ -56,6 +56,7 @@ A_SPREAD = 0.2  # SD of log a across subjects
 SINGLE = ("v", "a", "z", "t0")
 HIER = ("v", "a:Intercept", "a|subj_idx:sd", "z", "t0")
 _HSSM_HALF_A = ("a", "a:Intercept")
+_BASELINE = "multiscale, diagonal mass, vectorised chains"
 _HSSM_NAMES = {"t0": "t", "a:Intercept": "a_Intercept", "a|subj_idx:sd": "a_1|subj_idx_sigma"}
 
 
@@ -78,6 +79,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=("sequential", "vectorized"),
         default="sequential",
         help="multiscale chains one after another or under vmap",
+    )
+    p.add_argument(
+        "--ms-baseline",
+        action="store_true",
+        help="also run multiscale with a diagonal mass matrix and vectorised chains",
     )
     p.add_argument("--no-multiscale", action="store_true", help="run the HSSM fits only")
     p.add_argument("--seed", type=int, default=0)
@@ -222,6 +228,9 @@ def _engines(a) -> dict:
             if a.no_multiscale
             else {"multiscale": me + ["--worker", kind, "--data", data, *steps, *mine]}
         )
+        if a.ms_baseline and not a.no_multiscale:
+            base = ["--ms-mass", "diag", "--ms-chains", "vectorized"]
+            eng[_BASELINE] = me + ["--worker", kind, "--data", data, *steps, *base]
         for s in a.samplers:
             label = "HSSM, PyMC NUTS (default)" if s == "pymc" else f"HSSM, {s} NUTS"
             eng[label] = [a.peers_python, str(PEER), "--data", data, "--workload", kind,
@@ -362,9 +371,10 @@ def render(raw: dict) -> str:
             t, cpu = _med(ok, "sample_s"), _med(ok, "sample_cpu_s")
             rate = statistics.median(x["min_ess_bulk"] / x["sample_s"] for x in ok)
             crate = statistics.median(x["min_ess_bulk"] / x["sample_cpu_s"] for x in ok)
-            if label == "multiscale":
+            if label in ("multiscale", _BASELINE):
                 first = f"{_f(_med(ok, 'first_s'))} (compile + sample)"
-                ratio = cratio = "1"
+                ratio = f"{t / ms_t:.1f}x" if ms_t else "-"
+                cratio = f"{cpu / ms_cpu:.1f}x" if ms_cpu else "-"
             else:
                 first = f"{_f(_med(ok, 'build_s'))} (build)"
                 ratio = f"{t / ms_t:.1f}x" if ms_t else "-"
@@ -385,7 +395,7 @@ def _means_table(res: dict) -> str:
     if not labels:
         return ""
     names = list(next(x for x in res[labels[0]] if "means" in x)["means"])
-    if labels[0] != "multiscale":
+    if not labels[0].startswith("multiscale"):
         back = {v: k for k, v in _HSSM_NAMES.items()}
         names = [back.get(n, n) for n in names]
     head = "| parameter | truth | " + " | ".join(f"{k} mean (sd)" for k in labels) + " |"
@@ -395,9 +405,9 @@ def _means_table(res: dict) -> str:
         cells = []
         for k in labels:
             last = [x for x in res[k] if "means" in x][-1]
-            key = n if k == "multiscale" else _HSSM_NAMES.get(n, n)
+            key = n if k.startswith("multiscale") else _HSSM_NAMES.get(n, n)
             m, s = last["means"].get(key), last["sds"].get(key)
-            if k != "multiscale" and m is not None and n in _HSSM_HALF_A:
+            if not k.startswith("multiscale") and m is not None and n in _HSSM_HALF_A:
                 # HSSM's "ddm" has bounds at +-a (ssm-simulators), so its a is half the
                 # separation: shown on multiscale's scale (x 2, or + log 2 on the log link).
                 m, s = (2 * m, 2 * s) if n == "a" else (m + math.log(2), s)
