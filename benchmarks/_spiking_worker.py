@@ -1,4 +1,5 @@
-"""The multiscale side of ``bench_spiking.py``: one COBA run (or a batch) in this process.
+"""The multiscale side of ``bench_spiking.py``: one COBA run (or a batch) in this process,
+or, with ``--pd``, the Potjans-Diesmann microcircuit at scale 0.1 (see ``pd_main``).
 
 Prints one JSON line (the keys of ``peers/_coba.py``'s results), or ``{"missing": why}``
 when this checkout has no ``multiscale.circuit.spiking`` COBA constructor. Timing: the

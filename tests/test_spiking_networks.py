@@ -77,6 +77,24 @@ def test_poisson_input_counts_have_poisson_mean_and_variance():
     assert np.allclose(counts, np.round(counts), atol=1e-3)  # whole spikes
 
 
+def test_poisson_levels_are_the_poisson_cdf_and_saturate_at_one():
+    # Counts are drawn by inversion: count = #{j: u > F_j}. The levels must be the Poisson
+    # CDF, the truncation at max_count must lose less than 1e-10 of the mass, and levels
+    # past the float resolution must be exactly 1 (never exceeded by u < 1), not a few
+    # ulps below it (which gave the largest count to a rare draw).
+    from multiscale.circuit.spiking._step import _poisson_levels, poisson_max_count
+
+    for lam in (0.16, 2.0, 30.0):
+        m = poisson_max_count(lam, 1, 1.0)
+        pmf = [math.exp(-lam + k * math.log(lam) - math.lgamma(k + 1)) for k in range(m + 1)]
+        assert 1.0 - sum(pmf) < 1e-10 <= 1.0 - sum(pmf[:-1])
+        F = np.asarray(_poisson_levels(jnp.asarray(lam), m + 1), float)
+        np.testing.assert_allclose(F, np.cumsum(pmf)[: len(F)], atol=2e-6)  # float32 sums
+        assert np.all(np.diff(F) >= 0) and F[-1] < 1.0
+    full = np.asarray(_poisson_levels(jnp.asarray(0.16), 16), np.float32)  # concrete: trimmed
+    assert len(full) == 5 and np.all(full < 1.0)
+
+
 def test_benchmark_builders_have_the_published_structure():
     net = sp.coba_network(jr.key(0))
     assert net.sizes == (3200, 800)

@@ -34,18 +34,21 @@ def _poisson_thresholds(lam, n: int):
 def _poisson_levels(lam, n: int):
     r"""$F_0 \ldots F_{n-2}$ of a Poisson count with mean ``lam``, for inversion.
 
-    Computed as $F_j = 1 - \sum_{i > j} p_i$ (the tail summed from its small end), so
-    that levels beyond the float resolution are exactly 1 and are never exceeded by a
-    uniform number in (0, 1). (A forward cumulative sum stops a few ulps below 1, so a
-    draw above it, probability ~5e-7 per neuron and step in float32, got the largest
-    count.) Levels equal to 1 are dropped when ``lam`` is concrete: the count is then a
-    short unrolled sum of comparisons, vectorised over neurons.
+    Computed as $F_j = 1 - \sum_{i > j} p_i$ (the tail summed from its small end) where
+    $F_j \ge 1/2$, and as the forward sum below, so that levels beyond the float
+    resolution are exactly 1 and are never exceeded by a uniform number in (0, 1). (A
+    forward cumulative sum alone stops a few ulps below 1, so a draw above it, probability
+    ~5e-7 per neuron and step in float32, got the largest count.) Levels equal to 1 are
+    dropped when ``lam`` is concrete: the count is then a short unrolled sum of
+    comparisons, vectorised over neurons.
     """
     dtype = jnp.result_type(float)
     j = jnp.arange(n, dtype=dtype)
     log_pmf = j * jnp.log(jnp.maximum(lam, 1e-30)) - lam - jax.scipy.special.gammaln(j + 1)
-    tail = jnp.cumsum(jnp.exp(log_pmf)[::-1])[::-1]  # P(j <= X < n)
-    F = 1.0 - tail[1:]
+    pmf = jnp.exp(log_pmf)
+    head = jnp.cumsum(pmf)[:-1]  # P(X <= j): accurate while small
+    upper = 1.0 - jnp.cumsum(pmf[::-1])[::-1][1:]  # 1 - P(j < X < n): accurate near 1
+    F = jnp.where(head < 0.5, head, upper)
     try:
         below = np.asarray(F) < 1.0
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
