@@ -33,6 +33,19 @@ the log posterior of 110 trials. Under ``vmap`` over data sets every NUTS step o
 costs the longest trajectory among its chains: 6 data sets took 100 CPU s in one batch
 of 6, 61 s in batches of 2 and 46 s one at a time (compilation, ~15 s, included), so the
 calibration runs one data set per compiled call, about 5 CPU s each.
+
+*Calibration result* (100 data sets x 110 circuit trials, 2 chains x 300 + 300 NUTS
+steps, 99 thinned draws, 10 rank bins; 601 CPU s, 57 min of wall time at load 9-15).
+Rank uniformity, $\chi^2$ with 9 degrees of freedom: $J_{A,\mathrm{ext}}$ 9.2
+(p = 0.42), threshold 11.8 (p = 0.22), non-decision time 5.8 (p = 0.76), each above
+the Bonferroni level 0.01 / 3. Central 90 % interval coverage 0.90 / 0.89 / 0.89
+(binomial band 0.81-0.99 for 100 data sets; 50 % coverage 0.51 / 0.39 / 0.54);
+posterior mean within 2 posterior SDs of the truth in 94 / 95 / 95 % of data sets.
+Divergences are a property of a chain, not of a parameter: one divergent transition in
+each of 2 of the 100 data sets (2 of 60,000 post-warm-up transitions). The surrogate's
+posterior is therefore calibrated for the circuit's own trials at this data-set size;
+with many more trials per data set its amortisation gap (check 1) would weigh more,
+which this calibration does not test.
 """
 
 import functools
