@@ -6,6 +6,11 @@ statistics. :func:`coba_network`, :func:`cuba_network` and :func:`brunel_network
 published benchmark networks.
 """
 
+from ._connection_rules import (
+    dense as dense,
+    fixed_indegree as fixed_indegree,
+    fixed_probability as fixed_probability,
+)
 from ._connectivity import (
     AbstractConnectivity as AbstractConnectivity,
     AbstractPropagation as AbstractPropagation,
@@ -14,9 +19,6 @@ from ._connectivity import (
     EventDriven as EventDriven,
     SegmentSum as SegmentSum,
     SparseConnectivity as SparseConnectivity,
-    dense as dense,
-    fixed_indegree as fixed_indegree,
-    fixed_probability as fixed_probability,
 )
 from ._damped import DampedSurrogate as DampedSurrogate
 from ._models import (

@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
-from ._connectivity import AbstractPropagation, EventDriven, fixed_indegree, fixed_probability
+from ._connection_rules import fixed_indegree, fixed_probability
+from ._connectivity import AbstractPropagation, EventDriven
 from ._network import Projection, SpikingNetwork
 from ._neurons import LIF, DeltaVoltage, ExpConductance, ExpCurrent, PoissonInput
 from ._surrogate import AbstractSurrogate, FastSigmoid

@@ -60,7 +60,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ._connectivity import AbstractPropagation, EventDriven, _from_pairs
+from ._connection_rules import _from_pairs
+from ._connectivity import AbstractPropagation, EventDriven
 from ._network import Projection, SpikingNetwork
 from ._neurons import LIF, ExpCurrent, PoissonInput
 from ._surrogate import AbstractSurrogate, FastSigmoid

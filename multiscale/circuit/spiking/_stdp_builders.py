@@ -4,7 +4,7 @@
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
-from ._connectivity import fixed_probability
+from ._connection_rules import fixed_probability
 from ._network import Projection, SpikingNetwork
 from ._neurons import LIF, DeltaVoltage, PoissonInput
 from ._stdp_networks import DopamineSTDP, PairSTDP, PlasticSpikingNetwork

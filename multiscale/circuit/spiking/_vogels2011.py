@@ -27,7 +27,8 @@ References:
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
-from ._connectivity import EventDriven, fixed_probability
+from ._connection_rules import fixed_probability
+from ._connectivity import EventDriven
 from ._network import Projection, SpikingNetwork
 from ._neurons import LIF, ExpConductance
 from ._stdp_networks import InhibitorySTDP, PlasticSpikingNetwork
