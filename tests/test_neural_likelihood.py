@@ -130,3 +130,25 @@ def test_circuit_simulator_is_deterministic_with_fixed_shape():
     assert np.all(a.rt > a.theta[:, 1] - 0.06)
     strong = a.coherence >= 0.256
     assert a.correct[strong & a.decided].mean() > 0.8
+
+
+def test_validation_cache_round_trip(tmp_path):
+    """The validation module's file cache of the trained network gives back the same
+    density and training record (it is reused across processes, so a bad round trip would
+    silently change every neural-likelihood target)."""
+    from multiscale.fit import NeuralLikelihoodFit
+    from multiscale.validation import _fit_neural_likelihood as V
+
+    net = MixtureDensityNetwork(len(V.NAMES), key=jr.key(4), log_rt_shift=-0.3)
+    centre = {
+        n: jnp.asarray(0.5 * (lo + hi)) for n, lo, hi in zip(V.NAMES, V.LOW, V.HIGH, strict=True)
+    }
+    model = NeuralLikelihoodModel(centre, net, V.LOW, V.HIGH, V.NAMES)
+    fit = NeuralLikelihoodFit(model, np.array([1.0, 0.5]), np.array([1.1, 0.6]))
+    path = tmp_path / "cache"
+    V._save(path, fit, {"undecided": 0.001})
+    back, info = V._load(path, None)
+    trials = model.simulate(jnp.asarray([0.0, 0.128, -0.512, 0.256]), key=jr.key(5))
+    np.testing.assert_array_equal(back.model.log_density(trials), model.log_density(trials))
+    np.testing.assert_array_equal(back.valid_nll, fit.valid_nll)
+    assert info["undecided"] == 0.001
