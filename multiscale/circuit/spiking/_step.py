@@ -24,13 +24,6 @@ def _uniform(counter: Int[Array, " n"], seed: tuple[Array, Array]) -> Float[Arra
     return ((h >> 8).astype(jnp.int32) * 2 + 1).astype(jnp.float32) * jnp.float32(2.0**-25)
 
 
-def _poisson_thresholds(lam, n: int):
-    """Cumulative Poisson probabilities $F_0 \\ldots F_{n-1}$ for mean ``lam``."""
-    j = jnp.arange(n, dtype=jnp.result_type(float))
-    log_pmf = j * jnp.log(jnp.maximum(lam, 1e-30)) - lam - jax.scipy.special.gammaln(j + 1)
-    return jnp.cumsum(jnp.exp(log_pmf))
-
-
 def _poisson_levels(lam, n: int):
     r"""$F_0 \ldots F_{n-2}$ of a Poisson count with mean ``lam``, for inversion.
 

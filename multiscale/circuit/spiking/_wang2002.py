@@ -67,7 +67,7 @@ from .._abstract import AbstractCircuit
 from .._protocol import Stimulus
 from .._rate_circuit import check_time_constants, checked_parts, part_violations
 from ._damped import DampedSurrogate
-from ._step import _mix_words, _poisson_thresholds, _uniform
+from ._step import _mix_words, _poisson_levels, _uniform
 from ._surrogate import AbstractSurrogate
 
 Param = Float[ArrayLike, ""]
@@ -351,7 +351,9 @@ def _discretise(net: Wang2002Network, dt: float):
     )
     nu_ext = f(net.nu_ext)
     m = net.max_count
-    F0 = _poisson_thresholds(nu_ext * dt, m)
+    # Levels whose top ones are exactly 1 (see _poisson_levels): a forward cumulative sum
+    # stopped a few ulps below 1 and gave a rare uniform draw above it m inputs at once.
+    F0 = _poisson_levels(nu_ext * dt, m + 1)
     mg = net.mg_block
     surrogate = net.surrogate
     arange_n = jnp.arange(n, dtype=jnp.int32)
@@ -376,7 +378,7 @@ def _discretise(net: Wang2002Network, dt: float):
         seed = (seed[0], _mix_words(seed[1]))
         # 1. External Poisson spikes (background, plus the stimulus onto pools A and B).
         u = _uniform(arange_n, seed)  # (neurons, trials)
-        F_stim = jax.vmap(lambda r: _poisson_thresholds((nu_ext + r) * dt, m), out_axes=1)
+        F_stim = jax.vmap(lambda r: _poisson_levels((nu_ext + r) * dt, m + 1), out_axes=1)
         F_a, F_b = F_stim(drive[0]), F_stim(drive[1])  # (m, trials)
 
         def counts(u_part, F):
