@@ -280,7 +280,17 @@ def _calibration():
     return _checks(cal, n, f"circuit data, neural likelihood, {n} data sets x 110 trials")
 
 
-@target(name="neural_likelihood_roitman_posterior", scale="fit", source=_SOURCE, slow=True)
+@target(
+    name="neural_likelihood_roitman_posterior",
+    scale="fit",
+    source=_SOURCE,
+    slow=True,
+    known_gap=(
+        "NUTS on monkey N's 3533 trials converges (R-hat 1.002) but has 7 divergent "
+        "transitions of 2000 (dense mass, sequential chains, 223 CPU s; with the default "
+        "diagonal mass and vectorised chains 5 divergences, R-hat 1.004, 760 CPU s)"
+    ),
+)
 def _roitman():
     from ..data import load_trials, roitman_2002_trials
 
