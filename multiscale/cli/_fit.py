@@ -28,11 +28,11 @@ from ..fit import (
     fit_circuit_trials,
     n_parameters,
     newton,
-    save_point_estimates,
     standard_errors,
     summarize_trials,
 )
 from ._devices import one_device_per_core
+from ._fit_flags import check_out, ddm_free, format_posterior, sample_ddm, save_fit
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
 from ._fit_report import _convergence
 from ._run import Outcome, Progress
@@ -163,8 +163,9 @@ def _ddm_start(trials):
     return model, eqx.tree_at(lambda m: (m.k, m.a, m.t0), spec, (True, True, True))
 
 
-def _fit_ddm_command(trials, report, seed: int, progress: Progress) -> dict:
-    """The DDM branch, phase by phase; ``progress.partial`` holds what finished."""
+def _fit_ddm_command(trials, report, seed: int, progress: Progress):
+    """The DDM branch, phase by phase; ``progress.partial`` holds what finished.
+    Returns the result and the fitted model."""
     model, spec = _ddm_start(trials)
     progress.start(f"fitting the DDM to {trials.n_trials} trials")
     fitted, hist = fit(
@@ -202,7 +203,7 @@ def _fit_ddm_command(trials, report, seed: int, progress: Progress) -> dict:
     se = standard_errors(fitted, ddm_negative_log_likelihood, trials, spec)
     for name in _DDM_UNITS:
         result["parameters"][name]["se"] = float(getattr(se, name))
-    return result
+    return result, fitted
 
 
 def fit_command(
@@ -218,6 +219,9 @@ def fit_command(
     progress: Progress | None = None,
     formulas: list[str] | None = None,
     output: str | os.PathLike | None = None,
+    sampler: str = "mle",
+    draws: int = 1000,
+    chains: int = 4,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -243,8 +247,15 @@ def fit_command(
         formulas: DDM only: regressions of DDM parameters on the data's columns, e.g.
             ``["v ~ 0 + coherence", "a ~ 1 + instruction"]`` (:func:`multiscale.data.regression`;
             fixed effects by maximum likelihood, Laplace SEs).
-        output: for ``formulas``: write the point estimates to this ``.json`` or ``.nc``
-            file (never replacing an existing one).
+        output: write the point estimates (DDM, ``formulas``, RLDDM, circuit) to this
+            ``.json`` or ``.nc`` file, or with ``sampler="nuts"`` the posterior as ArviZ
+            netCDF (``.nc``); an existing file is refused before fitting.
+        sampler: ``"mle"`` (maximum likelihood) or, for the DDM, ``"nuts"``: the posterior
+            by NUTS from the MLE (weakly-informative priors; see
+            :mod:`multiscale.cli._fit_flags`), summarised under ``posterior`` and with
+            ``parameters`` holding the posterior means.
+        draws: NUTS draws per chain (the warm-up has as many steps).
+        chains: NUTS chains.
 
     Returns:
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
@@ -271,23 +282,24 @@ def fit_command(
             "--likelihood summary applies to --model circuit only; the DDM is always fitted "
             "by its trial-level likelihood"
         )
+    if sampler not in ("mle", "nuts"):
+        raise ValueError(f"sampler must be 'mle' or 'nuts', got {sampler!r}")
+    if sampler == "nuts" and (model != "ddm" or formulas):
+        raise ValueError("--sampler nuts applies to --model ddm without --formula")
+    if min(draws, chains) < 1:
+        raise ValueError(f"--draws and --chains must be >= 1, got {draws} and {chains}")
+    if output is not None and model != "ddm":
+        raise ValueError("--out saves --model ddm fits (with or without --formula)")
+    check_out(output, sampler)  # before minutes of fitting
     if formulas:
         if model != "ddm":
             raise ValueError("--formula applies to --model ddm")
-        if output is not None and os.path.exists(output):  # before minutes of fitting
-            raise FileExistsError(
-                f"--output {output} exists; choose another name (fits never overwrite files)"
-            )
         result, fitted, free = _fit_regression_command(
             path, list(formulas), condition, rt_range, seed, progress
         )
         if output is not None:
-            info = {k: result[k] for k in ("model", "nll", "n_trials", "converged")}
-            save_point_estimates(output, fitted, free, info=info)
-            result["output"] = str(output)
+            save_fit(output, fitted, free, result)
         return result
-    if output is not None:
-        raise ValueError("--output is written for --formula fits")
     if model == "rlddm":
         return _fit_rlddm_command(path, seed, progress)
     if condition is None:
@@ -300,7 +312,27 @@ def fit_command(
         if likelihood == "summary":
             return _fit_circuit_summary_command(trials, report, seed, circuit_options)
         return _fit_circuit_trials_command(trials, report, seed, circuit_options)
-    return _fit_ddm_command(trials, report, seed, progress)
+    result, fitted = _fit_ddm_command(trials, report, seed, progress)
+    if sampler == "nuts":
+        progress.kept = "the maximum-likelihood fit is printed, without the posterior"
+        progress.partial = Outcome(text=format_fit(result), data=result)
+        progress.start(f"sampling the posterior ({chains} chains x {2 * draws} NUTS steps)")
+        posterior, summary = sample_ddm(fitted, trials, seed, draws, chains)
+        result["mle"] = {n: p["value"] for n, p in result["parameters"].items()}
+        result["model"] += (
+            "; parameters: posterior mean and sd (NUTS); NLL, AIC, BIC and converged: the "
+            "maximum-likelihood fit (under 'mle')"
+        )
+        for name, p in summary["parameters"].items():
+            result["parameters"][name].update(value=p["mean"], se=p["sd"])
+        result["posterior"] = summary
+        if output is not None:
+            posterior.to_netcdf(output)
+            result["output"] = str(output)
+        return result
+    if output is not None:
+        save_fit(output, fitted, ddm_free(), result)
+    return result
 
 
 def _number(x, fmt: str) -> str:
@@ -311,7 +343,8 @@ def format_fit(result: dict) -> str:
     """Human-readable table of a :func:`fit_command` result (``-``: not available)."""
     lines = [f"model: {result['model']}", result["report"], ""]
     width = max(len("parameter"), *(len(name) for name in result["parameters"]))
-    lines.append(f"{'parameter':{width}s} {'value':>10s} {'SE':>10s}  unit")
+    value, se = ("post.mean", "post.sd") if "posterior" in result else ("value", "SE")
+    lines.append(f"{'parameter':{width}s} {value:>10s} {se:>10s}  unit")
     for name, p in result["parameters"].items():
         se = _number(p["se"], ".4g")
         lines.append(f"{name:{width}s} {p['value']:>10.4g} {se:>10s}  {p['unit']}")
@@ -323,7 +356,12 @@ def format_fit(result: dict) -> str:
         f"AIC {_number(result['aic'], '.2f')}, BIC {_number(result['bic'], '.2f')}"
     )
     if "converged" in result:
-        lines.append(_converged_line(result))
+        mle = "maximum likelihood " if "posterior" in result else ""
+        lines.append(mle + _converged_line(result))
+    if "posterior" in result:
+        lines += ["", format_posterior(result["posterior"])]
+    if "output" in result:
+        lines.append(f"written: {result['output']}")
     return "\n".join(lines)
 
 
@@ -361,5 +399,8 @@ def fit_main(args, progress: Progress) -> Outcome:
             progress=progress,
             formulas=args.formula,
             output=args.output,
+            sampler=args.sampler,
+            draws=args.draws,
+            chains=args.chains,
         )
     return Outcome(text=format_fit(result), data=result)

@@ -63,6 +63,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="multiscale",
@@ -149,8 +159,31 @@ def _parser() -> argparse.ArgumentParser:
         "are treatment-coded; log link for a and t0)",
     )
     f.add_argument(
-        "--output",
-        help="with --formula: write the estimates to this .json or .nc file (never overwritten)",
+        "--out",
+        dest="output",
+        metavar="FILE",
+        help="DDM: write the estimates to this .json or .nc file, or with --sampler nuts the "
+        "posterior (ArviZ netCDF, .nc); an existing file is refused before fitting",
+    )
+    f.add_argument("--output", dest="output", metavar="FILE", help="the same as --out")
+    f.add_argument(
+        "--sampler",
+        choices=["mle", "nuts"],
+        default="mle",
+        help="DDM: maximum likelihood (default) or the posterior by NUTS from the MLE "
+        "(weakly-informative priors; mean, sd, HDI, R-hat, ESS and divergences reported)",
+    )
+    f.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=1000,
+        help="with --sampler nuts: draws per chain, after as many warm-up steps (1000)",
+    )
+    f.add_argument(
+        "--chains",
+        type=_positive_int,
+        default=4,
+        help="with --sampler nuts: chains (4)",
     )
     f.add_argument(
         "--likelihood",

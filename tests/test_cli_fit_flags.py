@@ -1,0 +1,92 @@
+"""``multiscale fit --out``, ``--sampler nuts`` and ``--by`` on a small simulated data set."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from _ddm_sim import simulate_ddm
+
+import multiscale as ms
+from multiscale.cli import main
+from multiscale.cli._fit_flags import ddm_free
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    # 400 trials of a proportional-rate DDM (k = 9/s, a = 1.6, t0 = 0.25 s), accuracy-coded,
+    # in two "subjects" of 200 trials.
+    coh = np.tile([0.0, 0.032, 0.128, 0.512], 100)
+    choice, rt, keep = simulate_ddm(np.random.default_rng(5), coh.size, 9.0 * coh, 1.6, t0=0.25)
+    subject = np.where(np.arange(coh.size) % 2 == 0, "s1", "s2")[keep]
+    path = tmp_path_factory.mktemp("fit_flags") / "trials.csv"
+    frame = pd.DataFrame(dict(rt=rt, correct=choice, coh=coh[keep], who=subject))
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _json(capsys):
+    out, err = capsys.readouterr()
+    return json.loads(out, parse_constant=lambda c: pytest.fail(f"JSON holds {c}")), err
+
+
+@pytest.mark.parametrize("suffix", [".json", ".nc"])
+def test_out_saves_the_ddm_fit_and_never_overwrites(data_csv, tmp_path, capsys, suffix):
+    out = tmp_path / f"fit{suffix}"
+    assert main(["fit", str(data_csv), "--condition", "coh", "--out", str(out), "--json"]) == 0
+    result, _ = _json(capsys)
+    assert result["output"] == str(out)
+    start, _ = ms.behavior.ProportionalRateDDM(k=1.0, a=1.0, t0=0.1), None
+    loaded, info = ms.fit.load_point_estimates(out, start, ddm_free())
+    for name in ("k", "a", "t0"):
+        assert float(getattr(loaded, name)) == pytest.approx(
+            result["parameters"][name]["value"], rel=1e-6
+        )
+    assert info["n_trials"] == result["n_trials"] and info["nll"] == pytest.approx(result["nll"])
+    # A second run is refused before fitting (exit 2: bad input), the file unchanged;
+    # --output is the old spelling of the same flag.
+    before = out.read_bytes()
+    assert main(["fit", str(data_csv), "--condition", "coh", "--output", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_out_refuses_an_unknown_suffix_and_other_models(data_csv, tmp_path, capsys):
+    argv = ["fit", str(data_csv), "--condition", "coh"]
+    assert main([*argv, "--out", str(tmp_path / "fit.csv")]) == 2
+    assert ".json or .nc" in capsys.readouterr().err
+    assert main([*argv, "--sampler", "nuts", "--out", str(tmp_path / "p.json")]) == 2
+    assert "netCDF" in capsys.readouterr().err
+    assert main([*argv, "--model", "circuit", "--out", str(tmp_path / "c.json")]) == 2
+    assert "--model ddm" in capsys.readouterr().err
+    assert main([*argv, "--sampler", "nuts", "--draws", "0"]) == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_nuts_reports_the_posterior_and_writes_netcdf(data_csv, tmp_path, capsys):
+    out = tmp_path / "posterior.nc"
+    argv = ["fit", str(data_csv), "--condition", "coh", "--sampler", "nuts"]
+    argv += ["--draws", "100", "--chains", "2", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    result, _ = _json(capsys)
+    assert {"nll", "n_trials", "parameters", "posterior"} <= set(result)
+    post = result["posterior"]
+    assert post["chains"] == 2 and post["draws"] == 100 and post["divergences"] >= 0
+    idata = ms.fit.load_posterior(out)
+    assert idata.posterior.sizes["chain"] == 2 and idata.posterior.sizes["draw"] == 100
+    for name, truth in (("k", 9.0), ("a", 1.6), ("t0", 0.25)):
+        p = post["parameters"][name]
+        assert set(p) >= {"mean", "sd", "r_hat", "ess_bulk", "ess_tail"}
+        low, high = [p[k] for k in p if k.startswith("hdi_")]
+        assert low < p["mean"] < high and p["sd"] > 0
+        assert result["parameters"][name]["value"] == p["mean"]
+        assert float(idata.posterior[name].mean()) == pytest.approx(p["mean"], rel=1e-5)
+        # The posterior mean lies near the MLE and the simulated truth (400 trials).
+        assert abs(p["mean"] - result["mle"][name]) < 2 * p["sd"], (name, p)
+        assert abs(p["mean"] - truth) < 5 * p["sd"], (name, p)
+    # 2 x 100 draws cannot reach ESS >= 100 per chain: the text must say so.
+    assert post["converged"] is False
+    from multiscale.cli._fit import format_fit
+
+    text = format_fit(result)
+    assert "WARNING: the posterior has NOT converged" in text
+    assert "divergent transitions:" in text and "r_hat" in text
