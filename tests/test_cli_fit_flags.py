@@ -2,6 +2,7 @@
 
 import json
 
+import jax.random as jr
 import numpy as np
 import pandas as pd
 import pytest
@@ -90,3 +91,28 @@ def test_nuts_reports_the_posterior_and_writes_netcdf(data_csv, tmp_path, capsys
     text = format_fit(result)
     assert "WARNING: the posterior has NOT converged" in text
     assert "divergent transitions:" in text and "r_hat" in text
+
+
+def test_by_fits_each_level_separately(data_csv, capsys):
+    argv = ["fit", str(data_csv), "--condition", "coh", "--by", "who"]
+    assert main([*argv, "--json"]) == 0
+    result, _ = _json(capsys)
+    assert result["by"] == "who" and list(result["levels"]) == ["s1", "s2"]
+    frame = pd.read_csv(data_csv)
+    for level in ("s1", "s2"):
+        one = result["levels"][level]
+        trials, _ = ms.data.load_trials(frame[frame.who == level], condition="coh")
+        fitted, se, _, _ = ms.fit.fit_ddm_trials(trials, key=jr.key(0))
+        assert one["n_trials"] == trials.n_trials == int((frame.who == level).sum())
+        for name in ("k", "a", "t0"):
+            value = result["parameters"][f"{name}[{level}]"]["value"]
+            assert value == one["parameters"][name]["value"]
+            np.testing.assert_allclose(value, float(getattr(fitted, name)), rtol=1e-5)
+    assert result["n_trials"] == len(frame) and result["n_parameters"] == 6
+    nll = sum(r["nll"] for r in result["levels"].values())
+    assert result["nll"] == pytest.approx(nll)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.count("\ns1 ") == 1 and text.count("\ns2 ") == 1 and "total: NLL" in text
+    assert main([*argv[:-1], "nobody"]) == 2
+    assert "no such column" in capsys.readouterr().err

@@ -32,6 +32,7 @@ from ..fit import (
     summarize_trials,
 )
 from ._devices import one_device_per_core
+from ._fit_by import fit_by_command, format_by
 from ._fit_flags import check_out, ddm_free, format_posterior, sample_ddm, save_fit
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
 from ._fit_report import _convergence
@@ -222,6 +223,7 @@ def fit_command(
     sampler: str = "mle",
     draws: int = 1000,
     chains: int = 4,
+    by: str | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -256,6 +258,9 @@ def fit_command(
             ``parameters`` holding the posterior means.
         draws: NUTS draws per chain (the warm-up has as many steps).
         chains: NUTS chains.
+        by: DDM maximum likelihood only: fit each level of this column (e.g. the subject)
+            separately (:mod:`multiscale.cli._fit_by`); the result holds each level's
+            result under ``levels`` and its parameters as ``NAME[LEVEL]``.
 
     Returns:
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
@@ -291,6 +296,15 @@ def fit_command(
     if output is not None and model != "ddm":
         raise ValueError("--out saves --model ddm fits (with or without --formula)")
     check_out(output, sampler)  # before minutes of fitting
+    if by is not None:
+        if model != "ddm" or formulas or sampler != "mle" or output is not None:
+            raise ValueError(
+                "--by fits the DDM by maximum likelihood; it does not combine with --model "
+                "circuit/rlddm, --formula, --sampler nuts or --out"
+            )
+        if condition is None:
+            raise ValueError("--condition is required (the column that scales the drift)")
+        return fit_by_command(path, by, condition, rt_range, seed, progress, _fit_ddm_command)
     if formulas:
         if model != "ddm":
             raise ValueError("--formula applies to --model ddm")
@@ -341,6 +355,8 @@ def _number(x, fmt: str) -> str:
 
 def format_fit(result: dict) -> str:
     """Human-readable table of a :func:`fit_command` result (``-``: not available)."""
+    if "levels" in result:
+        return format_by(result)
     lines = [f"model: {result['model']}", result["report"], ""]
     width = max(len("parameter"), *(len(name) for name in result["parameters"]))
     value, se = ("post.mean", "post.sd") if "posterior" in result else ("value", "SE")
@@ -402,5 +418,6 @@ def fit_main(args, progress: Progress) -> Outcome:
             sampler=args.sampler,
             draws=args.draws,
             chains=args.chains,
+            by=args.by,
         )
     return Outcome(text=format_fit(result), data=result)

@@ -167,6 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--output", dest="output", metavar="FILE", help="the same as --out")
     f.add_argument(
+        "--by",
+        metavar="COLUMN",
+        help="DDM: fit each level of this column (e.g. subject) separately, one table row per "
+        "level (JSON: each level's result under 'levels')",
+    )
+    f.add_argument(
         "--sampler",
         choices=["mle", "nuts"],
         default="mle",
