@@ -116,3 +116,24 @@ def test_by_fits_each_level_separately(data_csv, capsys):
     assert text.count("\ns1 ") == 1 and text.count("\ns2 ") == 1 and "total: NLL" in text
     assert main([*argv[:-1], "nobody"]) == 2
     assert "no such column" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_gddm_branch_reports_six_parameters_with_ses(data_csv, capsys):
+    # Plumbing only (3 L-BFGS steps): names, units, NLL/AIC/BIC, JSON, the text table.
+    # Slow: 37 s on a loaded 2-core machine, mostly compiling the Fokker-Planck solver
+    # and its Hessian.
+    from multiscale.cli._fit import fit_command, format_fit
+
+    result = fit_command(data_csv, model="gddm", condition="coh", gddm_options=dict(steps=3))
+    json.dumps(result)
+    params = result["parameters"]
+    assert set(params) == {"k", "leak", "B", "tau", "t0", "st0"}
+    assert params["t0"]["unit"].startswith("s") and all(p["se"] >= 0 for p in params.values())
+    n = result["n_trials"]
+    assert n == len(pd.read_csv(data_csv)) and result["n_parameters"] == 6
+    np.testing.assert_allclose(result["aic"], 2 * 6 + 2 * result["nll"], rtol=1e-6)
+    np.testing.assert_allclose(result["bic"], 6 * np.log(n) + 2 * result["nll"], rtol=1e-6)
+    assert "Fokker-Planck" in result["model"] and "collapse" in format_fit(result)
+    with pytest.raises(ValueError, match="circuit only"):
+        fit_command(data_csv, model="gddm", condition="coh", likelihood="summary")

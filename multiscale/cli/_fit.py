@@ -34,6 +34,7 @@ from ..fit import (
 from ._devices import one_device_per_core
 from ._fit_by import fit_by_command, format_by
 from ._fit_flags import check_out, ddm_free, format_posterior, sample_ddm, save_fit
+from ._fit_gddm import _fit_gddm_command
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
 from ._fit_report import _convergence
 from ._run import Outcome, Progress
@@ -224,12 +225,15 @@ def fit_command(
     draws: int = 1000,
     chains: int = 4,
     by: str | None = None,
+    gddm_options: dict | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
     Args:
         path: CSV with one row per trial (HDDM, HSSM or PyDDM columns; RT in s).
-        model: ``"ddm"`` (proportional-rate DDM: drift = k * condition) or ``"circuit"``.
+        model: ``"ddm"`` (proportional-rate DDM: drift = k * condition), ``"circuit"``,
+            ``"rlddm"`` or ``"gddm"`` (leaky collapsing-bound DDM,
+            :mod:`multiscale.cli._fit_gddm`).
         condition: column whose value scales the drift (e.g. coherence as a fraction).
         seed: PRNG seed.
         as_json: kept for the CLI; the result is always plain JSON types.
@@ -258,6 +262,8 @@ def fit_command(
             ``parameters`` holding the posterior means.
         draws: NUTS draws per chain (the warm-up has as many steps).
         chains: NUTS chains.
+        gddm_options: keyword arguments of ``ms.fit.fit`` for ``model="gddm"`` (default
+            150 L-BFGS steps, patience 20, tol 1e-4).
         by: DDM maximum likelihood only: fit each level of this column (e.g. the subject)
             separately (:mod:`multiscale.cli._fit_by`); the result holds each level's
             result under ``levels`` and its parameters as ``NAME[LEVEL]``.
@@ -278,11 +284,11 @@ def fit_command(
     """
     del as_json
     progress = Progress() if progress is None else progress
-    if model not in ("ddm", "circuit", "rlddm"):
-        raise ValueError(f"model must be 'ddm', 'circuit' or 'rlddm', got {model!r}")
+    if model not in ("ddm", "circuit", "rlddm", "gddm"):
+        raise ValueError(f"model must be 'ddm', 'circuit', 'rlddm' or 'gddm', got {model!r}")
     if likelihood not in ("trial", "summary"):
         raise ValueError(f"likelihood must be 'trial' or 'summary', got {likelihood!r}")
-    if model == "ddm" and likelihood != "trial":
+    if model in ("ddm", "gddm") and likelihood != "trial":
         raise ValueError(
             "--likelihood summary applies to --model circuit only; the DDM is always fitted "
             "by its trial-level likelihood"
@@ -320,6 +326,8 @@ def fit_command(
         raise ValueError("--condition is required (the column that scales the drift)")
     progress.start("reading the data")
     trials, report = load_trials(path, condition=condition, rt_range=rt_range)
+    if model == "gddm":
+        return _fit_gddm_command(trials, report, seed, progress, gddm_options)
     if model == "circuit":
         progress.start(f"fitting the circuit ({likelihood} likelihood)")
         progress.kept = "the circuit fit returns its parameters and SEs together, so none"

@@ -140,11 +140,12 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("data", help="CSV file with one row per trial")
     f.add_argument(
         "--model",
-        choices=["ddm", "circuit", "rlddm"],
+        choices=["ddm", "circuit", "rlddm", "gddm"],
         default="ddm",
-        help="ddm (default), circuit, or rlddm: Q-learning with the DDM choice rule on a "
+        help="ddm (default), circuit, rlddm: Q-learning with the DDM choice rule on a "
         "learning task in HDDM's RLDDM columns (subj_idx, response, rt, trial, split_by, "
-        "feedback, q_init)",
+        "feedback, q_init), or gddm: leaky collapsing-bound DDM with variable non-decision "
+        "time (Fokker-Planck likelihood, about a minute for 400 trials on 2 cores)",
     )
     f.add_argument(
         "--condition",
