@@ -168,9 +168,10 @@ def _attractor():
     source=_SOURCE + f"; {TRIALS} trials per coherence at 3.2-51.2 %, side by side with Wong & "
     "Wang 2006's reduced model under the same readout",
     slow=True,
-    known_gap="decisions at high coherence are slower than Wang's: mean decision time 388 ms "
-    "at 51.2 % (not about 200 ms; 812 ms at 3.2 %); with 40 trials per coherence also Weibull "
-    "alpha 10.6 % (beta 1.84) and R^2 0.86 of decision time on log coherence. With 180 trials "
+    known_gap="decisions at high coherence are slower than Wang's: mean decision time 381 ms "
+    "at 51.2 % (not about 200 ms; 807 ms at 3.2 %); with 40 trials per coherence also Weibull "
+    "alpha 8.9 % (beta 1.30) and R^2 0.85 of decision time on log coherence (measured after the "
+    "Poisson-level fix of 2026-12-07; before it 10.6 %, 1.84, R^2 0.86). With 180 trials "
     "per coherence (900 trials, other keys): alpha 9.7 %, beta 1.59, DT 814/805/722/555/394 "
     "ms, R^2 0.91 (0.9999 over 12.8-51.2 %, flat below: Wang's saturation), so only the "
     "high-coherence decision time stays outside its band",
