@@ -131,6 +131,11 @@ from ._spectra import (
     peak_frequency as peak_frequency,
     power_spectrum as power_spectrum,
 )
+from ._stimulus_gain import (
+    AbstractCoherenceGain as AbstractCoherenceGain,
+    CoherenceGain as CoherenceGain,
+    PowerGain as PowerGain,
+)
 from ._two_compartment import (
     DendriteNonlinearity as DendriteNonlinearity,
     DisinhibitoryGating as DisinhibitoryGating,
