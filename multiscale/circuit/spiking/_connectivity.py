@@ -196,15 +196,15 @@ _BLOCK = 32  # neurons per block of the batched two-level compaction
 def _compact(spikes, m: int):
     """The first ``m`` spiking neurons of each trial, in increasing index, and their values.
 
-    One trial: ``lax.top_k`` over its neurons. A batch: two levels, as one top_k over
-    (trials, neurons) is dominated by the transpose and the long rows: the blocks of
-    ``_BLOCK`` neurons with a spike (top_k over blocks), then the spikes inside them.
-    Padding entries are silent neurons (value 0).
+    Two levels, as one top_k over all neurons is dominated by the long rows (and, for a
+    batch, the transpose): the blocks of ``_BLOCK`` neurons with a spike (top_k over
+    blocks), then the spikes inside them (one trial of 4000 neurons: 1 us instead of 4 us
+    per step on a 2-core Xeon). Padding entries are silent neurons (value 0).
     """
     n, trials = spikes.shape
-    if trials == 1:
-        return jax.lax.top_k(spikes.T, m)
     nb = -(-n // _BLOCK)
+    if nb <= m:
+        return jax.lax.top_k(spikes.T, m)
     blocks = jnp.pad(spikes, ((0, nb * _BLOCK - n), (0, 0))).reshape(nb, _BLOCK, trials)
     active = jnp.any(blocks != 0, axis=1).T.astype(jnp.float32)  # (trials, nb)
     _, b = jax.lax.top_k(active, min(m, nb))  # (trials, mb)
@@ -242,9 +242,12 @@ def _scatter(conn, neuron, trial, value, out, place, trials: int, dtype):
         row = jnp.where(valid, place(post), out.shape[0])
         col = jnp.broadcast_to(trial[:, None], row.shape)
         return out.at[row.reshape(-1), col.reshape(-1)].add(w.reshape(-1), mode="drop")
-    # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D.
-    target = jnp.where(valid, place(post) * trials + trial[:, None], out.shape[0])
-    return out.at[target.reshape(-1)].add(w.reshape(-1), mode="drop")
+    # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D. ``out``
+    # has one spare last entry that takes the unused lanes, so every index is in bounds
+    # and the scatter skips its bounds checks (about 3 us less per step for COBA than
+    # dropping out-of-bounds lanes).
+    target = jnp.where(valid, place(post) * trials + trial[:, None], out.shape[0] - 1)
+    return out.at[target.reshape(-1)].add(w.reshape(-1), mode="promise_in_bounds")
 
 
 class AbstractPropagation(eqx.Module):
@@ -320,11 +323,11 @@ class EventDriven(AbstractPropagation):
             )
 
     def __call__(self, conn, spikes):
-        out = jnp.zeros((conn.n_post * spikes.shape[1],), spikes.dtype)
-        dense = lambda spikes, out: SegmentSum()(conn, spikes).reshape(-1)
-        return self._events(conn, spikes, out, lambda post: post, dense).reshape(
-            conn.n_post, spikes.shape[1]
-        )
+        size = conn.n_post * spikes.shape[1]
+        out = jnp.zeros((size + 1,), spikes.dtype)  # + the spare entry of ``_scatter``
+        dense = lambda spikes, out: jnp.pad(SegmentSum()(conn, spikes).reshape(-1), (0, 1))
+        out = self._events(conn, spikes, out, lambda post: post, dense)
+        return out[:size].reshape(conn.n_post, spikes.shape[1])
 
     def deliver(self, conn, spikes, out, base):
         # The events of the step (flat (neuron, trial) index, increasing) are taken
