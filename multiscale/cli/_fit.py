@@ -18,6 +18,7 @@ import numpy as np
 from .._checks import runtime_checks
 from ..behavior import ProportionalRateDDM, circuit_trials
 from ..data import load_trials
+from ..data._trials import _read_csv as read_csv
 from ..fit import (
     aic,
     bic,
@@ -33,6 +34,7 @@ from ..fit import (
 )
 from ._devices import one_device_per_core
 from ._fit_by import fit_by_command, format_by
+from ._fit_depends import fit_depends_command, parse_depends
 from ._fit_flags import check_out, ddm_free, format_posterior, sample_ddm, save_fit
 from ._fit_gddm import _fit_gddm_command
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
@@ -226,6 +228,7 @@ def fit_command(
     chains: int = 4,
     by: str | None = None,
     gddm_options: dict | None = None,
+    depends_on: list[str] | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
@@ -302,15 +305,36 @@ def fit_command(
     if output is not None and model != "ddm":
         raise ValueError("--out saves --model ddm fits (with or without --formula)")
     check_out(output, sampler)  # before minutes of fitting
+    depends = parse_depends(depends_on)
+    if depends and (model != "ddm" or sampler != "mle"):
+        raise ValueError(
+            "--depends-on applies to --model ddm fitted by maximum likelihood (not --sampler nuts)"
+        )
+    if depends and condition is None and not formulas:
+        raise ValueError("--condition is required (the column that scales the drift)")
+    if depends:
+
+        def fit_frame(frame, seed, progress):
+            return fit_depends_command(
+                frame, depends, formulas, condition, rt_range, seed, progress
+            )
+
+    if by is not None and depends and not formulas and sampler == "mle" and output is None:
+        return fit_by_command(path, by, condition, rt_range, seed, progress, fit_frame=fit_frame)
     if by is not None:
         if model != "ddm" or formulas or sampler != "mle" or output is not None:
             raise ValueError(
                 "--by fits the DDM by maximum likelihood; it does not combine with --model "
-                "circuit/rlddm, --formula, --sampler nuts or --out"
+                "circuit/rlddm/gddm, --formula, --sampler nuts or --out"
             )
         if condition is None:
             raise ValueError("--condition is required (the column that scales the drift)")
         return fit_by_command(path, by, condition, rt_range, seed, progress, _fit_ddm_command)
+    if depends:
+        result, fitted, free = fit_frame(read_csv(path), seed, progress)
+        if output is not None:
+            save_fit(output, fitted, free, result)
+        return result
     if formulas:
         if model != "ddm":
             raise ValueError("--formula applies to --model ddm")
@@ -427,5 +451,6 @@ def fit_main(args, progress: Progress) -> Outcome:
             draws=args.draws,
             chains=args.chains,
             by=args.by,
+            depends_on=args.depends_on,
         )
     return Outcome(text=format_fit(result), data=result)

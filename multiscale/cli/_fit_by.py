@@ -29,8 +29,11 @@ def _levels(path, by: str) -> tuple[list, pd.DataFrame, int]:
     return levels, frame, missing
 
 
-def fit_by_command(path, by, condition, rt_range, seed, progress: Progress, fit_one) -> dict:
-    """Fit ``fit_one(trials, report, seed, progress) -> (result, model)`` to each level."""
+def fit_by_command(
+    path, by, condition, rt_range, seed, progress: Progress, fit_one=None, *, fit_frame=None
+) -> dict:
+    """Fit ``fit_one(trials, report, seed, progress) -> (result, model)`` to each level, or
+    ``fit_frame(rows, seed, progress) -> (result, model, ...)`` to each level's rows."""
     levels, frame, missing = _levels(path, by)
     per_level: dict[str, dict] = {}
     result = {
@@ -49,16 +52,17 @@ def fit_by_command(path, by, condition, rt_range, seed, progress: Progress, fit_
     for level in levels:
         name = str(level)
         progress.start(f"fitting {by} = {name} ({len(per_level) + 1} of {len(levels)})")
+        rows = frame[frame[by] == level].reset_index(drop=True)
+        inner = Progress(echo=progress.echo)
         try:
-            trials, report = load_trials(
-                frame[frame[by] == level].reset_index(drop=True),
-                condition=condition,
-                rt_range=rt_range,
-            )
+            if fit_frame is not None:
+                one = fit_frame(rows, seed, inner)[0]
+            else:
+                trials, report = load_trials(rows, condition=condition, rt_range=rt_range)
         except ValueError as error:
             raise ValueError(f"--by {by}, level {name}: {error}") from None
-        inner = Progress(echo=progress.echo)
-        one, _ = fit_one(trials, report, seed, inner)
+        if fit_frame is None:
+            one, _ = fit_one(trials, report, seed, inner)
         per_level[name] = one
         _total(result)
         progress.partial = Outcome(text=format_by(result), data=result)
@@ -93,9 +97,12 @@ def _cell(p: dict) -> str:
 def format_by(result: dict) -> str:
     """One table row per level: trials, each parameter's value (SE), NLL, converged."""
     levels = result["levels"]
-    names = list(next(iter(levels.values()))["parameters"])
+    names = list(dict.fromkeys(n for r in levels.values() for n in r["parameters"]))
     width = max(len(result["by"]), *(len(level) for level in levels))
-    cells = {level: [_cell(r["parameters"][n]) for n in names] for level, r in levels.items()}
+    cells = {
+        level: [_cell(r["parameters"][n]) if n in r["parameters"] else "-" for n in names]
+        for level, r in levels.items()
+    }
     widths = [max(len(n), *(len(c[i]) for c in cells.values())) for i, n in enumerate(names)]
     lines = [f"model: {result['model']}", ""]
     head = [f"{result['by']:{width}s}", f"{'n':>6s}"]
@@ -107,7 +114,7 @@ def format_by(result: dict) -> str:
         row += [f"{c:>{w}s}" for c, w in zip(cells[level], widths, strict=True)]
         lines.append(" ".join([*row, f"{nll:>10s}", "yes" if r["converged"] else "NO"]))
     lines.append("")
-    units = next(iter(levels.values()))["parameters"]
+    units = {n: p for r in levels.values() for n, p in r["parameters"].items()}
     lines += [f"{n}: {units[n]['unit']}" for n in names]
     lines.append("values with Laplace SEs in parentheses")
     nll = "-" if result["nll"] is None else f"{result['nll']:.3f}"

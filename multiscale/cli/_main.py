@@ -160,6 +160,14 @@ def _parser() -> argparse.ArgumentParser:
         "are treatment-coded; log link for a and t0)",
     )
     f.add_argument(
+        "--depends-on",
+        action="append",
+        metavar="PARAM=COLUMN",
+        help="DDM, repeatable: one value of the parameter (k, a or t0; with --formula v, a "
+        "or t0) per level of the column, e.g. --depends-on a=instruction reports a[accuracy] "
+        "and a[speed] (the regression 'a ~ 0 + C(instruction)'; text levels accepted)",
+    )
+    f.add_argument(
         "--out",
         dest="output",
         metavar="FILE",
