@@ -205,6 +205,9 @@ def _compact(spikes, m: int):
     nb = -(-n // _BLOCK)
     if nb <= m:
         return jax.lax.top_k(spikes.T, m)
+    # The barrier keeps XLA from constant-folding the block reduction when the spikes are
+    # constant (the loop's first, all-silent step): its evaluator took seconds for it.
+    spikes = jax.lax.optimization_barrier(spikes)
     blocks = jnp.pad(spikes, ((0, nb * _BLOCK - n), (0, 0))).reshape(nb, _BLOCK, trials)
     active = jnp.any(blocks != 0, axis=1).T.astype(jnp.float32)  # (trials, nb)
     _, b = jax.lax.top_k(active, min(m, nb))  # (trials, mb)
@@ -238,10 +241,11 @@ def _scatter(conn, neuron, trial, value, out, place, trials: int, dtype):
     w = jnp.where(valid, weight.astype(dtype), 0.0) * value[:, None]
     if out.ndim == 2:
         # Into a (rows, trials) buffer that the loop carries: a 2-D scatter keeps it in
-        # place (a reshape to 1-D and back makes XLA copy it).
-        row = jnp.where(valid, place(post), out.shape[0])
+        # place (a reshape to 1-D and back makes XLA copy it). Its spare last row takes
+        # the unused lanes, as below.
+        row = jnp.where(valid, place(post), out.shape[0] - 1)
         col = jnp.broadcast_to(trial[:, None], row.shape)
-        return out.at[row.reshape(-1), col.reshape(-1)].add(w.reshape(-1), mode="drop")
+        return out.at[row.reshape(-1), col.reshape(-1)].add(w.reshape(-1), mode="promise_in_bounds")
     # One flat scatter over (post, trial): XLA's CPU scatter is fastest in 1-D. ``out``
     # has one spare last entry that takes the unused lanes, so every index is in bounds
     # and the scatter skips its bounds checks (about 3 us less per step for COBA than
@@ -266,8 +270,9 @@ class AbstractPropagation(eqx.Module):
         out: Float[Array, "rows trials"],
         base: Int[Array, ""],
     ) -> Float[Array, "rows trials"]:
-        """``out`` (rows = ``conn.n_post``) with each synapse's weight times its
-        presynaptic spike added to row ``(conn.post + base) mod rows``.
+        """``out`` (rows = ``conn.n_post`` and one spare last row, left zero) with each
+        synapse's weight times its presynaptic spike added to row
+        ``(conn.post + base) mod conn.n_post``.
 
         The delivery into a ring buffer of future input (:class:`DelayRing`); this default
         visits every synapse (as :class:`SegmentSum`).
@@ -331,7 +336,8 @@ class EventDriven(AbstractPropagation):
 
     def deliver(self, conn, spikes, out, base):
         # The events of the step (flat (neuron, trial) index, increasing) are taken
-        # ``capacity[0] * trials`` at a time by a masked ``lax.top_k``, in a while loop
+        # ``capacity[0] * trials`` at a time by a masked two-level ``lax.top_k``
+        # (``_compact``), in a while loop
         # that runs once per chunk (not at all in a silent step) and updates ``out`` in
         # place (a ``lax.cond`` would copy the ring buffer into each branch). Per target
         # the weights are added in increasing presynaptic index, as in ``__call__``. A
@@ -346,7 +352,9 @@ class EventDriven(AbstractPropagation):
 
         def chunk(carry):
             out, done, after = carry
-            hit, j = jax.lax.top_k(((flat != 0) & (index > after)).astype(jnp.float32), m)
+            todo = ((flat != 0) & (index > after)).astype(jnp.float32)
+            hit, j = _compact(todo[:, None], m)
+            hit, j = hit[0], j[0]
             value = jnp.where(hit > 0, flat[j], 0.0)
             out = _scatter(conn, j // trials, j % trials, value, out, place, trials, flat.dtype)
             return out, done + m, jnp.max(jnp.where(hit > 0, j, after))

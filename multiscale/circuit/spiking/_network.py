@@ -157,7 +157,9 @@ class SpikingNetwork(AbstractCircuit):
             syn=zeros(r * n),
             w=zeros(n),
             ref=jnp.zeros((n,) + tuple(batch), jnp.int32),
-            buffer=zeros(d * n if self.delivery is None else d * r * n),
+            # A ring of future input has one spare last row, the target of the event
+            # pass's unused lanes (see ``_connectivity._scatter``); it stays zero.
+            buffer=zeros(d * n if self.delivery is None else d * r * n + 1),
             k=jnp.zeros((1,) + tuple(batch), jnp.int32),
             count=zeros(n),
             last=zeros(n),

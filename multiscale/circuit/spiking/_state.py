@@ -14,8 +14,8 @@ class SpikingState(NamedTuple):
         w: adaptation current, nA (neurons, ...).
         ref: refractory steps left, int32 (neurons, ...).
         buffer: spikes of the last ``D`` steps, slot-major (D * neurons, ...); with a
-            :class:`DelayRing`, the input arriving in the next ``D`` steps, slot-major
-            (D * receptors * neurons, ...).
+            :class:`DelayRing`, the input arriving in the next ``D`` steps, slot-major,
+            and one spare row that stays zero (D * receptors * neurons + 1, ...).
         k: steps taken, int32 (1, ...).
         count: spikes so far (neurons, ...).
         last: time of the last spike, s (neurons, ...).
