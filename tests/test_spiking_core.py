@@ -226,3 +226,36 @@ def test_conductance_step_converges_at_second_order(float64):
     assert V[1e-5] > -60.0 + 0.5  # a sizeable EPSP
     for coarse, fine in zip(errors[:-1], errors[1:], strict=True):
         assert 3.0 < coarse / fine < 5.5  # halving dt divides the error by about 4
+
+
+_TWO_DEVICES = """
+import jax
+jax.config.update("jax_num_cpu_devices", 2)
+import jax.numpy as jnp, jax.random as jr
+from multiscale.circuit import spiking as sp
+net = sp.brunel_network(jr.key(0), scale=0.02, g=5.0, eta=2.0)
+one = sp.run(net, key=jr.key(3), t1=0.01, trials=2, chunk=1)
+two = sp.run(net, key=jr.key(3), t1=0.01, trials=2, chunk=1, devices=2)
+assert len(jax.devices()) == 2
+assert jnp.array_equal(one.count, two.count) and float(one.count.sum()) > 0
+assert jnp.array_equal(one.V, two.V) and two.count.devices() == {jax.devices()[0]}
+print("ok")
+"""
+
+
+@pytest.mark.slow  # 13 CPU s: a fresh interpreter and three compilations
+def test_trials_spread_over_two_devices_give_the_same_spikes():
+    # One loop per device (chunks dispatched round-robin); each trial's spikes and final
+    # state are those of the one-device run. A fresh interpreter, as the CPU device count
+    # is fixed when JAX starts.
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _TWO_DEVICES], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-2000:]
+
+
+def test_devices_must_be_a_count_of_local_devices():
+    for bad in (0, len(jax.local_devices()) + 1, 1.5):
+        with pytest.raises(ValueError, match="`devices`"):
+            sp.run(_single_population(2), key=jr.key(0), t1=0.01, trials=2, devices=bad)

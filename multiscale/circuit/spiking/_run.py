@@ -112,6 +112,7 @@ def run(
     save_every: int = 0,
     segment: int = 1000,
     throw: bool = True,
+    devices: int = 1,
 ) -> SpikingRun:
     r"""Simulate ``network`` for ``t1`` seconds (one trial, or ``trials`` independent ones).
 
@@ -136,6 +137,13 @@ def run(
         segment: steps per checkpointed segment of the loop (for ``grad``).
         throw: True: a parameter out of range raises at run time (``eqx.error_if``, also
             under ``jit``). False: the run goes on and ``result`` is ``RESULTS.invalid``.
+        devices: local devices of the default backend that the chunks are spread over,
+            round-robin (each chunk is one loop on one device; JAX runs the devices'
+            loops at the same time). On CPU, make several devices of the cores before
+            JAX starts (``jax.config.update("jax_num_cpu_devices", 2)``): on 2 cores the
+            trials then advance two chunks at a time. With ``chunk=None`` on an
+            accelerator the trials are split evenly over the devices. Every trial's
+            result is the same whatever the devices.
 
     Returns:
         A :class:`SpikingRun`.
@@ -170,19 +178,34 @@ def run(
     if n < 1:
         raise ValueError(f"`trials` must be >= 1, got {trials!r}")
     keys = key[None] if single else jr.split(key, n)
+    local = jax.local_devices()
+    if not (isinstance(devices, int) and 1 <= devices <= len(local)):
+        raise ValueError(
+            f"`devices` must be an int from 1 to the {len(local)} local device(s), got {devices!r}"
+        )
     if chunk is None:
-        size = n if jax.default_backend() != "cpu" else min(n, _cpu_chunk(network))
+        if jax.default_backend() != "cpu":
+            size = -(-n // devices)
+        else:
+            size = min(n, _cpu_chunk(network))
     else:
         size = max(1, min(int(chunk), n))
+    targets = local[:devices]
+    nets = [network] if devices == 1 else [jax.device_put(network, d) for d in targets]
     parts = []
-    for start in range(0, n, size):
+    for i, start in enumerate(range(0, n, size)):
         k = keys[start : start + size]
         pad = size - k.shape[0]
         if pad:
             k = jnp.concatenate([k, jnp.broadcast_to(k[-1:], (pad,))])
-        res = _run_jit(network, k, protocol, save_every)
+        if devices > 1:
+            k = jax.device_put(k, targets[i % devices])
+        # Dispatch is asynchronous: the chunks on other devices start before this one ends.
+        res = _run_jit(nets[i % devices], k, protocol, save_every)
         keep = size - pad
         parts.append([None if x is None else x[:keep] for x in res])
+    if devices > 1:
+        parts = [[None if x is None else jax.device_put(x, local[0]) for x in p] for p in parts]
     res = [
         None if parts[0][i] is None else jnp.concatenate([p[i] for p in parts]) for i in range(6)
     ]
