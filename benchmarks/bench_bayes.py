@@ -9,17 +9,26 @@ alike):
   ``--trials`` sizes (500 and 2000). Free: v, a, z, t0 with priors v ~ N(0, 2^2),
   a ~ U(0.3, 3), z ~ U(0.1, 0.9), t0 ~ U(0, 0.6) s in both tools; no lapse mixture
   (multiscale ``p_outlier=0.0``, HSSM ``p_outlier=None``).
-- **hier**: ``a ~ 1 + (1|subj_idx)`` over ``--subjects`` subjects (10) of
-  ``--subject-trials`` trials (100), each subject's a = 1.5 exp(0.2 e), e ~ N(0, 1); log
-  link, intercept ~ N(0, 1) on the log scale, non-centred subject effects with
-  SD ~ HalfNormal(0.5) (multiscale ``ms.data.regression`` + ``ms.fit.regression_priors``;
-  HSSM's formula with bambi's group-specific prior); v, z, t0 shared, priors as above.
+- **hier**: the shape of HSSM's Cavanagh example (``--subjects`` 14 subjects x
+  ``--subject-trials`` 285 trials), each subject with its own drift, boundary and
+  non-decision time, v_s = 1.0 + 0.3 e, a_s = 1.5 exp(0.2 e), t0_s = 0.3 exp(0.1 e)
+  (independent e ~ N(0, 1)), and z = 0.55 shared. Fitted model in both tools:
+  ``v ~ 1 + (1|subj_idx)`` (identity link), ``a ~ 1 + (1|subj_idx)`` and
+  ``t0 ~ 1 + (1|subj_idx)`` (log links), non-centred subject effects (standardised offsets
+  ~ N(0, 1) times an SD ~ HalfNormal(0.5) on the link scale), intercepts v ~ N(0, 2^2),
+  log a ~ N(0, 1), log t0 ~ N(log 0.2, 1); z ~ U(0.1, 0.9) shared (HSSM's "ddm" has z
+  free; multiscale ``ms.data.regression`` with these priors, HSSM's formulas with bambi's
+  group-specific priors).
 
-Sampling: 4 chains x 500 warmup x 500 draws (``--chains``, ``--warmup``, ``--draws``).
-multiscale adapts a dense mass matrix and runs its chains one after another by default
-(``--ms-mass dense --ms-chains sequential``; ``diag`` / ``vectorized`` give the former
-setting): on one core, chains under ``vmap`` move in lockstep, so each NUTS step costs the
-longest trajectory among them. HSSM keeps its defaults (diagonal mass matrix; PyMC runs
+Sampling: 4 chains x 500 warmup x 500 draws (``--chains``, ``--warmup``, ``--draws``;
+the hierarchical comparison of RESULTS.md used 1000 + 1000).
+multiscale adapts a dense mass matrix for one subject and a diagonal one for the hierarchy
+(``--ms-mass auto``), runs its chains one after another (``--ms-chains sequential``;
+``diag`` / ``vectorized`` give the former setting) and samples the subjects' intercepts
+centred (``--ms-hier centred``: ``sample_posterior(centred=True)``, the same posterior;
+``non-centred`` samples bambi's standardised offsets as HSSM does): on one core, chains
+under ``vmap`` move in lockstep, so each NUTS step costs the longest trajectory among them.
+HSSM keeps its defaults (diagonal mass matrix; PyMC runs
 chains in 2 processes, ``--cores 2``).
 multiscale is timed twice in one process (the first call includes tracing and XLA
 compilation); HSSM's ``sample`` includes its own compilation (PyTensor's C code for PyMC,
@@ -51,13 +60,24 @@ HERE = pathlib.Path(__file__).resolve().parent
 PEER = HERE / "peers" / "ddm_hssm.py"
 DEFAULT_PEERS_PYTHON = "/work/venvs/bench312/bin/python"
 TRUE = dict(v=1.0, a=1.5, z=0.55, t0=0.3)
-A_SPREAD = 0.2  # SD of log a across subjects
+# subject spread: SD of v, of log a, of log t0 across subjects (hier workload)
+SPREAD = dict(v=0.3, a=0.2, t0=0.1)
 # multiscale names -> the names printed in the report (HSSM's names in _HSSM_NAMES)
 SINGLE = ("v", "a", "z", "t0")
-HIER = ("v", "a:Intercept", "a|subj_idx:sd", "z", "t0")
+HIER = (
+    "v:Intercept", "v|subj_idx:sd", "a:Intercept", "a|subj_idx:sd",
+    "t0:Intercept", "t0|subj_idx:sd", "z",
+)  # fmt: skip
 _HSSM_HALF_A = ("a", "a:Intercept")
 _BASELINE = "multiscale, diagonal mass, vectorised chains"
-_HSSM_NAMES = {"t0": "t", "a:Intercept": "a_Intercept", "a|subj_idx:sd": "a_1|subj_idx_sigma"}
+_HSSM_NAMES = (
+    {"t0": "t"}
+    | {f"{p}:Intercept": f"{h}_Intercept" for p, h in (("v", "v"), ("a", "a"), ("t0", "t"))}
+    | {
+        f"{p}|subj_idx:sd": f"{h}_1|subj_idx_sigma"
+        for p, h in (("v", "v"), ("a", "a"), ("t0", "t"))
+    }
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,14 +85,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one round, 500 trials, 200 + 200 steps")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--trials", default="500,2000", help="comma-separated single-subject sizes")
-    p.add_argument("--subjects", type=int, default=10, help="hierarchical subjects (0: skip)")
-    p.add_argument("--subject-trials", type=int, default=100)
+    p.add_argument("--subjects", type=int, default=14, help="hierarchical subjects (0: skip)")
+    p.add_argument("--subject-trials", type=int, default=285)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--draws", type=int, default=500)
     p.add_argument("--samplers", default="pymc,numpyro", help="HSSM samplers ('' for no HSSM)")
     p.add_argument(
-        "--ms-mass", choices=("dense", "diag"), default="dense", help="multiscale mass matrix"
+        "--ms-mass",
+        choices=("auto", "dense", "diag"),
+        default="auto",
+        help="multiscale mass matrix (auto: dense for one subject, diagonal for hier)",
+    )
+    p.add_argument(
+        "--ms-hier",
+        choices=("centred", "non-centred"),
+        default="centred",
+        help="multiscale's parameterisation of the subject intercepts (hier)",
     )
     p.add_argument(
         "--ms-chains",
@@ -129,11 +158,15 @@ def make_data(kind: str, n: int, a, path: pathlib.Path) -> None:
         t = ms.behavior.ddm_simulate(m, jnp.zeros(n), key=key)
         rt, ch, subj = np.asarray(t.rt), np.asarray(t.choice), np.zeros(n, int)
     else:
-        k_a, k_t = jr.split(key)
-        a_s = TRUE["a"] * np.exp(A_SPREAD * np.asarray(jr.normal(k_a, (a.subjects,))))
+        k_e, k_t = jr.split(key)
+        e = np.asarray(jr.normal(k_e, (3, a.subjects)))
+        v_s = TRUE["v"] + SPREAD["v"] * e[0]
+        a_s = TRUE["a"] * np.exp(SPREAD["a"] * e[1])
+        t_s = TRUE["t0"] * np.exp(SPREAD["t0"] * e[2])
         rt, ch, subj = [], [], []
-        for s, (ai, ki) in enumerate(zip(a_s, jr.split(k_t, a.subjects), strict=True)):
-            m = ms.behavior.DDM(**{**TRUE, "a": float(ai)}, p_outlier=0.0)
+        for s, ki in enumerate(jr.split(k_t, a.subjects)):
+            p = dict(v=float(v_s[s]), a=float(a_s[s]), z=TRUE["z"], t0=float(t_s[s]))
+            m = ms.behavior.DDM(**p, p_outlier=0.0)
             t = ms.behavior.ddm_simulate(m, jnp.zeros(a.subject_trials), key=ki)
             rt.append(np.asarray(t.rt))
             ch.append(np.asarray(t.choice))
@@ -165,9 +198,34 @@ def _ms_problem(kind: str, data: str):
         )
         priors = shared + [Prior(lambda m: m.a, Uniform(0.3, 3.0), name="a")]
         return start, trials, priors
-    model, trials, _ = ms.data.regression(start, ["a ~ 1 + (1|subj_idx)"], df)
-    base = [Prior(lambda m, p=p: p.where(m.base), p.distribution, name=p.name) for p in shared]
-    return model, trials, base + ms.fit.regression_priors(model)
+    return hier_problem(df)
+
+
+def hier_problem(df):
+    """The hierarchical model, trials and priors of the ``hier`` workload (module docstring)."""
+    import math
+
+    import multiscale as ms
+    from multiscale.fit import HalfNormal, Normal, Prior, Uniform
+
+    # t0 starts low (0.1 s) so that the chains' jittered starts stay below every
+    # subject's fastest RT
+    start = ms.behavior.DDM(v=0.5, a=1.0, z=0.5, t0=0.1, p_outlier=0.0)
+    links = {"v": ms.behavior.Identity(), "a": ms.behavior.Log(), "t0": ms.behavior.Log()}
+    model, trials, _ = ms.data.regression(
+        start, [f"{p} ~ 1 + (1|subj_idx)" for p in links], df, links=links
+    )
+    intercept = {"v": Normal(0.0, 2.0), "a": Normal(0.0, 1.0), "t0": Normal(math.log(0.2), 1.0)}
+    priors = [Prior(lambda m: m.base.z, Uniform(0.1, 0.9), name="z")]
+    for p in links:
+        key = f"{p}|subj_idx"
+        priors += [
+            Prior(lambda m, p=p: m.coefficients[f"{p}:Intercept"], intercept[p],
+                  name=f"{p}:Intercept"),
+            Prior(lambda m, k=key: m.offsets[k], Normal(0.0, 1.0), name=key),
+            Prior(lambda m, k=key: m.sds[f"{k}:sd"], HalfNormal(0.5), name=f"{key}:sd"),
+        ]  # fmt: skip
+    return model, trials, priors
 
 
 def multiscale_worker(kind: str, a) -> dict:
@@ -178,13 +236,15 @@ def multiscale_worker(kind: str, a) -> dict:
 
     model, trials, priors = _ms_problem(kind, a.data)
     names = SINGLE if kind == "single" else HIER
+    dense = a.ms_mass == "dense" or (a.ms_mass == "auto" and kind == "single")
     calls = []
     for i in range(2):
         t0, c0 = time.perf_counter(), time.process_time()
         post = ms.fit.sample_posterior(
             model, trials, priors, key=jr.key(a.seed + i), chains=a.chains,
             warmup=a.warmup, draws=a.draws, predictive=None,
-            dense_mass=a.ms_mass == "dense", chain_method=a.ms_chains,
+            dense_mass=dense, chain_method=a.ms_chains,
+            centred=kind == "hier" and a.ms_hier == "centred",
         )  # fmt: skip
         calls.append((time.perf_counter() - t0, post, time.process_time() - c0))
     post = calls[1][1]
@@ -199,13 +259,15 @@ def multiscale_worker(kind: str, a) -> dict:
         "first_cpu_s": calls[0][2],
         "sample_cpu_s": calls[1][2],
         "min_ess_bulk": min(ess[n][0] for n in names),
+        "median_ess_bulk": statistics.median(ess[n][0] for n in names),
         "ess_bulk": {n: ess[n][0] for n in names},
         "max_rhat": max(rhat[n] for n in names),
         "divergences": post.divergences,
         "means": {n: float(x[n].mean()) for n in names},
         "sds": {n: float(x[n].std()) for n in names},
         "dtype": str(trials.rt.dtype),
-        "sampler": f"{a.ms_mass} mass matrix, {a.ms_chains} chains",
+        "sampler": f"{'dense' if dense else 'diag'} mass matrix, {a.ms_chains} chains"
+        + (f", {a.ms_hier} subject intercepts" if kind == "hier" else ""),
         "steps_per_draw": float(post.idata.sample_stats["n_steps"].mean()),
         "versions": {m: __import__(m).__version__ for m in ("jax", "blackjax", "arviz")},
         "backend": jax.default_backend(),
@@ -217,7 +279,7 @@ def _engines(a) -> dict:
     """label -> command (a list) for one fit, per workload tag."""
     me = [sys.executable, str(pathlib.Path(__file__).resolve())]
     steps = ["--chains", str(a.chains), "--warmup", str(a.warmup), "--draws", str(a.draws)]
-    mine = ["--ms-mass", a.ms_mass, "--ms-chains", a.ms_chains]
+    mine = ["--ms-mass", a.ms_mass, "--ms-chains", a.ms_chains, "--ms-hier", a.ms_hier]
     out = {}
     for tag, kind in [(f"single-{n}", "single") for n in a.trials] + (
         [("hier", "hier")] if a.subjects else []
@@ -229,7 +291,7 @@ def _engines(a) -> dict:
             else {"multiscale": me + ["--worker", kind, "--data", data, *steps, *mine]}
         )
         if a.ms_baseline and not a.no_multiscale:
-            base = ["--ms-mass", "diag", "--ms-chains", "vectorized"]
+            base = ["--ms-mass", "diag", "--ms-chains", "vectorized", "--ms-hier", "non-centred"]
             eng[_BASELINE] = me + ["--worker", kind, "--data", data, *steps, *base]
         for s in a.samplers:
             label = "HSSM, PyMC NUTS (default)" if s == "pymc" else f"HSSM, {s} NUTS"
@@ -358,15 +420,15 @@ def render(raw: dict) -> str:
         lines += [f"**{tag}** ({cw[0]} chains x {cw[1]} warmup x {cw[2]} draws)", ""]
         lines += [
             "| engine | sampling, wall (s) | sampling, CPU (s) | first call / build, wall (s) | "
-            "min bulk ESS | ESS / wall s | ESS / CPU s | max R-hat | divergences | "
-            "wall / multiscale | CPU / multiscale | runs |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "min bulk ESS | median bulk ESS | ESS / wall s | ESS / CPU s | max R-hat | "
+            "divergences | wall / multiscale | CPU / multiscale | runs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         ms_cpu = _med(ms_runs, "sample_cpu_s")
         for label, runs in res.items():
             ok = [x for x in runs if "error" not in x]
             if not ok:
-                lines.append(f"| {label} | failed: {runs[-1].get('error', '?')} |" + " |" * 10)
+                lines.append(f"| {label} | failed: {runs[-1].get('error', '?')} |" + " |" * 11)
                 continue
             t, cpu = _med(ok, "sample_s"), _med(ok, "sample_cpu_s")
             rate = statistics.median(x["min_ess_bulk"] / x["sample_s"] for x in ok)
@@ -381,13 +443,20 @@ def render(raw: dict) -> str:
                 cratio = f"{cpu / ms_cpu:.1f}x" if ms_cpu else "-"
             lines.append(
                 f"| {label} | {_f(t)} | {_f(cpu)} | {first} | "
-                f"{_f(_med(ok, 'min_ess_bulk'), 0)} | {_f(rate, 2)} | {_f(crate, 2)} | "
+                f"{_f(_med(ok, 'min_ess_bulk'), 0)} | {_f(_median_ess(ok), 0)} | "
+                f"{_f(rate, 2)} | {_f(crate, 2)} | "
                 f"{_f(max(x['max_rhat'] for x in ok), 3)} | "
                 f"{max(x['divergences'] for x in ok)} | {ratio} | {cratio} | {len(ok)} |"
             )
         lines += ["", _means_table(res), ""]
     lines.append(_versions(raw))
     return "\n".join(lines) + "\n"
+
+
+def _median_ess(runs: list[dict]):
+    """Median over runs of the median bulk ESS over the reported parameters."""
+    v = [statistics.median(x["ess_bulk"].values()) for x in runs if x.get("ess_bulk")]
+    return statistics.median(v) if v else None
 
 
 def _means_table(res: dict) -> str:
@@ -398,20 +467,27 @@ def _means_table(res: dict) -> str:
     if not labels[0].startswith("multiscale"):
         back = {v: k for k, v in _HSSM_NAMES.items()}
         names = [back.get(n, n) for n in names]
-    head = "| parameter | truth | " + " | ".join(f"{k} mean (sd)" for k in labels) + " |"
+    head = "| parameter | truth | " + " | ".join(f"{k} mean +- MCSE (sd)" for k in labels) + " |"
     rows = [head, "|---" * (len(labels) + 2) + "|"]
     truth = {"v": TRUE["v"], "a": TRUE["a"], "z": TRUE["z"], "t0": TRUE["t0"]}
+    # the hier workload's population values (link scale; module docstring)
+    truth |= {"v:Intercept": TRUE["v"], "a:Intercept": round(math.log(TRUE["a"]), 4),
+              "t0:Intercept": round(math.log(TRUE["t0"]), 4)}  # fmt: skip
+    truth |= {f"{p}|subj_idx:sd": SPREAD[p] for p in SPREAD}
     for n in names:
         cells = []
         for k in labels:
             last = [x for x in res[k] if "means" in x][-1]
             key = n if k.startswith("multiscale") else _HSSM_NAMES.get(n, n)
             m, s = last["means"].get(key), last["sds"].get(key)
+            ess = last.get("ess_bulk", {}).get(key)
             if not k.startswith("multiscale") and m is not None and n in _HSSM_HALF_A:
                 # HSSM's "ddm" has bounds at +-a (ssm-simulators), so its a is half the
                 # separation: shown on multiscale's scale (x 2, or + log 2 on the log link).
                 m, s = (2 * m, 2 * s) if n == "a" else (m + math.log(2), s)
-            cells.append("-" if m is None else f"{m:.4f} ({s:.4f})")
+            # Monte Carlo SE of the mean: sd / sqrt(bulk ESS)
+            mcse = f" +- {s / math.sqrt(ess):.4f}" if ess and m is not None else ""
+            cells.append("-" if m is None else f"{m:.4f}{mcse} ({s:.4f})")
         cell = n.replace("|", "\\|")  # a pipe in a name would split the table cell
         rows.append(f"| {cell} | {truth.get(n, '-')} | " + " | ".join(cells) + " |")
     return "\n".join(rows)

@@ -26,7 +26,8 @@ def bench():
 def test_defaults_and_quick(bench):
     a = bench.parse_args([])
     assert (a.rounds, a.trials, a.chains, a.warmup, a.draws) == (2, [500, 2000], 4, 500, 500)
-    assert a.samplers == ["pymc", "numpyro"] and a.subjects == 10
+    assert a.samplers == ["pymc", "numpyro"] and (a.subjects, a.subject_trials) == (14, 285)
+    assert (a.ms_mass, a.ms_chains, a.ms_hier) == ("auto", "sequential", "centred")
     q = bench.parse_args(["--quick", "--samplers", ""])
     assert (q.rounds, q.trials, q.warmup, q.draws, q.samplers) == (1, [500], 200, 200, [])
 
@@ -69,3 +70,19 @@ def test_render_ratios(bench):
     assert "| 100.00 | 200.00 |" in text  # multiscale: 1000 ESS / 10 s wall, / 5 s CPU
     assert "failed: exit 1: boom" in text
     assert "| v | 1.0 | 1.0000 (0.1000) | 1.0100 (0.1000) |" in text
+    # with per-parameter bulk ESS: the median column and the Monte Carlo SE sd / sqrt(ESS)
+    runs = raw["results"]["single-500"]
+    runs["multiscale"][0]["ess_bulk"] = {"v": 1000.0, "a": 3000.0, "z": 2000.0}
+    text = bench.render(raw)
+    assert "| 1000 | 2000 | 100.00 | 200.00 |" in text
+    assert "| v | 1.0 | 1.0000 +- 0.0032 (0.1000) |" in text
+
+
+def test_hier_engines_pass_the_parameterisation(bench, tmp_path):
+    a = bench.parse_args(["--trials", "", "--ms-baseline", "--samplers", "numpyro"])
+    a.tmp = tmp_path
+    kind, _, cmds = bench._engines(a)["hier"]
+    mine, base = cmds["multiscale"], cmds[bench._BASELINE]
+    assert mine[mine.index("--ms-hier") + 1] == "centred"
+    assert base[base.index("--ms-hier") + 1] == "non-centred"
+    assert "hier" in cmds["HSSM, numpyro NUTS"]

@@ -8,9 +8,12 @@ boundary separation that multiscale calls a; the a priors below are multiscale's
 - ``single``: one subject, model ``"ddm"`` (v, a, z, t free; unit noise), no lapse
   mixture (``p_outlier=None``), priors v ~ Normal(0, 2), a ~ Uniform(0.15, 1.5),
   z ~ Uniform(0.1, 0.9), t ~ Uniform(0, 0.6).
-- ``hier``: ``a ~ 1 + (1|subj_idx)`` with a log link; Intercept ~ Normal(log(a0 / 2), 1),
-  subject effects ~ Normal(0, sigma) with sigma ~ HalfNormal(0.5) (bambi's non-centred
-  parameterisation); v, z, t shared with the priors above.
+- ``hier``: ``v ~ 1 + (1|subj_idx)`` (identity link), ``a ~ 1 + (1|subj_idx)`` and
+  ``t ~ 1 + (1|subj_idx)`` (log links); intercepts v ~ Normal(0, 2),
+  log a ~ Normal(log(1 / 2), 1) (multiscale's log a ~ Normal(0, 1) on HSSM's half scale),
+  log t ~ Normal(log 0.2, 1); subject effects ~ Normal(0, sigma) with
+  sigma ~ HalfNormal(0.5) (bambi's non-centred parameterisation); z shared,
+  z ~ Uniform(0.1, 0.9); ``link_settings="log_logit"`` for HSSM's initial values.
 
 Reported: the build time of ``hssm.HSSM(...)``, the wall time of ``model.sample(...)``
 (compilation included: PyMC compiles its PyTensor graph and numpyro its JAX program inside
@@ -68,17 +71,18 @@ def main(argv=None):
         ]
         names = ["v", "a", "z", "t"]
     else:
-        include = shared + [
+        intercept = {
+            "v": {"name": "Normal", "mu": 0.0, "sigma": 2.0},
+            "a": {"name": "Normal", "mu": float(np.log(a.a_start / 2)), "sigma": 1.0},
+            "t": {"name": "Normal", "mu": float(np.log(0.2)), "sigma": 1.0},
+        }
+        include = [shared[1]] + [
             {
-                "name": "a",
-                "formula": "a ~ 1 + (1|subj_idx)",
-                "link": "log",
+                "name": name,
+                "formula": f"{name} ~ 1 + (1|subj_idx)",
+                "link": "identity" if name == "v" else "log",
                 "prior": {
-                    "Intercept": {
-                        "name": "Normal",
-                        "mu": float(np.log(a.a_start / 2)),
-                        "sigma": 1.0,
-                    },
+                    "Intercept": intercept[name],
                     "1|subj_idx": {
                         "name": "Normal",
                         "mu": 0.0,
@@ -86,10 +90,17 @@ def main(argv=None):
                     },
                 },
             }
+            for name in ("v", "a", "t")
         ]
-        names = ["v", "a_Intercept", "a_1|subj_idx_sigma", "z", "t"]
+        names = [f"{n}{s}" for n in ("v", "a", "t") for s in ("_Intercept", "_1|subj_idx_sigma")]
+        names.append("z")
     t0 = time.perf_counter()
-    model = hssm.HSSM(data=data, model="ddm", include=include, p_outlier=None, lapse=None)
+    # "log_logit" (HSSM's preset for hierarchical models) only sets the initial values here
+    # (t_Intercept -4, a_Intercept 0 on the log scale): the links are given explicitly, and
+    # with the identity-link defaults (t_Intercept 0.025 read as log t) the chains start with
+    # t above every RT and never move.
+    extra = {"link_settings": "log_logit"} if a.workload == "hier" else {}
+    model = hssm.HSSM(data=data, model="ddm", include=include, p_outlier=None, lapse=None, **extra)
     build = time.perf_counter() - t0
     kw = dict(chains=a.chains, tune=a.warmup, draws=a.draws, random_seed=a.seed)
     kw["sampler"] = a.sampler

@@ -19,6 +19,10 @@ Needs the optional ``bayes`` extra (``pip install "multiscale[bayes]"``: blackja
 References:
     Hoffman MD, Gelman A (2014) The No-U-Turn sampler: adaptively setting path lengths
     in Hamiltonian Monte Carlo. J Mach Learn Res 15:1593-1623.
+    Betancourt M, Girolami M (2015) Hamiltonian Monte Carlo for hierarchical models.
+    In: Current Trends in Bayesian Methodology with Applications, CRC Press, pp 79-101.
+    Papaspiliopoulos O, Roberts GO, Sköld M (2007) A general framework for the
+    parametrization of hierarchical models. Stat Sci 22:59-73.
     Vehtari A, Gelman A, Simpson D, Carpenter B, Bürkner PC (2021) Rank-normalization,
     folding, and localization: an improved R-hat for assessing convergence of MCMC.
     Bayesian Anal 16:667-718.
@@ -144,6 +148,86 @@ def log_density_of_data(
         return jnp.where(jnp.isfinite(total), total, -jnp.inf)
 
     return logdensity
+
+
+class _Centring(eqx.Module):
+    r"""The centred parameterisation of a regression's random intercepts, as a change of
+    variables on the sampler's vector.
+
+    For each random intercept whose intercept $\beta$, SD $\sigma$ and standardised
+    offsets $\tilde\eta_s$ are all free, the sampler moves the subjects' intercepts
+    $\theta_s = \beta + \sigma \tilde\eta_s$ (link scale) in place of $\tilde\eta_s$;
+    the log density over them is the non-centred one plus $\log|d\tilde\eta/d\theta| =
+    -S \log\sigma$ (S subjects), so the posterior is unchanged, only its geometry.
+
+    Attributes:
+        blocks: per random intercept, (intercept index, SD index, offsets start, offsets
+            stop) into the unconstrained vector $u$.
+        transforms: per block, the intercept's and the SD's bijections.
+    """
+
+    blocks: tuple[tuple[int, int, int, int], ...] = eqx.field(static=True)
+    transforms: tuple[tuple[AbstractTransform, AbstractTransform], ...]
+
+    def _parts(self, x, k):
+        (ib, isd, a, b), (tb, tsd) = self.blocks[k], self.transforms[k]
+        return tb.forward(x[ib]), tsd.forward(x[isd]), a, b
+
+    def to_unconstrained(self, w: Array) -> Array:
+        r"""Sampler vector (subject intercepts $\theta_s$) -> $u$ (offsets $\tilde\eta_s$)."""
+        u = w
+        for k in range(len(self.blocks)):
+            beta, sd, a, b = self._parts(w, k)
+            u = u.at[a:b].set((w[a:b] - beta) / sd)
+        return u
+
+    def from_unconstrained(self, u: Array) -> Array:
+        r"""$u$ -> the sampler vector (the inverse of :meth:`to_unconstrained`)."""
+        w = u
+        for k in range(len(self.blocks)):
+            beta, sd, a, b = self._parts(u, k)
+            w = w.at[a:b].set(beta + sd * u[a:b])
+        return w
+
+    def log_det_jacobian(self, w: Array) -> Array:
+        r"""$\log|du/dw| = -\sum_\text{blocks} S \log\sigma$."""
+        total = jnp.zeros((), w.dtype)
+        for k in range(len(self.blocks)):
+            _, sd, a, b = self._parts(w, k)
+            total = total - (b - a) * jnp.log(jnp.abs(sd))
+        return total
+
+
+def _centring(rebuild: Parameterization) -> _Centring | None:
+    """The :class:`_Centring` of a :class:`~multiscale.behavior.Regression`'s random
+    intercepts whose intercept, SD and offsets are all free (None if there are none)."""
+    from ..behavior import Regression
+    from ._parameters import _locate
+
+    model = rebuild.model
+    if not isinstance(model, Regression) or not model.offsets:
+        return None
+    keys = [jax.tree_util.keystr(_locate(model, w)[0]) for w in rebuild.wheres]
+    starts = np.cumsum([0] + [int(np.prod(s)) for s in rebuild.shapes])
+
+    def index(where):
+        key = jax.tree_util.keystr(_locate(model, where)[0])
+        return keys.index(key) if key in keys else None
+
+    blocks, transforms = [], []
+    for k in model.offsets:
+        field = k.split("|")[0]
+        if f"{field}:Intercept" not in model.coefficients:
+            continue
+        i_b = index(lambda m, f=field: m.coefficients[f"{f}:Intercept"])
+        i_sd = index(lambda m, k=k: m.sds[f"{k}:sd"])
+        i_off = index(lambda m, k=k: m.offsets[k])
+        if None in (i_b, i_sd, i_off):
+            continue
+        blocks.append((int(starts[i_b]), int(starts[i_sd]), int(starts[i_off]),
+                       int(starts[i_off + 1])))  # fmt: skip
+        transforms.append((rebuild.transforms[i_b], rebuild.transforms[i_sd]))
+    return _Centring(tuple(blocks), tuple(transforms)) if blocks else None
 
 
 class _Draws(eqx.Module):
@@ -313,6 +397,7 @@ def sample_posterior(
     predictive: int | None = 100,
     dense_mass: bool = False,
     chain_method: str = "vectorized",
+    centred: bool = False,
 ) -> Posterior:
     r"""Sample the posterior of ``model``'s free leaves given ``trials`` with NUTS.
 
@@ -338,6 +423,16 @@ def sample_posterior(
         chain_method: ``"vectorized"`` (the chains under ``vmap``, in lockstep: each NUTS
             step costs the longest of the chains' trajectories) or ``"sequential"`` (one
             after another: each chain pays only for its own trajectories).
+        centred: for a :class:`~multiscale.behavior.Regression` with random intercepts
+            (``(1|subject)``), sample the subjects' intercepts
+            $\theta_s = \beta + \sigma\tilde\eta_s$ instead of the standardised offsets
+            $\tilde\eta_s$ (the centred parameterisation; False: non-centred). The
+            posterior is the same; the draws are reported as offsets either way. With
+            many trials per subject the likelihood pins each $\theta_s$, and the
+            non-centred offsets then move with $\beta$ and $\sigma$ in a narrow ridge
+            that NUTS crosses with small steps; centring removes it (Papaspiliopoulos et
+            al. 2007, Stat Sci; Betancourt & Girolami 2015). With few trials per subject
+            the centred funnel is the worse geometry (divergences): keep False there.
 
     Returns:
         A :class:`Posterior`; check ``converged`` (R-hat, ESS, divergences) before use.
@@ -352,6 +447,12 @@ def sample_posterior(
         )
     with runtime_checks(False):
         logdensity, u0, rebuild = log_posterior_fn(model, trials, priors)
+        centring = _centring(rebuild) if centred else None
+        if centred and centring is None:
+            raise ValueError(
+                "`centred=True` needs a Regression (ms.data.regression) with a random "
+                "intercept '(1|group)' whose intercept, SD and offsets all have priors"
+            )
         if not np.isfinite(float(logdensity(u0))):
             raise ValueError(
                 "the log posterior is not finite at the model's values: start from values "
@@ -368,7 +469,7 @@ def sample_posterior(
             bool(dense_mass),
             chain_method == "sequential",
         )
-        out = _sample(rebuild, tuple(priors), trials, u0, k_nuts, settings)
+        out = _sample(rebuild, tuple(priors), trials, u0, k_nuts, settings, centring)
         u = np.asarray(out.position)
         x = np.asarray(jax.vmap(jax.vmap(lambda v: _values(rebuild, v)))(out.position))
         loglik = np.asarray(
@@ -397,13 +498,26 @@ def sample_posterior(
 
 
 @eqx.filter_jit
-def _sample(rebuild, priors, trials, u0, key, settings):
+def _sample(rebuild, priors, trials, u0, key, settings, centring=None):
     """NUTS on the posterior of ``trials``, compiled once per model structure, priors and
-    settings (the data are an argument, so a second call with new data reuses it)."""
+    settings (the data are an argument, so a second call with new data reuses it).
+    With a :class:`_Centring` the sampler moves in its coordinates; the positions are
+    returned as $u$."""
     chains, warmup, draws, target_accept, jitter, dense_mass, sequential = settings
     density = log_density_of_data(rebuild, priors)
-    return nuts_chains(
-        lambda u: density(u, trials),
+    if centring is None:
+
+        def target(w):
+            return density(w, trials)
+
+    else:
+        u0 = centring.from_unconstrained(u0)
+
+        def target(w):
+            return density(centring.to_unconstrained(w), trials) + centring.log_det_jacobian(w)
+
+    out = nuts_chains(
+        target,
         u0,
         key,
         chains=chains,
@@ -414,6 +528,10 @@ def _sample(rebuild, priors, trials, u0, key, settings):
         dense_mass=dense_mass,
         sequential=sequential,
     )
+    if centring is None:
+        return out
+    u = jax.vmap(jax.vmap(centring.to_unconstrained))(out.position)
+    return eqx.tree_at(lambda o: o.position, out, u)
 
 
 def _values(rebuild: Parameterization, u: Array) -> Array:
