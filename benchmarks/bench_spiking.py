@@ -52,6 +52,7 @@ DEFAULT_PEERS_PYTHON = "/work/venvs/bench312/bin/python"
 # label -> (interpreter: "multiscale" or "peers", script, arguments, module to probe)
 COBA = {
     "multiscale": ("multiscale", WORKER, [], None),
+    "multiscale, 1 core": ("multiscale", WORKER, ["--cores", "1"], None),
     "Brian2 cpp_standalone, 1 thread": (
         "peers",
         PEERS / "coba_brian2.py",
@@ -75,8 +76,10 @@ COBA = {
     "BrainPy 2.9 + brainevent": ("peers", PEERS / "coba_brainpy.py", [], "brainevent"),
 }
 BASE = "Brian2 cpp_standalone, 1 thread"
+TWO = "multiscale, 2 devices"  # batched trials, one loop per CPU device
 PD = {
     "multiscale (PD)": ("multiscale", WORKER, ["--pd"], None),
+    "multiscale (PD), 1 core": ("multiscale", WORKER, ["--pd", "--cores", "1"], None),
     "NEST iaf_psc_exp, 2 threads": ("peers", PEERS / "pd_nest.py", ["--threads", "2"], "nest"),
     "NEST iaf_psc_exp, 1 thread": ("peers", PEERS / "pd_nest.py", ["--threads", "1"], "nest"),
     "Brian2 cpp_standalone, 1 thread (PD)": (
@@ -251,26 +254,28 @@ def coba_table(res: dict, why: dict) -> list[str]:
     base = _med(res.get(BASE, []), "per_bio_s")
     ms = _med(res.get("multiscale", []), "per_bio_s")
     lines = [
-        "| engine | s per biological s | build / compile, s | peak memory, MB | rate, Hz | "
-        "rate E / I, Hz | ISI CV | / Brian2 cpp 1 thread | / multiscale | version |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| engine | s per biological s | CPU s per biological s | build / compile, s | "
+        "peak memory, MB | rate, Hz | rate E / I, Hz | ISI CV | / Brian2 cpp 1 thread | "
+        "/ multiscale | version |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in [k for k in COBA if k in res or k in why]:
         runs = res.get(label, [])
         if why.get(label):
-            lines.append(f"| {label} | not run: {why[label]} |  |  |  |  |  |  |  |  |")
+            lines.append(f"| {label} | not run: {why[label]} |  |  |  |  |  |  |  |  |  |")
             continue
         errs = [x.get("error") or x.get("missing") for x in runs if "per_bio_s" not in x]
         per = _med(runs, "per_bio_s")
         if per is None:
             lines.append(
-                f"| {label} | failed: {errs[0] if errs else '?'} |  |  |  |  |  |  |  |  |"
+                f"| {label} | failed: {errs[0] if errs else '?'} |  |  |  |  |  |  |  |  |  |"
             )
             continue
         ver = next(x.get("version") or f"jax {x.get('jax')}" for x in runs if "per_bio_s" in x)
         re_, ri = _med(runs, "rate_e_hz"), _med(runs, "rate_i_hz")
+        cpu = _med(runs, "cpu_per_bio_s") or _med(runs, "program_cpu_s")
         lines.append(
-            f"| {label} | {_fmt(per)} | {_fmt(_med(runs, 'build_s'), 1)} | "
+            f"| {label} | {_fmt(per)} | {_fmt(cpu)} | {_fmt(_med(runs, 'build_s'), 1)} | "
             f"{_fmt(_med(runs, 'peak_rss_mb'), 0)} | {_fmt(_med(runs, 'rate_hz'), 1)} | "
             f"{re_[0]:.1f} / {ri[0]:.1f} | {_fmt(_med(runs, 'cv_isi'), 2)} | "
             + (f"{per[0] / base[0]:.2f}x | " if base else "- | ")
@@ -282,8 +287,15 @@ def coba_table(res: dict, why: dict) -> list[str]:
 
 
 def batch_section(res: dict, trials: int) -> list[str]:
-    ms = [x for x in res.get("multiscale", []) if "per_trial_s" in x]
     b2 = [x for x in res.get(BASE, []) if "trial_wall_s" in x]
+    lines = _batch_brian2(b2, res, trials)
+    for label in ("multiscale", TWO):
+        if label in res or label == "multiscale":
+            lines += _batch_multiscale(label, res, b2, trials)
+    return lines
+
+
+def _batch_brian2(b2, res, trials) -> list[str]:
     lines = [f"**{trials} independent trials.**"]
     if b2:
         walls = [w for x in b2 for w in x["trial_wall_s"]]
@@ -298,17 +310,30 @@ def batch_section(res: dict, trials: int) -> list[str]:
             f"{trials} trials. Trial rates {min(rates):.1f}-{max(rates):.1f} Hz (median "
             f"{statistics.median(rates):.1f}); {dead} of {len(rates)} trials fell silent "
             "(< 5 Hz) after the kick."
+            + (
+                f" CPU time {statistics.median(c for x in b2 for c in x['trial_cpu_s']):.3f} "
+                "s per run of the program."
+                if all("trial_cpu_s" in x for x in b2)
+                else ""
+            )
         )
     else:
         errs = [x.get("error") for x in res.get(BASE, [])]
         lines.append(
             f"Brian2 cpp_standalone repeated runs: not measured ({errs[:1] or 'missing'})."
         )
+    return lines
+
+
+def _batch_multiscale(label, res, b2, trials) -> list[str]:
+    ms = [x for x in res.get(label, []) if "per_trial_s" in x]
+    lines = []
     if ms:
         per = statistics.median(x["per_trial_s"] for x in ms)
         rates = [r for x in ms for r in x["trial_rate_hz"]]
+        how = "" if label == "multiscale" else " over 2 CPU devices (`devices=2`)"
         lines.append(
-            f"multiscale, {trials} trials batched in one `spiking.run` ({len(ms)} round(s)): "
+            f"multiscale, {trials} trials batched in one `spiking.run`{how} ({len(ms)} round(s)): "
             f"{per:.3f} s per trial ({statistics.median(x['sim_s'] for x in ms):.2f} s for the "
             f"batch after compilation; compilation "
             f"{statistics.median(x['build_s'] for x in ms):.1f} s). Trial rates "
@@ -324,10 +349,16 @@ def batch_section(res: dict, trials: int) -> list[str]:
         )
         if b2:
             ratio = statistics.median(w for x in b2 for w in x["trial_wall_s"]) / per
-            lines.append(f"Per trial, Brian2 / multiscale = **{ratio:.2f}x** (goal >= 3x).")
+            lines.append(
+                f"Per trial ({label}), Brian2 / multiscale = **{ratio:.2f}x** wall (goal >= 3x)."
+            )
+            cpus = [c for x in b2 for c in x.get("trial_cpu_s", [])]
+            if cpus and all(x.get("cpu_per_trial_s") for x in ms):
+                mine = statistics.median(x["cpu_per_trial_s"] for x in ms)
+                lines.append(f"In CPU seconds: {statistics.median(cpus) / mine:.2f}x.")
     else:
-        errs = [x.get("missing") or x.get("error") for x in res.get("multiscale", [])]
-        lines.append(f"multiscale batched trials: not measured ({errs[:1] or 'not present'}).")
+        errs = [x.get("missing") or x.get("error") for x in res.get(label, [])]
+        lines.append(f"{label} batched trials: not measured ({errs[:1] or 'not present'}).")
     return lines
 
 
@@ -359,6 +390,8 @@ def main(argv=None) -> str:
         if "multiscale" in runnable:
             be["multiscale"] = ("multiscale", WORKER, ["--trials", str(a.trials), "--repeats", "1"],
                                 None)  # fmt: skip
+            be[TWO] = ("multiscale", WORKER, ["--trials", str(a.trials), "--repeats", "1",
+                                              "--devices", "2"], None)  # fmt: skip
         if BASE in runnable:
             kind, script, args, mod = runnable[BASE]
             be[BASE] = (kind, script, [*args, "--repeats", str(a.trials)], mod)
@@ -398,7 +431,15 @@ def render(a, res, why, batch, pd, load0, load1, started, rev="?") -> str:
         "4000 neurons over the whole second; ISI CV: mean over neurons with >= 2 ISIs. "
         "Ratio columns divide the engine's time by Brian2 cpp_standalone's (1 thread) or "
         "by multiscale's: above 1 is slower. Peak memory of Brian2 cpp_standalone is the "
-        "compiled program's own (the Python process that generates it peaks near 140 MB).",
+        "compiled program's own (the Python process that generates it peaks near 140 MB). "
+        "CPU s: the process's CPU time during the timed `spiking.run` calls for "
+        "multiscale; for Brian2 cpp_standalone that of one whole run of its compiled "
+        "program (synapse creation and output included: an upper bound on its loop's). "
+        "On a shared machine CPU time is the fairer measure. 'multiscale, 1 core' is the "
+        "worker with its process affinity set to one core before JAX starts: XLA's CPU "
+        "runtime otherwise hands a step's independent kernels to a pool of threads, "
+        "which for a network this small costs more CPU time than it saves; a pinned "
+        "process cannot move off a busy core, so under load its wall time is pessimistic.",
         "",
         *coba_table(res, {k: v for k, v in why.items() if k in COBA}),
         "",

@@ -125,7 +125,7 @@ def main(argv=None) -> dict:
             # child forked from this (large) Python process inherits its peak RSS.
             t1 = time.perf_counter()
             proc = subprocess.run(
-                ["/usr/bin/time", "-f", "%M", "./main", "--results_dir", results],
+                ["/usr/bin/time", "-f", "%M %U %S", "./main", "--results_dir", results],
                 cwd=directory,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -133,7 +133,8 @@ def main(argv=None) -> dict:
                 check=True,
             )
             wall = time.perf_counter() - t1
-            rss_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024.0
+            rss, user, system = proc.stderr.strip().splitlines()[-1].split()
+            rss_mb = int(rss) / 1024.0
             with open(os.path.join(results, "last_run_info.txt")) as f:
                 loop = float(f.read().split()[0])
             st = c.spike_stats(np.asarray(mon.t_) * 1e3, np.asarray(mon.i_))
@@ -142,13 +143,19 @@ def main(argv=None) -> dict:
                     "wall_s": wall,
                     "sim_s": loop,
                     "rss_mb": rss_mb,
+                    "cpu_s": float(user) + float(system),
                     "rate_hz": st["rate_hz"],
                     "cv_isi": st["cv_isi"],
                 }
             )
         out["peak_rss_mb"] = max(t["rss_mb"] for t in trials)
+        # CPU seconds of a whole run of the program (synapse creation and writing the
+        # results included: an upper bound on its loop's CPU time), comparable across
+        # engines on a loaded machine where wall times are not.
+        out["program_cpu_s"] = float(np.median([t["cpu_s"] for t in trials]))
         if a.repeats:
             out["trial_wall_s"] = [t["wall_s"] for t in trials]
+            out["trial_cpu_s"] = [t["cpu_s"] for t in trials]
             out["trial_sim_s"] = [t["sim_s"] for t in trials]
             out["trial_rate_hz"] = [t["rate_hz"] for t in trials]
             out["trial_cv_isi"] = [t["cv_isi"] for t in trials]
