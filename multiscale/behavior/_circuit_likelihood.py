@@ -27,10 +27,13 @@ $$g_{c,i}(t_j) = \sum_k m_{c,k,i}\, w_{j-k}, \qquad
   - \Phi\big(((l-1)\Delta t - t_\mathrm{nd})/s\big)}{\Delta t},$$
 
 smooth in $t_\mathrm{nd}$ and $s$ (a hard shift would make the likelihood jump whenever
-$t_\mathrm{nd}$ crosses an observed RT). The floor is not only physiology: each path's
-mass is a spike of ~1 ms (the hazard rate $\lambda$ = 1000/s), so the path average is a
-comb of $M$ spikes and the NDT kernel is also the bandwidth of its kernel density
-estimate: the floor trades RT resolution for Monte Carlo noise. Measured roughness of
+$t_\mathrm{nd}$ crosses an observed RT). Other shapes with the same mean and SD
+parameters replace $\Phi$ by their CDF smoothed by $\mathcal N(0, s_\mathrm{min}^2)$
+(``ndt``, e.g. the right-skewed :class:`~multiscale.behavior._ndt.ExponentialNDT`). The
+floor is not only physiology: each path's mass is a spike of ~1 ms (the hazard rate
+$\lambda$ = 1000/s), so the path average is a comb of $M$ spikes and the NDT kernel is
+also the bandwidth of its kernel density estimate: the floor trades RT resolution for
+Monte Carlo noise. Measured roughness of
 the common-random-number NLL (largest second difference along a 25-point line through
 parameter space, 300 trials per coherence, at 3.2 % / 12.8 %): 23.5 / 2.2 nats with
 $M$ = 256 paths and $s$ = 20 ms, 9.4 / 4.0 with 256 and 50 ms, 6.5 / 7.3 with 1024 and
@@ -71,7 +74,6 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key, PRNGKeyArray
 
 from .._autodiff import AbstractDifferentiation, ReverseMode
@@ -79,9 +81,11 @@ from ..circuit import Stimulus, simulate
 from ._choice_rt import Trials
 from ._circuit_model import CircuitBehavior
 from ._first_passage import differentiated_path_masses
+from ._ndt import AbstractNDT, NormalNDT
 from ._readouts import apply_readout
 
 _REVERSE = ReverseMode()
+_NORMAL = NormalNDT()
 
 NDT_SD_MIN = 0.02
 """Default floor on the SD of the non-decision time, s (see the module docstring)."""
@@ -280,20 +284,31 @@ def first_passage_density(
 
 
 def ndt_kernel(
-    model: CircuitBehavior, n: int, *, ndt_sd_min: float = NDT_SD_MIN
+    model: CircuitBehavior,
+    n: int,
+    *,
+    ndt_sd_min: float = NDT_SD_MIN,
+    ndt: AbstractNDT = _NORMAL,
 ) -> Float[Array, " n"]:
-    r"""Discretised normal non-decision-time density $w_l$, $l = 0..n-1$, in 1/s.
+    r"""Discretised non-decision-time density $w_l$, $l = 0..n-1$, in 1/s.
 
     $w_l$ is the NDT probability in $((l-1)\Delta t, l\Delta t]$ divided by $\Delta t$,
-    with mean ``model.readout.non_decision_time`` and SD
-    $\sqrt{s_\mathrm{nd}^2 + s_\mathrm{min}^2}$ (see the module docstring).
+    with mean ``model.readout.non_decision_time``, SD parameter ``model.ndt_sd`` and the
+    shape ``ndt`` (default :class:`~multiscale.behavior._ndt.NormalNDT`: SD
+    $\sqrt{s_\mathrm{nd}^2 + s_\mathrm{min}^2}$; see the module docstring).
     """
+    _check_ndt(ndt)
     dtype = jnp.result_type(float)
     dt = jnp.asarray(model.protocol.dt, dtype)
     mu = jnp.asarray(model.readout.non_decision_time, dtype)
-    sd = jnp.sqrt(jnp.asarray(model.ndt_sd, dtype) ** 2 + jnp.asarray(ndt_sd_min, dtype) ** 2)
+    sd = jnp.asarray(model.ndt_sd, dtype)
     edges = jnp.arange(-1, n, dtype=dtype) * dt
-    return jnp.diff(ndtr((edges - mu) / sd)) / dt
+    return jnp.diff(ndt.cdf(edges, mu, sd, jnp.asarray(ndt_sd_min, dtype))) / dt
+
+
+def _check_ndt(ndt) -> None:
+    if not isinstance(ndt, AbstractNDT):
+        raise TypeError(f"`ndt` must be an AbstractNDT (e.g. NormalNDT()), got {ndt!r}")
 
 
 class RTDensity(eqx.Module):
@@ -312,7 +327,11 @@ class RTDensity(eqx.Module):
 
 
 def rt_density(
-    model: CircuitBehavior, first_passage: FirstPassage, *, ndt_sd_min: float = NDT_SD_MIN
+    model: CircuitBehavior,
+    first_passage: FirstPassage,
+    *,
+    ndt_sd_min: float = NDT_SD_MIN,
+    ndt: AbstractNDT = _NORMAL,
 ) -> RTDensity:
     """Convolve the first-passage masses with the NDT kernel on the grid up to ``rt_max``.
 
@@ -323,7 +342,7 @@ def rt_density(
     """
     dtype = first_passage.mass.dtype
     n_grid = rt_grid_size(model)
-    w = ndt_kernel(model, n_grid, ndt_sd_min=ndt_sd_min)
+    w = ndt_kernel(model, n_grid, ndt_sd_min=ndt_sd_min, ndt=ndt)
     m = first_passage.mass[:, :n_grid]  # bins past rt_max cannot reach the grid
     conv = lambda x: jnp.convolve(x, w, precision=jax.lax.Precision.HIGHEST)[:n_grid]
     density = jax.vmap(jax.vmap(conv, in_axes=1, out_axes=1))(m)
@@ -375,6 +394,7 @@ def trial_log_likelihood(
     ndt_sd_min: float = NDT_SD_MIN,
     chunk: int = 1024,
     differentiation: AbstractDifferentiation = _REVERSE,
+    ndt: AbstractNDT = _NORMAL,
 ) -> Float[Array, " trials"]:
     r"""Log-likelihood of each trial's (choice, RT) under the circuit, in log(1/s).
 
@@ -390,6 +410,9 @@ def trial_log_likelihood(
         chunk: paths simulated at once (memory).
         differentiation: ``ReverseMode()`` or ``ForwardMode()`` for the first-passage
             masses (:func:`first_passage_density`).
+        ndt: the shape of the non-decision-time distribution
+            (:class:`~multiscale.behavior._ndt.NormalNDT`, the default, or
+            :class:`~multiscale.behavior._ndt.ExponentialNDT`).
 
     Returns:
         The log-likelihood per trial, ``(trials,)``; the NLL is ``-sum``.
@@ -398,7 +421,7 @@ def trial_log_likelihood(
     fp = first_passage_density(
         model, trials.coherence, keys, chunk=chunk, differentiation=differentiation
     )
-    rd = rt_density(model, fp, ndt_sd_min=ndt_sd_min)
+    rd = rt_density(model, fp, ndt_sd_min=ndt_sd_min, ndt=ndt)
     dtype = rd.density.dtype
     dt = jnp.asarray(model.protocol.dt, dtype)
     n_grid = rd.rt.shape[0]
@@ -437,22 +460,23 @@ def sample_circuit_trials(
     key: PRNGKeyArray,
     ndt_sd_min: float = NDT_SD_MIN,
     chunk: int = 256,
+    ndt: AbstractNDT = _NORMAL,
 ) -> CircuitTrials:
     r"""Draw trials from the generative model of :func:`trial_log_likelihood`.
 
     Each trial has its own noise path; its decision step and side are drawn from the
     path's first-event masses, the decision time uniformly within the step, the NDT from
-    the normal of :func:`ndt_kernel` truncated at 0, and with probability ``model.lapse``
-    the trial is replaced by a contaminant. Trials whose path is undecided and RTs above
-    ``rt_max`` are dropped, as an experiment without a response would drop them (the
-    likelihood's density is defective above ``rt_max``; keep ``rt_max`` above
-    ``t1 - t_on`` plus the non-decision time when that matters).
+    the distribution of :func:`ndt_kernel` (``ndt``; draws below 0 excluded), and with
+    probability ``model.lapse`` the trial is replaced by a contaminant. Trials whose path
+    is undecided and RTs above ``rt_max`` are dropped, as an experiment without a
+    response would drop them (the likelihood's density is defective above ``rt_max``;
+    keep ``rt_max`` above ``t1 - t_on`` plus the non-decision time when that matters).
     """
     dtype = jnp.result_type(float)
     coherence = jnp.asarray(coherence, dtype)
     condition = jnp.repeat(jnp.arange(coherence.shape[0], dtype=jnp.int32), n_per_condition)
     correct, rt, keep = draw_trials(
-        model, coherence[condition], key=key, ndt_sd_min=ndt_sd_min, chunk=chunk
+        model, coherence[condition], key=key, ndt_sd_min=ndt_sd_min, chunk=chunk, ndt=ndt
     )
     return CircuitTrials(coherence, np.asarray(condition)[keep], correct[keep], rt[keep])
 
@@ -464,6 +488,7 @@ def draw_trials(
     key: PRNGKeyArray,
     ndt_sd_min: float = NDT_SD_MIN,
     chunk: int = 256,
+    ndt: AbstractNDT = _NORMAL,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One trial per entry of ``coherence`` (each its own noise path), as
     :func:`sample_circuit_trials` draws them: ``(correct, rt, kept)`` as NumPy arrays, with
@@ -481,10 +506,10 @@ def draw_trials(
     dt = jnp.asarray(model.protocol.dt, dtype)
     bins = jnp.maximum(step - n_on, 0).astype(dtype)  # pre-onset steps: first bin
     decision_time = (bins + jr.uniform(k_v, (n_total,), dtype)) * dt
+    _check_ndt(ndt)
     mu = jnp.asarray(model.readout.non_decision_time, dtype)
-    sd = jnp.sqrt(jnp.asarray(model.ndt_sd, dtype) ** 2 + jnp.asarray(ndt_sd_min, dtype) ** 2)
-    z = jr.truncated_normal(k_ndt, -mu / sd, jnp.asarray(jnp.inf, dtype), (n_total,), dtype)
-    rt = decision_time + mu + sd * z
+    sd, sd_min = jnp.asarray(model.ndt_sd, dtype), jnp.asarray(ndt_sd_min, dtype)
+    rt = decision_time + ndt.sample(k_ndt, mu, sd, sd_min, (n_total,), dtype)
     lapse = jr.uniform(k_lapse, (n_total,), dtype) < jnp.asarray(model.lapse, dtype)
     rt_max = jnp.asarray(model.rt_max, dtype)
     guess_rt = jnp.maximum(jr.uniform(k_rt, (n_total,), dtype) * rt_max, 1e-3 * dt)

@@ -77,6 +77,7 @@ from ..behavior import (
     circuit_trials,
     trial_log_likelihood,
 )
+from ..behavior._ndt import AbstractNDT, NormalNDT
 from ._backtracking import adam_then_lbfgs_armijo
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
 from ._convergence import check_optimum
@@ -86,6 +87,7 @@ from ._uncertainty import aic, bic, covariance_from_hessian
 
 _REVERSE = ReverseMode()
 _FORWARD = ForwardMode()
+_NORMAL = NormalNDT()
 
 FORWARD_MODE_MAX_PARAMETERS = 8
 """Most free scalars for which :func:`fit_circuit_trials` uses forward mode by default."""
@@ -107,6 +109,7 @@ class TrialProblem(eqx.Module):
     ndt_sd_min: float = eqx.field(static=True)
     chunk: int = eqx.field(static=True)
     differentiation: AbstractDifferentiation = eqx.field(static=True, default=_REVERSE)
+    ndt: AbstractNDT = eqx.field(static=True, default=_NORMAL)
 
     def model(self, u: Float[Array, " p"]) -> CircuitBehavior:
         x = self.ref * jnp.exp(u)
@@ -121,18 +124,23 @@ class TrialProblem(eqx.Module):
             ndt_sd_min=self.ndt_sd_min,
             chunk=self.chunk,
             differentiation=self.differentiation,
+            ndt=self.ndt,
         )
         return -jnp.sum(ll)
 
 
-def trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE) -> TrialProblem:
+def trial_problem(
+    model, filter_spec, ndt_sd_min, chunk, differentiation=_REVERSE, ndt=_NORMAL
+) -> TrialProblem:
     """The fit's loss over $u$ for ``model`` with the leaves ``filter_spec`` selects free."""
     scaled, _ = log_scaled(model, filter_spec)  # checks: positive float leaves
     leaves, treedef = jax.tree.flatten(scaled.ref)
     if any(jnp.ndim(x) != 0 for x in leaves):
         raise ValueError("the free circuit parameters must be scalars")
     ref = jnp.stack([jnp.asarray(x) for x in leaves])
-    return TrialProblem(ref, scaled.rest, treedef, float(ndt_sd_min), int(chunk), differentiation)
+    return TrialProblem(
+        ref, scaled.rest, treedef, float(ndt_sd_min), int(chunk), differentiation, ndt
+    )
 
 
 @eqx.filter_jit
@@ -232,6 +240,7 @@ def fit_circuit_trials(
     paths_eval: Key[Array, " paths_eval"] | None = None,
     differentiation: AbstractDifferentiation | None = None,
     progress: bool | None = None,
+    ndt: AbstractNDT = _NORMAL,
 ) -> CircuitTrialFit:
     r"""Fit the circuit's free parameters to trial-level choices and RTs (maximum likelihood).
 
@@ -262,6 +271,8 @@ def fit_circuit_trials(
             ``FORWARD_MODE_MAX_PARAMETERS`` scalars are free (module docstring).
         progress: show :func:`~multiscale.fit.fit`'s progress bar (default: when stderr
             is a terminal).
+        ndt: the shape of the non-decision-time distribution (default normal; see
+            :func:`~multiscale.behavior.trial_log_likelihood`).
 
     Returns:
         A :class:`CircuitTrialFit`. Its ``se`` are the Laplace standard errors from the
@@ -296,8 +307,8 @@ def fit_circuit_trials(
     # reverse; measured 1.3x faster per evaluation than forward mode over the whole
     # loss). That custom vjp has no second derivative, so the optimum check and the SEs
     # take the plain loop's Hessian, forward over forward.
-    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation)
-    plain = trial_problem(model, filter_spec, ndt_sd_min, chunk)
+    problem = trial_problem(model, filter_spec, ndt_sd_min, chunk, differentiation, ndt)
+    plain = trial_problem(model, filter_spec, ndt_sd_min, chunk, ndt=ndt)
     k_fit, k_start, k_eval = jr.split(key, 3)
     data = (trials, jr.split(k_fit, n_paths) if paths is None else paths)
     point = _TrialPoint(jnp.zeros_like(problem.ref), problem)
