@@ -396,16 +396,15 @@ class EventDriven(AbstractPropagation):
             # ``m * trials`` events of the batch (trial-major, each trial's in increasing
             # index) are kept, so a step costs its total spikes, not its busiest trial's.
             K = min(tiers[-1], n_pre)
-            value, neuron = _compact(spikes, K)  # (trials, K)
-            value, neuron = value.reshape(-1), neuron.reshape(-1)
-            trial = jnp.repeat(jnp.arange(trials, dtype=neuron.dtype), K)
+            trial = jnp.repeat(jnp.arange(trials, dtype=jnp.int32), K)
             total = jnp.sum(per_trial)
 
             def events(m):
                 budget = min(m, K) * trials
 
                 def go(spikes, out):
-                    del spikes
+                    value, neuron = _compact(spikes, K)  # (trials, K)
+                    value, neuron = value.reshape(-1), neuron.reshape(-1)
                     if budget == K * trials:
                         return scatter(neuron, trial, value, out)
                     _, pick = jax.lax.top_k((value != 0).astype(jnp.float32), budget)
@@ -418,4 +417,17 @@ class EventDriven(AbstractPropagation):
         branch = dense
         for m in reversed(tiers):
             branch = lambda f, o, m=m, inner=branch: jax.lax.cond(fits(m), events(m), inner, f, o)
+        if trials > 1:
+            # The common step of a batch: no trial has more spikes than the first tier.
+            # Each trial is compacted at that tier (cheaper than at the largest) and all
+            # ``tiers[0] * trials`` events are scattered, in the same order as above.
+            m0 = min(tiers[0], n_pre)
+
+            def each(spikes, out):
+                value, neuron = _compact(spikes, m0)
+                trial = jnp.repeat(jnp.arange(trials, dtype=neuron.dtype), m0)
+                return scatter(neuron.reshape(-1), trial, value.reshape(-1), out)
+
+            crowded = branch
+            branch = lambda f, o: jax.lax.cond(busiest <= m0, each, crowded, f, o)
         return branch(spikes, out)
