@@ -57,8 +57,8 @@ def test_out_refuses_an_unknown_suffix_and_other_models(data_csv, tmp_path, caps
     assert ".json or .nc" in capsys.readouterr().err
     assert main([*argv, "--sampler", "nuts", "--out", str(tmp_path / "p.json")]) == 2
     assert "netCDF" in capsys.readouterr().err
-    assert main([*argv, "--model", "circuit", "--out", str(tmp_path / "c.json")]) == 2
-    assert "--model ddm" in capsys.readouterr().err
+    assert main([*argv, "--by", "who", "--out", str(tmp_path / "c.json")]) == 2
+    assert "--by" in capsys.readouterr().err
     assert main([*argv, "--sampler", "nuts", "--draws", "0"]) == 2
     assert not list(tmp_path.iterdir())
 

@@ -167,7 +167,7 @@ def test_fit_command_csv(tmp_path, ddm_data):
     np.testing.assert_allclose(result["aic"], 2 * 3 + 2 * result["nll"], rtol=1e-6)
     assert "PyDDM" in result["report"] and "NLL" in format_fit(result)
     with pytest.raises(ValueError, match="model must be"):
-        fit_command(path, model="lba", condition="coherence")
+        fit_command(path, model="lca", condition="coherence")
 
 
 @pytest.mark.slow

@@ -34,10 +34,19 @@ from ..fit import (
 )
 from ._devices import one_device_per_core
 from ._fit_by import fit_by_command, format_by
+from ._fit_circuit_free import circuit_model_and_spec, resolve_free, values_at
 from ._fit_depends import fit_depends_command, parse_depends
-from ._fit_flags import check_out, ddm_free, format_posterior, sample_ddm, save_fit
+from ._fit_flags import (
+    check_out,
+    ddm_free,
+    format_posterior,
+    sample_ddm,
+    save_fit,
+    save_result,
+)
 from ._fit_gddm import _fit_gddm_command
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
+from ._fit_race import fit_race_command
 from ._fit_report import _convergence
 from ._run import Outcome, Progress
 
@@ -72,17 +81,16 @@ def _circuit_parameters(values: dict, se: dict) -> dict:
     }
 
 
-def _fit_circuit_summary_command(trials, report, seed: int, options: dict | None):
+def _fit_circuit_summary_command(trials, report, seed: int, options: dict | None, paths):
     """``--model circuit --likelihood summary``: summary per condition, then the fit."""
     options = dict(n_paths=64, steps=150, n_starts=4, n_paths_eval=256) | (options or {})
+    if paths is not None and options.get("filter_spec") is None:
+        options["model"], options["filter_spec"] = circuit_model_and_spec(
+            paths, options.get("model")
+        )
     data = summarize_trials(trials)
     r = fit_circuit_summary(data, key=jr.key(seed), **options)
-    m = r.model
-    values = {
-        "J_A_ext": m.circuit.J_A_ext,
-        "threshold": m.readout.threshold,
-        "non_decision_time": m.readout.non_decision_time,
-    }
+    values = values_at(r.model, paths or resolve_free(None))
     note = f"\nSE: {r.se_note}" if r.se_note else ""
     return {
         "model": (
@@ -105,7 +113,7 @@ def _fit_circuit_summary_command(trials, report, seed: int, options: dict | None
     }
 
 
-def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None):
+def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None, paths):
     """``--model circuit`` (``--likelihood trial``): maximum likelihood of every trial."""
     options = _TRIAL_DEFAULTS | (options or {})
     data = circuit_trials(trials)
@@ -114,6 +122,8 @@ def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None)
         model = default_circuit_behavior()
         rt_max = max(float(model.rt_max), float(np.max(np.asarray(trials.rt))))
         options["model"] = eqx.tree_at(lambda m: m.rt_max, model, rt_max)
+    if paths is not None and options.get("filter_spec") is None:
+        options["model"], options["filter_spec"] = circuit_model_and_spec(paths, options["model"])
     r = fit_circuit_trials(data, key=jr.key(seed), **options)
     note = f"\nSE: {r.se_note}" if r.se_note else ""
     ndt_sd = float(np.hypot(float(r.model.ndt_sd), options["ndt_sd_min"]))
@@ -140,6 +150,7 @@ def _fit_circuit_trials_command(trials, report, seed: int, options: dict | None)
     }
 
 
+_MODELS = ("ddm", "circuit", "rlddm", "gddm", "lba", "racing")
 _DDM_UNITS = {
     "k": "1/s per unit condition (drift = k * condition)",
     "a": "boundary separation (noise units; Palmer's A = a/2)",
@@ -229,14 +240,17 @@ def fit_command(
     by: str | None = None,
     gddm_options: dict | None = None,
     depends_on: list[str] | None = None,
+    race_options: dict | None = None,
+    free: list[str] | None = None,
 ) -> dict:
     """Fit a model to a CSV of trials; return a JSON-ready dict of the result.
 
     Args:
         path: CSV with one row per trial (HDDM, HSSM or PyDDM columns; RT in s).
         model: ``"ddm"`` (proportional-rate DDM: drift = k * condition), ``"circuit"``,
-            ``"rlddm"`` or ``"gddm"`` (leaky collapsing-bound DDM,
-            :mod:`multiscale.cli._fit_gddm`).
+            ``"rlddm"``, ``"gddm"`` (leaky collapsing-bound DDM,
+            :mod:`multiscale.cli._fit_gddm`), ``"lba"`` (linear ballistic accumulator) or
+            ``"racing"`` (racing diffusion model; both :mod:`multiscale.cli._fit_race`).
         condition: column whose value scales the drift (e.g. coherence as a fraction).
         seed: PRNG seed.
         as_json: kept for the CLI; the result is always plain JSON types.
@@ -256,15 +270,23 @@ def fit_command(
         formulas: DDM only: regressions of DDM parameters on the data's columns, e.g.
             ``["v ~ 0 + coherence", "a ~ 1 + instruction"]`` (:func:`multiscale.data.regression`;
             fixed effects by maximum likelihood, Laplace SEs).
-        output: write the point estimates (DDM, ``formulas``, RLDDM, circuit) to this
-            ``.json`` or ``.nc`` file, or with ``sampler="nuts"`` the posterior as ArviZ
-            netCDF (``.nc``); an existing file is refused before fitting.
+        output: write the point estimates to this ``.json`` or ``.nc`` file (every model;
+            the DDM, ``formulas``, ``depends_on``, LBA and racing fits by
+            :func:`~multiscale.fit.save_point_estimates`, the circuit, RLDDM and GDDM fits
+            from their result, with SEs), or with ``sampler="nuts"`` the posterior as
+            ArviZ netCDF (``.nc``); an existing file is refused before fitting.
         sampler: ``"mle"`` (maximum likelihood) or, for the DDM, ``"nuts"``: the posterior
             by NUTS from the MLE (weakly-informative priors; see
             :mod:`multiscale.cli._fit_flags`), summarised under ``posterior`` and with
             ``parameters`` holding the posterior means.
         draws: NUTS draws per chain (the warm-up has as many steps).
         chains: NUTS chains.
+        free: for ``model="circuit"``: the parameters to free, by path
+            (``circuit.sigma_noise``, ``readout.temperature``, or the last part alone;
+            :mod:`multiscale.cli._fit_circuit_free`); default ``J_A_ext``, ``threshold``,
+            ``non_decision_time``.
+        race_options: keyword arguments of ``ms.fit.fit`` for ``model="lba"`` or
+            ``"racing"`` (default 500 L-BFGS steps, 4 starts, patience 30, tol 1e-5).
         gddm_options: keyword arguments of ``ms.fit.fit`` for ``model="gddm"`` (default
             150 L-BFGS steps, patience 20, tol 1e-4).
         by: DDM maximum likelihood only: fit each level of this column (e.g. the subject)
@@ -287,14 +309,16 @@ def fit_command(
     """
     del as_json
     progress = Progress() if progress is None else progress
-    if model not in ("ddm", "circuit", "rlddm", "gddm"):
-        raise ValueError(f"model must be 'ddm', 'circuit', 'rlddm' or 'gddm', got {model!r}")
+    if model not in _MODELS:
+        raise ValueError(
+            f"model must be {', '.join(map(repr, _MODELS[:-1]))} or {_MODELS[-1]!r}, got {model!r}"
+        )
     if likelihood not in ("trial", "summary"):
         raise ValueError(f"likelihood must be 'trial' or 'summary', got {likelihood!r}")
-    if model in ("ddm", "gddm") and likelihood != "trial":
+    if model != "circuit" and likelihood != "trial":
         raise ValueError(
-            "--likelihood summary applies to --model circuit only; the DDM is always fitted "
-            "by its trial-level likelihood"
+            "--likelihood summary applies to --model circuit only; the DDM, GDDM, RLDDM and "
+            "race models are always fitted by their trial-level likelihood"
         )
     if sampler not in ("mle", "nuts"):
         raise ValueError(f"sampler must be 'mle' or 'nuts', got {sampler!r}")
@@ -302,10 +326,11 @@ def fit_command(
         raise ValueError("--sampler nuts applies to --model ddm without --formula")
     if min(draws, chains) < 1:
         raise ValueError(f"--draws and --chains must be >= 1, got {draws} and {chains}")
-    if output is not None and model != "ddm":
-        raise ValueError("--out saves --model ddm fits (with or without --formula)")
     check_out(output, sampler)  # before minutes of fitting
     depends = parse_depends(depends_on)
+    if free and model != "circuit":
+        raise ValueError("--free chooses the free parameters of --model circuit")
+    paths = resolve_free(free) if free else None
     if depends and (model != "ddm" or sampler != "mle"):
         raise ValueError(
             "--depends-on applies to --model ddm fitted by maximum likelihood (not --sampler nuts)"
@@ -345,19 +370,26 @@ def fit_command(
             save_fit(output, fitted, free, result)
         return result
     if model == "rlddm":
-        return _fit_rlddm_command(path, seed, progress)
+        return _saved(_fit_rlddm_command(path, seed, progress), output)
     if condition is None:
         raise ValueError("--condition is required (the column that scales the drift)")
     progress.start("reading the data")
     trials, report = load_trials(path, condition=condition, rt_range=rt_range)
     if model == "gddm":
-        return _fit_gddm_command(trials, report, seed, progress, gddm_options)
+        return _saved(_fit_gddm_command(trials, report, seed, progress, gddm_options), output)
+    if model in ("lba", "racing"):
+        result, fitted, free = fit_race_command(model, trials, report, seed, progress, race_options)
+        if output is not None:
+            save_fit(output, fitted, free, result)
+        return result
     if model == "circuit":
         progress.start(f"fitting the circuit ({likelihood} likelihood)")
         progress.kept = "the circuit fit returns its parameters and SEs together, so none"
         if likelihood == "summary":
-            return _fit_circuit_summary_command(trials, report, seed, circuit_options)
-        return _fit_circuit_trials_command(trials, report, seed, circuit_options)
+            result = _fit_circuit_summary_command(trials, report, seed, circuit_options, paths)
+        else:
+            result = _fit_circuit_trials_command(trials, report, seed, circuit_options, paths)
+        return _saved(result, output)
     result, fitted = _fit_ddm_command(trials, report, seed, progress)
     if sampler == "nuts":
         progress.kept = "the maximum-likelihood fit is printed, without the posterior"
@@ -378,6 +410,12 @@ def fit_command(
         return result
     if output is not None:
         save_fit(output, fitted, ddm_free(), result)
+    return result
+
+
+def _saved(result: dict, output) -> dict:
+    if output is not None:
+        save_result(output, result)
     return result
 
 
@@ -452,5 +490,6 @@ def fit_main(args, progress: Progress) -> Outcome:
             chains=args.chains,
             by=args.by,
             depends_on=args.depends_on,
+            free=args.free,
         )
     return Outcome(text=format_fit(result), data=result)

@@ -24,6 +24,7 @@ References:
     Bayesian Anal 16:667-718.
 """
 
+import json
 import math
 import os
 from pathlib import Path
@@ -62,6 +63,35 @@ def save_fit(out, fitted, free, result: dict) -> None:
     """Write the point estimates of a fit and its summary (``info``) to ``out``."""
     info = {k: result[k] for k in ("model", "nll", "n_trials", "converged") if k in result}
     save_point_estimates(out, fitted, free, info=info)
+    result["output"] = str(out)
+
+
+def save_result(out, result: dict) -> None:
+    """Write a fit's point estimates (and SEs) from its result, for the fits that return no
+    model (circuit, RLDDM, GDDM): the layout of :func:`~multiscale.fit.save_point_estimates`
+    (``parameters``: name -> value, ``info``) plus ``se``: name -> Laplace SE. ``.json``
+    or ``.nc`` (netCDF, the values as scalar variables and ``se``/``info`` as JSON
+    attributes); an existing file is never replaced."""
+    values = {n: float(p["value"]) for n, p in result["parameters"].items()}
+    se = {
+        n: _finite(p["se"]) if p.get("se") is not None else None
+        for n, p in result["parameters"].items()
+    }
+    info = {k: result[k] for k in ("model", "nll", "n_trials", "converged") if k in result}
+    path = Path(out)
+    if path.suffix == ".json":
+        text = json.dumps({"parameters": values, "se": se, "info": info}, indent=2)
+        with open(path, "x") as f:  # "x": never overwrite
+            f.write(text)
+    else:
+        import xarray as xr
+
+        if path.exists():
+            raise FileExistsError(f"--out {out} exists")
+        ds = xr.Dataset({n: ((), v) for n, v in values.items()})
+        ds.attrs["info"] = json.dumps(info)
+        ds.attrs["se"] = json.dumps(se)
+        ds.to_netcdf(path)
     result["output"] = str(out)
 
 

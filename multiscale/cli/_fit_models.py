@@ -63,7 +63,7 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
 
 def _laplace_result(name, fitted, free, nll, trials, hist, report, units) -> dict:
     """The command's JSON-ready result: values, Laplace SEs, NLL, AIC/BIC, convergence."""
-    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials)
+    values, se, value, k, rebuild = _laplace(fitted, free, nll, trials, hist)
     return {
         "model": name,
         "likelihood": "trial",
@@ -82,13 +82,21 @@ def _laplace_result(name, fitted, free, nll, trials, hist, report, units) -> dic
     }
 
 
-def _laplace(fitted, free, nll, trials):
+def _laplace(fitted, free, nll, trials, hist=None):
     """Values, Laplace SEs (delta method from the unconstrained scale), NLL and the
-    parameterisation of a fit by ``fit(..., free=free)``."""
+    parameterisation of a fit by ``fit(..., free=free)``. The NLL and Hessian of the fit's
+    optimum check (``hist.check``, the same point and coordinates) are reused when finite:
+    computing them again costs a second compilation (e.g. 14 s of CPU time for the racing
+    diffusion model)."""
     u, rebuild = parameterize(fitted, free)
-    value = float(nll(fitted, trials))
     k = int(u.shape[0])
-    hess = np.asarray(jax.hessian(lambda u: nll(rebuild(u), trials))(u), float)
+    check = getattr(hist, "check", None)
+    hess = None if check is None else check.hessian
+    if hess is not None and np.shape(hess) == (k, k) and np.all(np.isfinite(hess)):
+        value, hess = float(check.value), np.asarray(hess, float)
+    else:
+        value = float(nll(fitted, trials))
+        hess = np.asarray(jax.hessian(lambda u: nll(rebuild(u), trials))(u), float)
     try:
         cov_u = np.linalg.inv(hess)
     except np.linalg.LinAlgError:

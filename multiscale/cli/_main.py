@@ -140,12 +140,15 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("data", help="CSV file with one row per trial")
     f.add_argument(
         "--model",
-        choices=["ddm", "circuit", "rlddm", "gddm"],
+        choices=["ddm", "circuit", "rlddm", "gddm", "lba", "racing"],
         default="ddm",
         help="ddm (default), circuit, rlddm: Q-learning with the DDM choice rule on a "
         "learning task in HDDM's RLDDM columns (subj_idx, response, rt, trial, split_by, "
-        "feedback, q_init), or gddm: leaky collapsing-bound DDM with variable non-decision "
-        "time (Fokker-Planck likelihood, about a minute for 400 trials on 2 cores)",
+        "feedback, q_init), gddm: leaky collapsing-bound DDM with variable non-decision "
+        "time (Fokker-Planck likelihood, about a minute for 400 trials on 2 cores), lba: "
+        "linear ballistic accumulator (Brown & Heathcote 2008) or racing: racing diffusion "
+        "model (Tillman et al. 2020); both race two accumulators with rates v1 + k*condition "
+        "and v0 - k*condition (free: v1, v0, k, A, B, t0)",
     )
     f.add_argument(
         "--condition",
@@ -168,11 +171,19 @@ def _parser() -> argparse.ArgumentParser:
         "and a[speed] (the regression 'a ~ 0 + C(instruction)'; text levels accepted)",
     )
     f.add_argument(
+        "--free",
+        action="append",
+        metavar="PATH",
+        help="circuit, repeatable: the circuit parameters to free instead of the default "
+        "J_A_ext, threshold and non_decision_time, by path (circuit.sigma_noise, "
+        "readout.temperature, circuit.nmda.tau_decay) or last part (sigma_noise)",
+    )
+    f.add_argument(
         "--out",
         dest="output",
         metavar="FILE",
-        help="DDM: write the estimates to this .json or .nc file, or with --sampler nuts the "
-        "posterior (ArviZ netCDF, .nc); an existing file is refused before fitting",
+        help="write the estimates to this .json or .nc file (any model), or with --sampler "
+        "nuts the posterior (ArviZ netCDF, .nc); an existing file is refused before fitting",
     )
     f.add_argument("--output", dest="output", metavar="FILE", help="the same as --out")
     f.add_argument(
