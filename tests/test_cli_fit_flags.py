@@ -137,3 +137,25 @@ def test_gddm_branch_reports_six_parameters_with_ses(data_csv, capsys):
     assert "Fokker-Planck" in result["model"] and "collapse" in format_fit(result)
     with pytest.raises(ValueError, match="circuit only"):
         fit_command(data_csv, model="gddm", condition="coh", likelihood="summary")
+
+
+@pytest.mark.slow
+def test_by_with_nuts_samples_each_level(data_csv, capsys):
+    # --by with --sampler nuts: each level's MLE, then its posterior. 1 chain x 50 draws
+    # cannot reach ESS >= 100 per chain, so the table must warn. Slow: two samplings
+    # (about 60 s on a loaded 2-core machine).
+    argv = ["fit", str(data_csv), "--condition", "coh", "--by", "who", "--sampler", "nuts"]
+    assert main([*argv, "--draws", "50", "--chains", "1", "--json"]) == 0
+    result, _ = _json(capsys)
+    for level in ("s1", "s2"):
+        one = result["levels"][level]
+        post = one["posterior"]
+        assert post["chains"] == 1 and post["draws"] == 50 and post["converged"] is False
+        for name in ("k", "a", "t0"):
+            p = post["parameters"][name]
+            assert result["parameters"][f"{name}[{level}]"]["value"] == p["mean"]
+            assert abs(p["mean"] - one["mle"][name]) < 2 * p["sd"], (level, name, p)
+    from multiscale.cli._fit import format_fit
+
+    text = format_fit(result)
+    assert "posterior means" in text and "WARNING: the posterior has NOT converged" in text

@@ -323,7 +323,10 @@ def fit_command(
     if sampler not in ("mle", "nuts"):
         raise ValueError(f"sampler must be 'mle' or 'nuts', got {sampler!r}")
     if sampler == "nuts" and (model != "ddm" or formulas):
-        raise ValueError("--sampler nuts applies to --model ddm without --formula")
+        raise ValueError(
+            "--sampler nuts applies to --model ddm (alone or with --by); it is not supported "
+            "with --formula or the other models, which are fitted by maximum likelihood"
+        )
     if min(draws, chains) < 1:
         raise ValueError(f"--draws and --chains must be >= 1, got {draws} and {chains}")
     check_out(output, sampler)  # before minutes of fitting
@@ -347,14 +350,24 @@ def fit_command(
     if by is not None and depends and not formulas and sampler == "mle" and output is None:
         return fit_by_command(path, by, condition, rt_range, seed, progress, fit_frame=fit_frame)
     if by is not None:
-        if model != "ddm" or formulas or sampler != "mle" or output is not None:
+        if model != "ddm" or formulas or output is not None:
             raise ValueError(
-                "--by fits the DDM by maximum likelihood; it does not combine with --model "
-                "circuit/rlddm/gddm, --formula, --sampler nuts or --out"
+                "--by fits the DDM (by maximum likelihood or --sampler nuts); it does not "
+                "combine with --model circuit/rlddm/gddm/lba/racing, --formula or --out"
             )
+        if depends and sampler != "mle":
+            raise ValueError("--depends-on with --by is fitted by maximum likelihood only")
         if condition is None:
             raise ValueError("--condition is required (the column that scales the drift)")
-        return fit_by_command(path, by, condition, rt_range, seed, progress, _fit_ddm_command)
+        fit_one = _fit_ddm_command
+        if sampler == "nuts":
+
+            def fit_one(trials, report, seed, progress):
+                result, fitted = _fit_ddm_command(trials, report, seed, progress)
+                _sample_into(result, fitted, trials, seed, draws, chains, progress)
+                return result, fitted
+
+        return fit_by_command(path, by, condition, rt_range, seed, progress, fit_one)
     if depends:
         result, fitted, free = fit_frame(read_csv(path), seed, progress)
         if output is not None:
@@ -392,18 +405,7 @@ def fit_command(
         return _saved(result, output)
     result, fitted = _fit_ddm_command(trials, report, seed, progress)
     if sampler == "nuts":
-        progress.kept = "the maximum-likelihood fit is printed, without the posterior"
-        progress.partial = Outcome(text=format_fit(result), data=result)
-        progress.start(f"sampling the posterior ({chains} chains x {2 * draws} NUTS steps)")
-        posterior, summary = sample_ddm(fitted, trials, seed, draws, chains)
-        result["mle"] = {n: p["value"] for n, p in result["parameters"].items()}
-        result["model"] += (
-            "; parameters: posterior mean and sd (NUTS); NLL, AIC, BIC and converged: the "
-            "maximum-likelihood fit (under 'mle')"
-        )
-        for name, p in summary["parameters"].items():
-            result["parameters"][name].update(value=p["mean"], se=p["sd"])
-        result["posterior"] = summary
+        posterior = _sample_into(result, fitted, trials, seed, draws, chains, progress)
         if output is not None:
             posterior.to_netcdf(output)
             result["output"] = str(output)
@@ -411,6 +413,24 @@ def fit_command(
     if output is not None:
         save_fit(output, fitted, ddm_free(), result)
     return result
+
+
+def _sample_into(result, fitted, trials, seed, draws, chains, progress):
+    """NUTS from the DDM's MLE ``fitted``; ``result`` gets the posterior summary, its
+    parameters the posterior means and SDs, ``mle`` the MLE. Returns the posterior."""
+    progress.kept = "the maximum-likelihood fit is printed, without the posterior"
+    progress.partial = Outcome(text=format_fit(result), data=result)
+    progress.start(f"sampling the posterior ({chains} chains x {2 * draws} NUTS steps)")
+    posterior, summary = sample_ddm(fitted, trials, seed, draws, chains)
+    result["mle"] = {n: p["value"] for n, p in result["parameters"].items()}
+    result["model"] += (
+        "; parameters: posterior mean and sd (NUTS); NLL, AIC, BIC and converged: the "
+        "maximum-likelihood fit (under 'mle')"
+    )
+    for name, p in summary["parameters"].items():
+        result["parameters"][name].update(value=p["mean"], se=p["sd"])
+    result["posterior"] = summary
+    return posterior
 
 
 def _saved(result: dict, output) -> dict:

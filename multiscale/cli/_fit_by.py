@@ -116,7 +116,21 @@ def format_by(result: dict) -> str:
     lines.append("")
     units = {n: p for r in levels.values() for n, p in r["parameters"].items()}
     lines += [f"{n}: {units[n]['unit']}" for n in names]
-    lines.append("values with Laplace SEs in parentheses")
+    sampled = [level for level, r in levels.items() if "posterior" in r]
+    if sampled:
+        lines.append(
+            "posterior means with posterior SDs in parentheses (NUTS; each level's R-hat, "
+            "ESS and HDI under 'levels' in --json); NLL: the maximum-likelihood fit"
+        )
+        bad = [level for level in sampled if not levels[level]["posterior"]["converged"]]
+        if bad:
+            lines.append(
+                f"WARNING: the posterior has NOT converged for {', '.join(bad)} (needs R-hat "
+                "< 1.01, bulk and tail ESS >= 100 per chain and no divergent transition): "
+                "sample longer (--draws) or with more chains"
+            )
+    else:
+        lines.append("values with Laplace SEs in parentheses")
     nll = "-" if result["nll"] is None else f"{result['nll']:.3f}"
     aic = "-" if result["aic"] is None else f"{result['aic']:.2f}"
     lines.append(f"total: NLL {nll}, n = {result['n_trials']}, AIC {aic} (sums over levels)")

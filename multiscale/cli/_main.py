@@ -196,8 +196,9 @@ def _parser() -> argparse.ArgumentParser:
         "--sampler",
         choices=["mle", "nuts"],
         default="mle",
-        help="DDM: maximum likelihood (default) or the posterior by NUTS from the MLE "
-        "(weakly-informative priors; mean, sd, HDI, R-hat, ESS and divergences reported)",
+        help="DDM (also per level with --by; not with --formula or --depends-on): maximum "
+        "likelihood (default) or the posterior by NUTS from the MLE (weakly-informative "
+        "priors; mean, sd, HDI, R-hat, ESS and divergences reported)",
     )
     f.add_argument(
         "--draws",
