@@ -59,6 +59,42 @@ def test_depends_on_recovers_one_boundary_per_instruction(speed_accuracy_csv, tm
     assert "a[speed]" in format_fit(result) and "instruction = speed" in format_fit(result)
 
 
+def test_depends_on_combines_with_a_formula_for_another_parameter(tmp_path, capsys):
+    # v = 3 * coherence (the formula), a = 1.5 (accuracy) and 1.5 exp(-0.4) = 1.005 (speed)
+    # (--depends-on), t0 = 0.3 s; 600 trials of the DDM's own simulator.
+    import jax.numpy as jnp
+    import jax.random as jr
+
+    import multiscale as ms
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        dict(
+            instruction=rng.choice(["accuracy", "speed"], 600),
+            coherence=rng.choice([0.0, 0.1, 0.3], 600),
+        )
+    )
+    a = 1.5 * np.exp(-0.4 * (frame.instruction == "speed").to_numpy())
+    true = ms.behavior.DDM(
+        v=jnp.asarray(3.0 * frame.coherence.to_numpy(), jnp.float32),
+        a=jnp.asarray(a, jnp.float32),
+        t0=0.3,
+    )
+    t = ms.behavior.ddm_simulate(true, jnp.zeros(600), key=jr.key(4))
+    frame["rt"], frame["response"] = np.asarray(t.rt), np.asarray(t.choice)
+    data = tmp_path / "trials.csv"
+    frame.to_csv(data, index=False)
+    argv = ["fit", str(data), "--formula", "v ~ 0 + coherence", "--depends-on", "a=instruction"]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    p = result["parameters"]
+    assert list(p) == ["v:coherence", "a[accuracy]", "a[speed]", "t0"]
+    assert "a ~ 0 + C(instruction)" in result["model"] and result["converged"] is True
+    truth = {"v:coherence": 3.0, "a[accuracy]": 1.5, "a[speed]": 1.5 * np.exp(-0.4), "t0": 0.3}
+    for name, value in truth.items():
+        assert abs(p[name]["value"] - value) < 3 * p[name]["se"], (name, p[name])
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
