@@ -125,8 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         "fit",
         parents=[common],
         help="fit a model to a CSV of trials",
-        description="Fit the drift-diffusion model (or the decision circuit) to trial-level data "
-        "in HDDM, HSSM or PyDDM column conventions. The condition column (e.g. coherence) scales "
+        description="Fit the drift-diffusion model (or the decision circuit, the GDDM, the RLDDM, "
+        "the LBA or the racing diffusion model) to trial-level data in HDDM, HSSM or PyDDM "
+        "column conventions. The condition column (e.g. coherence) scales "
         "the drift (proportional-rate form) or sets the circuit's stimulus (coherence as a "
         "fraction, sign = direction). The circuit is fitted by the likelihood of every trial's "
         "choice and RT (Monte Carlo over 2048 noise paths per coherence, 4 starts split over "
