@@ -33,8 +33,10 @@ chains in 2 processes, ``--cores 2``).
 multiscale is timed twice in one process (the first call includes tracing and XLA
 compilation); HSSM's ``sample`` includes its own compilation (PyTensor's C code for PyMC,
 JAX for numpyro) and is timed once per process, its model build separately. ESS per
-second is the minimum bulk ESS (Vehtari et al. 2021, ArviZ) over the shared parameters
-(v, a or its intercept and SD, z, t0) divided by the sampling wall time.
+second is the minimum bulk ESS (Vehtari et al. 2021, ArviZ) over the reported parameters
+(one subject: v, a, z, t0; hier: the three intercepts and subject SDs, and z) divided by
+the sampling wall (or CPU) time; the report also gives the median bulk ESS and, for each
+posterior mean, its Monte Carlo SE sd / sqrt(bulk ESS).
 
 HSSM comes from the ``bench`` extra in a separate interpreter (Python >= 3.12), given by
 ``--peers-python`` or ``MULTISCALE_PEERS_PYTHON``; see ``benchmarks/README.md``.
