@@ -69,3 +69,29 @@ def test_formula_errors_name_the_fix(table_csv, capsys):
     assert "--model ddm" in capsys.readouterr().err
     assert main(["fit", str(table_csv)]) != 0
     assert "required: --condition" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_formula_with_nuts_reports_the_posterior(table_csv, tmp_path, capsys):
+    # --formula with --sampler nuts: the regression's posterior from its MLE (2 chains x
+    # 100 draws), written as netCDF. Slow: about 30 s on a loaded 2-core machine.
+    out = tmp_path / "posterior.nc"
+    args = ["fit", str(table_csv), "--formula", "v ~ 0 + coherence"]
+    args += ["--formula", "a ~ 1 + instruction", "--sampler", "nuts", "--draws", "100"]
+    assert main([*args, "--chains", "2", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    post = result["posterior"]
+    assert post["chains"] == 2 and post["draws"] == 100
+    assert post["priors"]["a:instruction[T.speed]"] == "Normal(0, 1)"
+    idata = ms.fit.load_posterior(out)
+    for name, true in (
+        ("v:coherence", 3.0),
+        ("a:Intercept", np.log(1.5)),
+        ("a:instruction[T.speed]", -0.4),
+        ("t0", 0.3),
+    ):
+        p = post["parameters"][name]
+        assert result["parameters"][name]["value"] == p["mean"]
+        assert abs(p["mean"] - result["mle"][name]) < 2 * p["sd"], (name, p)
+        assert abs(p["mean"] - true) < 3 * p["sd"] + 1e-3, (name, p)
+        assert float(idata.posterior[name].mean()) == pytest.approx(p["mean"], rel=1e-5)

@@ -41,6 +41,7 @@ from ._fit_flags import (
     ddm_free,
     format_posterior,
     sample_ddm,
+    sample_regression,
     save_fit,
     save_result,
 )
@@ -322,10 +323,10 @@ def fit_command(
         )
     if sampler not in ("mle", "nuts"):
         raise ValueError(f"sampler must be 'mle' or 'nuts', got {sampler!r}")
-    if sampler == "nuts" and (model != "ddm" or formulas):
+    if sampler == "nuts" and model != "ddm":
         raise ValueError(
-            "--sampler nuts applies to --model ddm (alone or with --by); it is not supported "
-            "with --formula or the other models, which are fitted by maximum likelihood"
+            "--sampler nuts applies to --model ddm (alone, with --by or with --formula); "
+            "the other models are fitted by maximum likelihood"
         )
     if min(draws, chains) < 1:
         raise ValueError(f"--draws and --chains must be >= 1, got {draws} and {chains}")
@@ -376,9 +377,18 @@ def fit_command(
     if formulas:
         if model != "ddm":
             raise ValueError("--formula applies to --model ddm")
-        result, fitted, free = _fit_regression_command(
+        result, fitted, free, trials = _fit_regression_command(
             path, list(formulas), condition, rt_range, seed, progress
         )
+        if sampler == "nuts":
+            posterior = _sample_into(
+                result, fitted, trials, seed, draws, chains, progress,
+                lambda: sample_regression(fitted, free, trials, seed, draws, chains),
+            )  # fmt: skip
+            if output is not None:
+                posterior.to_netcdf(output)
+                result["output"] = str(output)
+            return result
         if output is not None:
             save_fit(output, fitted, free, result)
         return result
@@ -415,13 +425,16 @@ def fit_command(
     return result
 
 
-def _sample_into(result, fitted, trials, seed, draws, chains, progress):
+def _sample_into(result, fitted, trials, seed, draws, chains, progress, sample=None):
     """NUTS from the DDM's MLE ``fitted``; ``result`` gets the posterior summary, its
     parameters the posterior means and SDs, ``mle`` the MLE. Returns the posterior."""
     progress.kept = "the maximum-likelihood fit is printed, without the posterior"
     progress.partial = Outcome(text=format_fit(result), data=result)
     progress.start(f"sampling the posterior ({chains} chains x {2 * draws} NUTS steps)")
-    posterior, summary = sample_ddm(fitted, trials, seed, draws, chains)
+    if sample is None:
+        posterior, summary = sample_ddm(fitted, trials, seed, draws, chains)
+    else:
+        posterior, summary = sample()
     result["mle"] = {n: p["value"] for n, p in result["parameters"].items()}
     result["model"] += (
         "; parameters: posterior mean and sd (NUTS); NLL, AIC, BIC and converged: the "

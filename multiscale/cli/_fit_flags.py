@@ -123,6 +123,61 @@ def sample_ddm(fitted, trials, seed: int, draws: int, chains: int):
         start, trials, ddm_priors(trials), key=jr.key(seed + 1), chains=chains,
         warmup=draws, draws=draws, predictive=None,
     )  # fmt: skip
+    priors = {"k": "Normal(0, 20)", "a": "Gamma(2, 1)", "t0": f"Uniform(0, {median:.4g})"}
+    return posterior, _summary(posterior, chains, draws, priors)
+
+
+def regression_priors(fitted, free, trials) -> tuple[list[Prior], dict[str, str]]:
+    """Weakly-informative priors for a ``--formula`` fit: per coefficient Normal(g(start),
+    1) for an intercept and Normal(0, 1) otherwise on a log or logit scale (1 is a factor
+    e), Normal(0, 20) on the identity scale (a drift per unit covariate, as ``k``); the
+    fields without a formula as in the DDM (``v`` Normal(0, 20), ``a`` Gamma(2, 1), ``t0``
+    Uniform(0, median RT))."""
+    from ..behavior import Identity
+    from ..data._formulas import _link_inverse
+
+    median = float(np.median(np.asarray(trials.rt)))
+    priors, text = [], {}
+    for f in free:
+        name = f.name
+        if ":" in name:
+            field, column = name.split(":", 1)
+            link = fitted.predictors[field].link
+            scale = 20.0 if isinstance(link, Identity) else 1.0
+            loc = 0.0
+            if column == "Intercept":
+                loc = _link_inverse(link, float(getattr(fitted.base, field)))
+            dist = Normal(loc, scale)
+            text[name] = f"Normal({loc:.4g}, {scale:g})"
+        elif name == "t0":
+            dist, text[name] = Uniform(0.0, median), f"Uniform(0, {median:.4g})"
+        elif name == "a":
+            dist, text[name] = Gamma(2.0, 1.0), "Gamma(2, 1)"
+        else:
+            dist, text[name] = Normal(0.0, 20.0), "Normal(0, 20)"
+        priors.append(Prior(f.where, dist, name=name))
+    return priors, text
+
+
+def sample_regression(fitted, free, trials, seed: int, draws: int, chains: int):
+    """NUTS from the ``--formula`` MLE ``fitted`` (warm-up = ``draws``); the posterior and
+    its JSON-ready summary."""
+    priors, text = regression_priors(fitted, free, trials)
+    start = fitted
+    median = float(np.median(np.asarray(trials.rt)))
+    if "t0" in text and not 0.0 < float(fitted.base.t0) < median:
+        import equinox as eqx
+
+        start = eqx.tree_at(lambda m: m.base.t0, fitted, 0.5 * median)
+    posterior = sample_posterior(
+        start, trials, priors, key=jr.key(seed + 1), chains=chains, warmup=draws,
+        draws=draws, predictive=None,
+    )  # fmt: skip
+    return posterior, _summary(posterior, chains, draws, text)
+
+
+def _summary(posterior, chains: int, draws: int, priors: dict) -> dict:
+    """JSON-ready summary of a posterior: mean, sd, 94 % HDI, R-hat, bulk and tail ESS."""
     import arviz as az  # the `bayes` extra; sample_posterior has checked it is installed
 
     # az.summary (mean, sd, 94 % HDI), unrounded.
@@ -146,12 +201,12 @@ def sample_ddm(fitted, trials, seed: int, draws: int, chains: int):
         "chains": chains,
         "warmup": draws,
         "draws": draws,
-        "priors": {"k": "Normal(0, 20)", "a": "Gamma(2, 1)", "t0": f"Uniform(0, {median:.4g})"},
+        "priors": priors,
         "parameters": parameters,
         "divergences": posterior.divergences,
         "converged": bool(posterior.converged),
     }
-    return posterior, summary
+    return summary
 
 
 def format_posterior(post: dict) -> str:
@@ -159,10 +214,11 @@ def format_posterior(post: dict) -> str:
     names = list(post["parameters"])
     first = post["parameters"][names[0]]
     low, high = [k for k in first if k.startswith("hdi_")]
+    w = max(9, *(len(n) for n in names))
     lines = [
         f"posterior: {post['chains']} chains x ({post['warmup']} warm-up + {post['draws']} "
         f"draws), priors " + ", ".join(f"{n} ~ {p}" for n, p in post["priors"].items()),
-        f"{'parameter':9s} {'mean':>10s} {'sd':>10s} {low:>10s} {high:>10s} {'r_hat':>7s} "
+        f"{'parameter':{w}s} {'mean':>10s} {'sd':>10s} {low:>10s} {high:>10s} {'r_hat':>7s} "
         f"{'ess_bulk':>9s} {'ess_tail':>9s}",
     ]
     for name, p in post["parameters"].items():
@@ -170,7 +226,7 @@ def format_posterior(post: dict) -> str:
         eb = "-" if p["ess_bulk"] is None else f"{p['ess_bulk']:.0f}"
         et = "-" if p["ess_tail"] is None else f"{p['ess_tail']:.0f}"
         lines.append(
-            f"{name:9s} {p['mean']:>10.4g} {p['sd']:>10.4g} {p[low]:>10.4g} {p[high]:>10.4g} "
+            f"{name:{w}s} {p['mean']:>10.4g} {p['sd']:>10.4g} {p[low]:>10.4g} {p[high]:>10.4g} "
             f"{r:>7s} {eb:>9s} {et:>9s}"
         )
     lines.append(f"divergent transitions: {post['divergences']}")

@@ -58,7 +58,7 @@ def _fit_regression_command(path, formulas, condition, rt_range, seed, progress)
     result = _laplace_result(
         "DDM regression: " + "; ".join(formulas), fitted, free, nll, trials, hist, report, units
     )
-    return result, fitted, free
+    return result, fitted, free, trials
 
 
 def _laplace_result(name, fitted, free, nll, trials, hist, report, units) -> dict:
