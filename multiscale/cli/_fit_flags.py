@@ -1,5 +1,5 @@
-"""``multiscale fit --out FILE`` and ``--sampler nuts``: saving a DDM fit and sampling its
-posterior.
+"""``multiscale fit --out FILE`` and ``--sampler nuts``: saving a fit and sampling the
+DDM's posterior (``--formula`` fits: see :func:`regression_priors`).
 
 The posterior is drawn by NUTS (Hoffman & Gelman 2014) from the maximum-likelihood fit,
 with weakly-informative priors on the proportional-rate DDM's three free parameters:
