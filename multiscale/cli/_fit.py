@@ -277,9 +277,10 @@ def fit_command(
             from their result, with SEs), or with ``sampler="nuts"`` the posterior as
             ArviZ netCDF (``.nc``); an existing file is refused before fitting.
         sampler: ``"mle"`` (maximum likelihood) or, for the DDM (alone, with ``by`` or
-            with ``formulas``), ``"nuts"``: the posterior by NUTS from the MLE (weakly-informative priors; see
-            :mod:`multiscale.cli._fit_flags`), summarised under ``posterior`` and with
-            ``parameters`` holding the posterior means.
+            with ``formulas``), ``"nuts"``: the posterior by NUTS from the MLE
+            (weakly-informative priors; see :mod:`multiscale.cli._fit_flags`),
+            summarised under ``posterior`` and with ``parameters`` holding the posterior
+            means.
         draws: NUTS draws per chain (the warm-up has as many steps).
         chains: NUTS chains.
         free: for ``model="circuit"``: the parameters to free, by path
@@ -290,9 +291,10 @@ def fit_command(
             ``"racing"`` (default 500 L-BFGS steps, 4 starts, patience 30, tol 1e-5).
         gddm_options: keyword arguments of ``ms.fit.fit`` for ``model="gddm"`` (default
             150 L-BFGS steps, patience 20, tol 1e-4).
-        by: DDM only (maximum likelihood, ``depends_on`` or NUTS): fit each level of this column (e.g. the subject)
-            separately (:mod:`multiscale.cli._fit_by`); the result holds each level's
-            result under ``levels`` and its parameters as ``NAME[LEVEL]``.
+        by: DDM only (maximum likelihood, ``depends_on`` or NUTS): fit each level of
+            this column (e.g. the subject) separately (:mod:`multiscale.cli._fit_by`);
+            the result holds each level's result under ``levels`` and its parameters as
+            ``NAME[LEVEL]``.
 
     Returns:
         dict with ``model``, ``likelihood`` (``"trial"`` or ``"summary"``),
