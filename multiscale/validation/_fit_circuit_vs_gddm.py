@@ -128,8 +128,10 @@ shallow); at 25.6 and 51.2 % its accuracy is right (99.7 and 100 % in (b), the m
 front and a long tail, which the GDDM gets from a noise-driven crossing of its leaky
 accumulator near its bound; the circuit's decision times there are set by the nearly
 deterministic rise of the winning population. Not tried: a delayed or saturating
-urgency, a saturating coherence gain. The 5-minute goal (four starts of 2600 trials) is
-timed with these settings in the benchmarks, not here.
+urgency, a saturating coherence gain. The 5-minute goal: four starts on a random 2600 of
+these trials with these settings (2 CPU devices, from ``CIRCUIT_START`` of the previous
+version, 28 steps) took 211 s of wall time (140 s optimising) and 397 s of CPU on nearly
+idle cores (load average 1.7-2.1); a fit from a distant start needs many more steps.
 
 References:
     Roitman JD, Shadlen MN (2002) Response of neurons in the lateral intraparietal area
