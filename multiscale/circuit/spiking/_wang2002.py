@@ -377,20 +377,29 @@ def _discretise(net: Wang2002Network, dt: float):
         seed = jax.lax.bitcast_convert_type(flat(xi).astype(jnp.float32), jnp.uint32)
         seed = (seed[0], _mix_words(seed[1]))
         # 1. External Poisson spikes (background, plus the stimulus onto pools A and B).
-        u = _uniform(arange_n, seed)  # (neurons, trials)
         F_stim = jax.vmap(lambda r: _poisson_levels((nu_ext + r) * dt, m + 1), out_axes=1)
         F_a, F_b = F_stim(drive[0]), F_stim(drive[1])  # (m, trials)
 
-        def counts(u_part, F):
-            return jnp.sum(u_part[..., None] > F.astype(u.dtype), axis=-1).astype(dtype)
+        def external(seed, F_a, F_b):
+            u = _uniform(arange_n, seed)  # (neurons, trials)
 
-        k_ext = jnp.concatenate(
-            [
-                counts(u[:pa], F_a.T[None]),
-                counts(u[pa : pa + pb], F_b.T[None]),
-                counts(u[pa + pb :], F0[None, None]),
-            ]
-        )
+            def counts(u_part, F):
+                return jnp.sum(u_part[..., None] > F.astype(u.dtype), axis=-1).astype(dtype)
+
+            return jnp.concatenate(
+                [
+                    counts(u[:pa], F_a.T[None]),
+                    counts(u[pa : pa + pb], F_b.T[None]),
+                    counts(u[pa + pb :], F0[None, None]),
+                ]
+            )
+
+        # The counts are drawn inside a ``lax.cond`` whose two branches are the same draw
+        # (the predicate, one bit of the seed, changes nothing): its operands, the seed
+        # words, are computed once per step, whereas XLA fuses their scalar hash and
+        # Box-Muller arithmetic into the per-neuron draw and redoes it for every neuron.
+        # (An ``optimization_barrier`` does not stop that fusion on CPU.)
+        k_ext = jax.lax.cond((seed[0][0] & 1) == 0, external, external, seed, F_a, F_b)
         s_ext = st.s_ext + k_ext
         # 2. Recurrent input from the pool signals of `latency` ago.
         sig = st.buffer[:_SIGNALS]
