@@ -95,8 +95,7 @@ Measured (2026-12-07, two CPU cores shared with other jobs):
   nats below (b) on the same paths), NLL 372.3 on 40000 paths, $m$ 0.978, NDT
   $t_\mathrm{nd}$ 0.125 s and $s_\mathrm{nd}$ 0.055 s (with (b)'s circuit held fixed, a
   shifted gamma of free shape chose a shape of 1.2 and a uniform NDT of the GDDM's form
-  gained nothing over the normal). Not tried for lack of time: a delayed or saturating
-  urgency.
+  gained nothing over the normal).
 - Two more calls from (c)'s end: NLL 364.6 on 40000 fresh paths (371.4 on the fitting
   paths; AIC 749.3, ΔAIC -55.1, $m$ 0.960), then 351.6 (362.4; AIC 723.1, $m$ 0.907,
   9 L-BFGS steps), each from the previous end.
@@ -127,11 +126,13 @@ shallow); at 25.6 and 51.2 % its accuracy is right (99.7 and 100 % in (b), the m
 (quantiles 10, 30, 50, 70, 90 %: 0.276, 0.307, 0.358, 0.449, 0.569 s) have a fast, tight
 front and a long tail, which the GDDM gets from a noise-driven crossing of its leaky
 accumulator near its bound; the circuit's decision times there are set by the nearly
-deterministic rise of the winning population. Not tried: a delayed or saturating
-urgency, a saturating coherence gain. The 5-minute goal: four starts on a random 2600 of
-these trials with these settings (2 CPU devices, from ``CIRCUIT_START`` of the previous
-version, 28 steps) took 211 s of wall time (140 s optimising) and 397 s of CPU on nearly
-idle cores (load average 1.7-2.1); a fit from a distant start needs many more steps.
+deterministic rise of the winning population. A delayed urgency, $s\max(0, t - d)$ with
+$d$ free from 0.05 s, gained nothing (NLL 351.4, AIC 724.9, $d$ stayed at 0.050 s); not
+tried: a saturating urgency or coherence gain. The 5-minute goal: four starts on a
+random 2600 of these trials with these settings (2 CPU devices, from ``CIRCUIT_START``
+of the previous version, 28 steps) took 211 s of wall time (140 s optimising) and 397 s
+of CPU on nearly idle cores (load average 1.7-2.1); a fit from a distant start needs
+many more steps.
 
 References:
     Roitman JD, Shadlen MN (2002) Response of neurons in the lateral intraparietal area
