@@ -76,6 +76,11 @@ from ._matching import (
     mean_field_choice as mean_field_choice,
 )
 from ._model import AbstractChoiceModel as AbstractChoiceModel, log_likelihood as log_likelihood
+from ._ndt import (
+    AbstractNDT as AbstractNDT,
+    ExponentialNDT as ExponentialNDT,
+    NormalNDT as NormalNDT,
+)
 from ._quantile_stats import (
     QuantileBins as QuantileBins,
     chi_squared as chi_squared,
