@@ -195,13 +195,33 @@ def test_dopamine_stdp_distal_reward_closed_form():
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known gap: the LIF substitute of Izhikevich's (2007) network does not show his "
+        "Fig. 1 reliably in 200 s. 1000 neurons, ext_rate 7.5 Hz, seeds k / k+1 "
+        "(rewards, rewarded synapse mV, bulk mean mV): 0: 39, 3.17, 1.14; 1: 104, 0.00, "
+        "1.29; 2: 42, 0.21, 1.09; 3: 3, 0.61, 0.79 (before 955b153's exact Poisson "
+        "levels, seed 0: 12, 2.20, 0.85 - the only run that passed). The bulk grows with "
+        "the number of rewards (every reward gates all eligibility traces) and the "
+        "rewarded synapse grows in 2 of 5 runs"
+    ),
+)
 def test_izhikevich2007_rewarded_synapse_grows():
     # Izhikevich 2007 Fig. 1 (distal reward): pairings of one synapse (pre, then post
     # within 20 ms) are rewarded by dopamine 1 s later, among ~80 000 plastic synapses
-    # whose pairings go unrewarded. Measured (1000 LIF neurons, 200 s, seed 0): 12
-    # rewards, the rewarded synapse 1 -> 2.2 mV, the bulk mean 1 -> 0.85 mV. Izhikevich's
-    # run (1 h) brings it to the 4 mV maximum; here it is only required to grow by more
-    # than half and end above twice the bulk mean, while the bulk does not grow.
+    # whose pairings go unrewarded. Izhikevich's run (1 h) brings the rewarded synapse to
+    # the 4 mV maximum while the others stay low; here it is only required to grow by
+    # more than half and end above twice the bulk mean, while the bulk does not grow.
+    # The criterion is the paper's claim and is kept; the model misses it (see the xfail
+    # reason, measured 200 s runs). The one passing run (seed 0, 12 rewards, 2.2 mV, bulk
+    # 0.85 mV) was a lucky realisation: 955b153 changed the Poisson draws by a few ulps of
+    # their levels and the same seed now gives 39 rewards, 3.17 mV and a bulk of 1.14 mV.
+    # In seeds 0-2 the rewarded pairing recurs every 2-5 s (E rates rise from 2 to
+    # 3.7-4.8 Hz), so dopamine is raised most of the time and gates the (net
+    # potentiating) eligibility of all synapses: the bulk mean ends at 1.09-1.29 mV; with
+    # 3 rewards (seed 3) it stays at 0.79 mV but the rewarded synapse gets too few.
+    # Strict: a run that passes (1 of 5 so far, other draws) shows up as XPASS.
     import jax.random as jr
 
     from multiscale.circuit.spiking import izhikevich2007_network, run_plastic
