@@ -12,8 +12,9 @@ from ._stdp_networks import DopamineSTDP, PairSTDP, PlasticSpikingNetwork
 
 def _delta_network(key, n_e, n_i, w_e, w_i, p_e, p_i, ext_rate, ext_sources, dt, e_to_e_only):
     """LIF neurons (tau_m 20 ms, threshold 20 mV above rest, reset 10 mV, 2 ms refractory)
-    with voltage-jump synapses, E -> E (or E -> all) and I -> E projections, one-step
-    delays and independent Poisson input (1 mV per input spike)."""
+    with voltage-jump synapses, E -> E (or E -> all) and I -> all projections (fixed
+    probabilities ``p_e``, ``p_i``), one-step delays and independent Poisson input (1 mV per
+    input spike)."""
 
     n = n_e + n_i
     k_e, k_i, k_v = jr.split(key, 3)
@@ -54,9 +55,11 @@ def izhikevich2007_network(
 
     ``n`` neurons, 80 % excitatory; every excitatory neuron projects to a random 10 % of
     all neurons (initial weight 1 mV, plastic by :class:`DopamineSTDP` with Izhikevich's
-    constants, bounded by 4 mV), every inhibitory one to 12.5 % of the excitatory neurons
-    ($-1$ mV, fixed): 100 synapses per neuron, as in his network. One-step (1 ms) delays
-    and 1 ms steps, as his code. Each pairing of synapse ``rewarded`` (pre, then post
+    constants, bounded by 4 mV), every inhibitory one to a random 10 % of all neurons
+    (``w_inh`` mV, fixed; $-5$ mV by default). Izhikevich's network differs here: his
+    inhibitory neurons project to 12.5 % of the excitatory neurons with $-1$ mV (this
+    LIF network was not run at his value). One-step (1 ms) delays and 1 ms steps, as his
+    code. Each pairing of synapse ``rewarded`` (pre, then post
     within 20 ms) is rewarded by a dopamine pulse ``reward_delay`` s later. The neurons are
     LIF (20 ms, threshold 20 mV above rest, reset 10 mV, 2 ms refractory) instead of his
     Izhikevich neurons, driven by 100 independent Poisson trains of ``ext_rate`` Hz
