@@ -19,6 +19,10 @@ from ._decision_interneurons import (
     VIP_DRIVE as VIP_DRIVE,
     decision_interneuron_circuit as decision_interneuron_circuit,
 )
+from ._input_variability import (
+    VariableInput as VariableInput,
+    VariableInputState as VariableInputState,
+)
 from ._integrate import (
     Integration as Integration,
     OnlineUpdate as OnlineUpdate,
@@ -134,6 +138,7 @@ from ._spectra import (
 from ._stimulus_gain import (
     AbstractCoherenceGain as AbstractCoherenceGain,
     CoherenceGain as CoherenceGain,
+    NakaRushtonGain as NakaRushtonGain,
     PowerGain as PowerGain,
 )
 from ._two_compartment import (
@@ -147,6 +152,7 @@ from ._two_compartment import (
 from ._urgency import (
     AbstractUrgency as AbstractUrgency,
     RampUrgency as RampUrgency,
+    SaturatingUrgency as SaturatingUrgency,
     Urgent as Urgent,
     UrgentState as UrgentState,
 )

@@ -14,7 +14,8 @@ $g$: the circuit sees the stimulus with coherence $g(c)$ in place of $c$ (and th
 $\mu_0$), so for Wong & Wang's circuit $I_{1,2} = J_{A,\mathrm{ext}}\,\mu_0\,(1 \pm
 g(c))$. :class:`PowerGain`, $g(c) = c^m$, maps [0, 1] onto itself with $g(0) = 0$ and
 $g(1) = 1$: the mean input $J_{A,\mathrm{ext}}\,\mu_0$ and the inputs at 0 and 100 %
-coherence are unchanged, and $m = 1$ is the circuit itself (tested). The circuit's
+coherence are unchanged, and $m = 1$ is the circuit itself (tested);
+:class:`NakaRushtonGain` also levels off at strong coherence. The circuit's
 dynamics, noise and readouts are those of the wrapped circuit, so the likelihoods and fits
 run it through the ordinary interface, and it composes with
 :class:`~multiscale.circuit.Urgent`.
@@ -27,6 +28,10 @@ References:
     Eckhoff P, Holmes P, Law C, Connolly PM, Gold JI (2008) On diffusion processes with
     variable drift rates as models for decision making during learning. New J Phys
     10:015006.
+    Naka KI, Rushton WAH (1966) S-potentials from colour units in the retina of fish
+    (Cyprinidae). J Physiol 185:536-555.
+    Albrecht DG, Hamilton DB (1982) Striate cortex of monkey and cat: contrast response
+    function. J Neurophysiol 48:217-237.
 """
 
 import abc
@@ -93,6 +98,58 @@ class PowerGain(AbstractCoherenceGain):
 
     def checked(self) -> "PowerGain":
         return checked("PowerGain", self, self.constraints)
+
+    def violations(self) -> Array:
+        return violations(self, self.constraints)
+
+
+class NakaRushtonGain(AbstractCoherenceGain):
+    r"""A saturating gain, the Naka-Rushton function scaled to $g(1) = 1$:
+    $g(c) = c^n\,(1 + c_{50}^n) / (c^n + c_{50}^n)$.
+
+    The contrast-response function of visual neurons (Naka & Rushton 1966; Albrecht &
+    Hamilton 1982), here of motion coherence: it grows as $c^n$ well below the
+    semi-saturation coherence $c_{50}$ and levels off above it, so the strong coherences
+    differ less from each other than a power law gives. $c_{50} \to \infty$ is
+    :class:`PowerGain` with $m = n$ (tested); $g(0) = 0$, $g(1) = 1$, so the mean input
+    and the inputs at 0 and 100 % coherence are unchanged. Differentiable in $n$ and
+    $c_{50}$ at every $c$, including $c = 0$.
+
+    Attributes:
+        exponent: $n$, dimensionless, > 0 (1).
+        c50: $c_{50}$, the semi-saturation coherence, a fraction, > 0 (0.5).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> g = NakaRushtonGain(exponent=1.0, c50=0.25)
+        >>> [round(float(x), 3) for x in g(jnp.array([0.0, 0.25, 1.0]))]
+        [0.0, 0.625, 1.0]
+
+    References:
+        Naka KI, Rushton WAH (1966) S-potentials from colour units in the retina of fish
+        (Cyprinidae). J Physiol 185:536-555.
+        Albrecht DG, Hamilton DB (1982) Striate cortex of monkey and cat: contrast response
+        function. J Neurophysiol 48:217-237.
+    """
+
+    exponent: Param = 1.0
+    c50: Param = 0.5
+    constraints = Constraints(positive=("exponent", "c50"))
+
+    def __check_init__(self):
+        check_fields("NakaRushtonGain", self, self.constraints)
+
+    def __call__(self, c):
+        c = jnp.asarray(c)
+        n = jnp.asarray(self.exponent)
+        positive = c > 0
+        safe = jnp.where(positive, c, 1.0)  # no log(0): the gradients stay finite
+        cn = jnp.where(positive, jnp.exp(n * jnp.log(safe)), 0.0)
+        sn = jnp.exp(n * jnp.log(jnp.asarray(self.c50)))
+        return cn * (1.0 + sn) / (cn + sn)
+
+    def checked(self) -> "NakaRushtonGain":
+        return checked("NakaRushtonGain", self, self.constraints)
 
     def violations(self) -> Array:
         return violations(self, self.constraints)

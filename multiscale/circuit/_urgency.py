@@ -11,11 +11,12 @@ stability sooner and the rates reach the readout's threshold on less evidence.
 
 :class:`Urgent` composes any circuit with an :class:`AbstractUrgency` (here
 :class:`RampUrgency`, $I_u(t) = s\,\max(0, t - d)$, nA, with $t$ the time since stimulus
-onset). The urgency current is added to the stimulus input of the receiving units while
-the stimulus is on; the circuit's own dynamics, noise and readouts are unchanged. The
-time since onset is carried in the state (one extra row, advanced by ``dt`` on each step
-with the stimulus on), so :func:`~multiscale.circuit.integrate`, the readouts, the trial
-likelihood and the fits run it through the ordinary interface.
+onset, or :class:`SaturatingUrgency`, which levels off). The urgency current is added to
+the stimulus input of the receiving units while the stimulus is on; the circuit's own
+dynamics, noise and readouts are unchanged. The time since onset is carried in the state
+(one extra row, advanced by ``dt`` on each step with the stimulus on), so
+:func:`~multiscale.circuit.integrate`, the readouts, the trial likelihood and the fits run
+it through the ordinary interface.
 
 References:
     Ditterich J (2006) Evidence for time-variant decision making. Eur J Neurosci
@@ -24,6 +25,8 @@ References:
     Nat Neurosci 11:693-702.
     Roitman JD, Shadlen MN (2002) Response of neurons in the lateral intraparietal area
     during a combined visual discrimination reaction time task. J Neurosci 22:9475-9489.
+    Hanks T, Kiani R, Shadlen MN (2014) A neural mechanism of speed-accuracy tradeoff in
+    macaque area LIP. eLife 3:e02260.
 """
 
 import abc
@@ -83,6 +86,49 @@ class RampUrgency(AbstractUrgency):
 
     def checked(self) -> "RampUrgency":
         return checked("RampUrgency", self, self.constraints)
+
+    def violations(self) -> Array:
+        return violations(self, self.constraints)
+
+
+class SaturatingUrgency(AbstractUrgency):
+    r"""An urgency that rises and levels off, $I_u(t) = s\,\tau\,(1 - e^{-t/\tau})$.
+
+    It starts as the ramp $s\,t$ and approaches $s\,\tau$ with time constant $\tau$:
+    the evidence-independent component of LIP activity rises and then levels off
+    (Churchland et al. 2008; Hanks et al. 2014 described the urgency they estimated from
+    LIP by a saturating function), where a linear ramp keeps growing. $\tau \to \infty$
+    is :class:`RampUrgency` with $d = 0$ (tested: within 1e-4 relative over 2 s at
+    $\tau = 10^4$ s). Differentiable in $s$ and $\tau$.
+
+    Attributes:
+        slope: $s$, the initial slope, nA/s, >= 0 (0.01).
+        tau: $\tau$, s, > 0 (1.0); the plateau is $s\,\tau$ nA.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> u = SaturatingUrgency(slope=0.02, tau=0.5)
+        >>> [round(float(x), 4) for x in u(jnp.array([0.0, 0.5, 100.0]))]
+        [0.0, 0.0063, 0.01]
+
+    References:
+        Hanks T, Kiani R, Shadlen MN (2014) A neural mechanism of speed-accuracy tradeoff
+        in macaque area LIP. eLife 3:e02260.
+    """
+
+    slope: Param = 0.01
+    tau: Param = 1.0
+    constraints = Constraints(nonnegative=("slope",), positive=("tau",))
+
+    def __check_init__(self):
+        check_fields("SaturatingUrgency", self, self.constraints)
+
+    def __call__(self, t):
+        tau = jnp.asarray(self.tau)
+        return jnp.asarray(self.slope) * tau * -jnp.expm1(-jnp.maximum(t, 0.0) / tau)
+
+    def checked(self) -> "SaturatingUrgency":
+        return checked("SaturatingUrgency", self, self.constraints)
 
     def violations(self) -> Array:
         return violations(self, self.constraints)
