@@ -9,7 +9,9 @@ import pytest
 import multiscale as ms
 from multiscale.behavior import ThresholdReadout
 from multiscale.circuit import (
+    CoherenceVariability,
     CounterNoise,
+    GainVariability,
     Stimulus,
     TrialProtocol,
     VariableInput,
@@ -24,7 +26,7 @@ def _f(x):
 def test_the_gain_is_drawn_once_per_trial_from_its_own_normal():
     """eta is the first normal of the trial's first step; that normal is not also the
     circuit's noise (it is replaced by 0), and later steps keep eta and their normals."""
-    circuit = VariableInput(WongWang2006(), sd=_f(0.2))
+    circuit = VariableInput(WongWang2006(), GainVariability(sd=_f(0.2)))
     step = jax.jit(circuit.discretise(1e-3))
     noise = CounterNoise()
     keys = jr.split(jr.key(3), 2000)
@@ -38,9 +40,6 @@ def test_the_gain_is_drawn_once_per_trial_from_its_own_normal():
     np.testing.assert_array_equal(eta, np.asarray(xi0[0]))
     np.testing.assert_array_equal(np.asarray(s2.eta[0]), eta)
     assert abs(eta.mean()) < 0.07 and abs(eta.std() - 1.0) < 0.05
-    np.testing.assert_allclose(
-        np.asarray(circuit.gain(eta)), np.maximum(1 + 0.2 * eta, 0.0), rtol=1e-6
-    )
 
 
 def test_input_variability_widens_strong_stimulus_decision_times():
@@ -52,7 +51,7 @@ def test_input_variability_widens_strong_stimulus_decision_times():
 
     def times(sd):
         out = ms.circuit.simulate_batch(
-            VariableInput(WongWang2006(), sd=_f(sd)), Stimulus(0.512), keys=keys,
+            VariableInput(WongWang2006(), GainVariability(sd=_f(sd))), Stimulus(0.512), keys=keys,
             protocol=protocol, readout=ThresholdReadout(threshold=15.0),
         )  # fmt: skip
         d = out.readout
@@ -73,7 +72,10 @@ def test_gradient_in_sd_matches_differences_on_common_paths():
 
     def mean_rate(sd):
         out = ms.circuit.simulate_batch(
-            VariableInput(WongWang2006(), sd=sd), Stimulus(0.256), keys=keys, protocol=protocol
+            VariableInput(WongWang2006(), GainVariability(sd=sd)),
+            Stimulus(0.256),
+            keys=keys,
+            protocol=protocol,
         )
         return jnp.mean(out.r)
 
@@ -85,6 +87,15 @@ def test_gradient_in_sd_matches_differences_on_common_paths():
     assert float(d) == pytest.approx(fd, rel=2e-2, abs=1e-3)
 
 
-def test_negative_sd_is_rejected():
+def test_the_two_variabilities_change_the_input_as_documented():
+    """Gain: J (1 + s eta) mu0 (1 +- c); coherence: J mu0 (1 +- (c + s eta))."""
+    drive = WongWang2006().stimulus_input(Stimulus(0.256))[:, None] * jnp.ones((1, 3))
+    eta = jnp.array([-1.0, 0.0, 2.0])
+    g = np.asarray(GainVariability(sd=_f(0.1))(drive, eta, (0, 1)))
+    np.testing.assert_allclose(g, np.asarray(drive) * (1 + 0.1 * np.asarray(eta)), rtol=1e-6)
+    c = np.asarray(CoherenceVariability(sd=_f(0.1))(drive, eta, (0, 1)))
+    mean = np.asarray(drive).mean(axis=0)
+    np.testing.assert_allclose(c.mean(axis=0), mean, rtol=1e-6)
+    np.testing.assert_allclose((c[0] - c[1]) / (2 * mean), 0.256 + 0.1 * np.asarray(eta), rtol=1e-5)
     with pytest.raises(ValueError, match="sd"):
-        VariableInput(WongWang2006(), sd=-0.1)
+        GainVariability(sd=-0.1)

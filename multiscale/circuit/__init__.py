@@ -20,6 +20,9 @@ from ._decision_interneurons import (
     decision_interneuron_circuit as decision_interneuron_circuit,
 )
 from ._input_variability import (
+    AbstractInputVariability as AbstractInputVariability,
+    CoherenceVariability as CoherenceVariability,
+    GainVariability as GainVariability,
     VariableInput as VariableInput,
     VariableInputState as VariableInputState,
 )
