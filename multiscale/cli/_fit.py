@@ -17,8 +17,7 @@ import numpy as np
 
 from .._checks import runtime_checks
 from ..behavior import ProportionalRateDDM, circuit_trials
-from ..data import load_trials
-from ..data._trials import _read_csv as read_csv
+from ..data import load_trials, read_csv
 from ..fit import (
     aic,
     bic,

@@ -134,7 +134,7 @@ def regression_priors(fitted, free, trials) -> tuple[list[Prior], dict[str, str]
     fields without a formula as in the DDM (``v`` Normal(0, 20), ``a`` Gamma(2, 1), ``t0``
     Uniform(0, median RT))."""
     from ..behavior import Identity
-    from ..data._formulas import _link_inverse
+    from ..data import link_predictor
 
     median = float(np.median(np.asarray(trials.rt)))
     priors, text = [], {}
@@ -146,7 +146,7 @@ def regression_priors(fitted, free, trials) -> tuple[list[Prior], dict[str, str]
             scale = 20.0 if isinstance(link, Identity) else 1.0
             loc = 0.0
             if column == "Intercept":
-                loc = _link_inverse(link, float(getattr(fitted.base, field)))
+                loc = link_predictor(link, float(getattr(fitted.base, field)))
             dist = Normal(loc, scale)
             text[name] = f"Normal({loc:.4g}, {scale:g})"
         elif name == "t0":

@@ -2,7 +2,7 @@
 
 from ..behavior import Trials as Trials
 from ._cavanagh import cavanagh_2011 as cavanagh_2011
-from ._formulas import regression as regression
+from ._formulas import link_predictor as link_predictor, regression as regression
 from ._rl_trials import load_rl_trials as load_rl_trials
 from ._roitman_shadlen import roitman_shadlen_2002 as roitman_shadlen_2002
 from ._roitman_trials import roitman_2002_trials as roitman_2002_trials
@@ -13,4 +13,5 @@ from ._trials import (
     Convention as Convention,
     LoadReport as LoadReport,
     load_trials as load_trials,
+    read_csv as read_csv,
 )

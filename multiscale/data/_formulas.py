@@ -29,7 +29,7 @@ from ..behavior import (
     Trials,
     default_link,
 )
-from ._trials import LoadReport, _read_csv, load_trials
+from ._trials import LoadReport, load_trials, read_csv
 
 _RANDOM = re.compile(r"\(\s*([^|()]+?)\s*\|\s*([^|()]+?)\s*\)")
 
@@ -106,7 +106,7 @@ def regression(
             f"{type(base).__name__}"
         )
     if not isinstance(data, pd.DataFrame):
-        data = _read_csv(data)
+        data = read_csv(data)
     parsed = _split_formulas(formulas)
     if not parsed:
         raise ValueError("`formulas` is empty: give at least one 'parameter ~ terms'")
@@ -127,7 +127,7 @@ def regression(
             raise ValueError(f"formula for {name!r} ('{fixed}'): {e}") from None
         columns = tuple(str(c) for c in mm.columns)
         X = jnp.asarray(np.asarray(mm, dtype=float), dtype)
-        start = _link_inverse(link, np.mean(np.asarray(getattr(base, name), float)))
+        start = link_predictor(link, np.mean(np.asarray(getattr(base, name), float)))
         for c in columns:
             coefficients[f"{name}:{c}"] = jnp.asarray(start if c == "Intercept" else 0.0, dtype)
         g_idx, labels = None, ()
@@ -157,8 +157,18 @@ def regression(
     return model, trials, report
 
 
-def _link_inverse(link: AbstractLink, value: float) -> float:
-    """$g(\\theta)$: the linear predictor that gives ``value`` through ``link``."""
+def link_predictor(link: AbstractLink, value: float) -> float:
+    """The linear predictor $g(\\theta)$ that ``link`` maps to ``value``.
+
+    Used for the starting values of a regression's intercepts and for priors centred on
+    them. ``Log`` of a non-positive value and links other than ``Identity``, ``Log`` and
+    ``Logit`` give 0; ``Logit`` clips the fraction to [1e-6, 1 - 1e-6] of its range.
+
+    Example:
+        >>> import multiscale as ms
+        >>> round(ms.data.link_predictor(ms.behavior.Log(), 2.0), 4)
+        0.6931
+    """
     if isinstance(link, Identity):
         return float(value)
     if isinstance(link, Log):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..behavior import RLTrials
-from ._trials import HDDM, LoadReport, _read_csv, load_trials
+from ._trials import HDDM, LoadReport, load_trials, read_csv
 
 RL_COLUMNS = ("subj_idx", "response", "rt", "trial", "split_by", "feedback")
 
@@ -28,7 +28,7 @@ def load_rl_trials(
         ``(trials, report)``, with ``report.rows`` the kept rows in the sorted order.
     """
     if not isinstance(data, pd.DataFrame):
-        data = _read_csv(data)
+        data = read_csv(data)
     missing = [c for c in RL_COLUMNS if c not in data.columns]
     if missing:
         raise ValueError(

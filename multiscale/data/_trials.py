@@ -154,8 +154,14 @@ def _columns(df: pd.DataFrame) -> list[str]:
     return sorted(map(str, df.columns))
 
 
-def _read_csv(path) -> pd.DataFrame:
-    """``pd.read_csv`` whose failures say, in one sentence, what is wrong with the file."""
+def read_csv(path) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures say, in one sentence, what is wrong with the file.
+
+    Raises:
+        TypeError, IsADirectoryError, FileNotFoundError, PermissionError, ValueError: a
+            path that is not a path, a folder, a missing, unreadable, empty or malformed
+            file.
+    """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
             f"`data` must be a pandas DataFrame or the path of a CSV file, got "
@@ -331,7 +337,7 @@ def load_trials(
         UserWarning: when RT outliers (over 100 times the median RT) are removed.
     """
     if not isinstance(data, pd.DataFrame):
-        data = _read_csv(data)
+        data = read_csv(data)
     if convention is not None and not isinstance(convention, Convention):
         raise TypeError(
             "convention must be multiscale.data.HDDM, HSSM or PYDDM (a Convention), got "

@@ -71,13 +71,14 @@ from jaxtyping import Array, Float, Key, PRNGKeyArray
 from .._autodiff import AbstractDifferentiation, ForwardMode, ReverseMode
 from ..behavior import (
     NDT_SD_MIN,
+    AbstractNDT,
     CircuitBehavior,
     CircuitTrials,
+    NormalNDT,
     Trials,
     circuit_trials,
     trial_log_likelihood,
 )
-from ..behavior._ndt import AbstractNDT, NormalNDT
 from ._backtracking import adam_then_lbfgs_armijo
 from ._circuit_fit import circuit_free_parameters, default_circuit_behavior
 from ._convergence import check_optimum

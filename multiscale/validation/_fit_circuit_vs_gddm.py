@@ -169,11 +169,11 @@ from ..behavior import (
     CircuitBehavior,
     CircuitTrials,
     ExponentialCollapse,
+    ExponentialNDT,
     FokkerPlanck,
     HazardReadout,
     Trials,
 )
-from ..behavior._ndt import ExponentialNDT
 from ..circuit import (
     CoherenceGain,
     PowerGain,
