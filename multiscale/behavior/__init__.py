@@ -12,10 +12,8 @@ from ._choice_rt import Trials as Trials
 from ._circuit_choice_model import CircuitChoiceModel as CircuitChoiceModel
 from ._circuit_likelihood import (
     NDT_SD_MIN as NDT_SD_MIN,
-    CircuitTrials as CircuitTrials,
     FirstPassage as FirstPassage,
     RTDensity as RTDensity,
-    circuit_trials as circuit_trials,
     draw_trials as draw_trials,
     first_passage_density as first_passage_density,
     ndt_kernel as ndt_kernel,
@@ -31,6 +29,7 @@ from ._circuit_summary import (
     circuit_summary_negative_log_likelihood as circuit_summary_negative_log_likelihood,
     summary_nll as summary_nll,
 )
+from ._circuit_trials import CircuitTrials as CircuitTrials, circuit_trials as circuit_trials
 from ._curves import (
     ChoiceSummary as ChoiceSummary,
     Chronometric as Chronometric,

@@ -6,7 +6,6 @@ errors. The circuit fits return everything at once, so an interrupted circuit fi
 nothing.
 """
 
-import math
 import os
 
 import equinox as eqx
@@ -32,13 +31,12 @@ from ..fit import (
     summarize_trials,
 )
 from ._devices import one_device_per_core
-from ._fit_by import fit_by_command, format_by
+from ._fit_by import fit_by_command
 from ._fit_circuit_free import circuit_model_and_spec, resolve_free, values_at
 from ._fit_depends import fit_depends_command, parse_depends
 from ._fit_flags import (
     check_out,
     ddm_free,
-    format_posterior,
     sample_ddm,
     sample_regression,
     save_fit,
@@ -47,7 +45,7 @@ from ._fit_flags import (
 from ._fit_gddm import _fit_gddm_command
 from ._fit_models import _fit_regression_command, _fit_rlddm_command
 from ._fit_race import fit_race_command
-from ._fit_report import _convergence
+from ._fit_report import _convergence, format_fit
 from ._run import Outcome, Progress
 
 # Units of the circuit parameters a fit may free (the rest are reported without one).
@@ -451,53 +449,6 @@ def _saved(result: dict, output) -> dict:
     if output is not None:
         save_result(output, result)
     return result
-
-
-def _number(x, fmt: str) -> str:
-    return "-" if x is None or not math.isfinite(x) else format(x, fmt)
-
-
-def format_fit(result: dict) -> str:
-    """Human-readable table of a :func:`fit_command` result (``-``: not available)."""
-    if "levels" in result:
-        return format_by(result)
-    lines = [f"model: {result['model']}", result["report"], ""]
-    width = max(len("parameter"), *(len(name) for name in result["parameters"]))
-    value, se = ("post.mean", "post.sd") if "posterior" in result else ("value", "SE")
-    lines.append(f"{'parameter':{width}s} {value:>10s} {se:>10s}  unit")
-    for name, p in result["parameters"].items():
-        se = _number(p["se"], ".4g")
-        lines.append(f"{name:{width}s} {p['value']:>10.4g} {se:>10s}  {p['unit']}")
-    lines.append("")
-    summary = result.get("likelihood") == "summary"
-    kind = "summary likelihood" if summary else "trial likelihood, RT density in 1/s"
-    lines.append(
-        f"NLL {_number(result['nll'], '.3f')} ({kind}), n = {result['n_trials']}, "
-        f"AIC {_number(result['aic'], '.2f')}, BIC {_number(result['bic'], '.2f')}"
-    )
-    if "converged" in result:
-        mle = "maximum likelihood " if "posterior" in result else ""
-        lines.append(mle + _converged_line(result))
-    if "posterior" in result:
-        lines += ["", format_posterior(result["posterior"])]
-    if "output" in result:
-        lines.append(f"written: {result['output']}")
-    return "\n".join(lines)
-
-
-def _converged_line(result: dict) -> str:
-    details = result.get("convergence") or {}
-    if result["converged"]:
-        g = details.get("gradient_norm")
-        return "converged: yes" + ("" if g is None else f" (gradient norm {g:.2g})")
-    text = "converged: NO"
-    reason = details.get("reason")
-    if reason:
-        text += f": {reason}"
-    unidentified = details.get("unidentified") or []
-    if unidentified:
-        text += f"\nunidentified: {', '.join(unidentified)} (the data do not constrain it)"
-    return text
 
 
 def fit_main(args, progress: Progress) -> Outcome:

@@ -86,13 +86,12 @@ from ._parameters import (
     parameterize as parameterize,
 )
 from ._posterior import (
-    Posterior as Posterior,
     Prior as Prior,
-    load_posterior as load_posterior,
     log_posterior_fn as log_posterior_fn,
     regression_priors as regression_priors,
     sample_posterior as sample_posterior,
 )
+from ._posterior_result import Posterior as Posterior, load_posterior as load_posterior
 from ._priors import (
     AbstractPrior as AbstractPrior,
     Beta as Beta,

@@ -28,12 +28,7 @@ References:
     Bayesian Anal 16:667-718.
 """
 
-import dataclasses
-import os
-import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -45,26 +40,10 @@ from jaxtyping import Array, PRNGKeyArray
 from .._checks import runtime_checks
 from .._constraints import AbstractTransform
 from ..behavior import AbstractChoiceModel, Trials
-from ._io import _atomic_write, _with_values
+from ._centring import _centring
 from ._parameters import Free, Parameterization, parameterize
+from ._posterior_result import Posterior, _require
 from ._priors import AbstractPrior, prior_log_prob
-
-# Thresholds of Vehtari et al. (2021): R-hat below 1.01 and at least 100 effective draws
-# per chain for the bulk and the tails.
-RHAT_MAX = 1.01
-ESS_PER_CHAIN = 100
-
-
-def _require(module: str):
-    try:
-        with warnings.catch_warnings():
-            # ArviZ 0.x announces its 1.0 refactor on import; it says nothing about our use.
-            warnings.simplefilter("ignore", FutureWarning)
-            return __import__(module)
-    except ImportError:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            f'Bayesian fitting needs `{module}`: pip install "multiscale[bayes]"'
-        ) from None
 
 
 class Prior(eqx.Module):
@@ -150,86 +129,6 @@ def log_density_of_data(
     return logdensity
 
 
-class _Centring(eqx.Module):
-    r"""The centred parameterisation of a regression's random intercepts, as a change of
-    variables on the sampler's vector.
-
-    For each random intercept whose intercept $\beta$, SD $\sigma$ and standardised
-    offsets $\tilde\eta_s$ are all free, the sampler moves the subjects' intercepts
-    $\theta_s = \beta + \sigma \tilde\eta_s$ (link scale) in place of $\tilde\eta_s$;
-    the log density over them is the non-centred one plus $\log|d\tilde\eta/d\theta| =
-    -S \log\sigma$ (S subjects), so the posterior is unchanged, only its geometry.
-
-    Attributes:
-        blocks: per random intercept, (intercept index, SD index, offsets start, offsets
-            stop) into the unconstrained vector $u$.
-        transforms: per block, the intercept's and the SD's bijections.
-    """
-
-    blocks: tuple[tuple[int, int, int, int], ...] = eqx.field(static=True)
-    transforms: tuple[tuple[AbstractTransform, AbstractTransform], ...]
-
-    def _parts(self, x, k):
-        (ib, isd, a, b), (tb, tsd) = self.blocks[k], self.transforms[k]
-        return tb.forward(x[ib]), tsd.forward(x[isd]), a, b
-
-    def to_unconstrained(self, w: Array) -> Array:
-        r"""Sampler vector (subject intercepts $\theta_s$) -> $u$ (offsets $\tilde\eta_s$)."""
-        u = w
-        for k in range(len(self.blocks)):
-            beta, sd, a, b = self._parts(w, k)
-            u = u.at[a:b].set((w[a:b] - beta) / sd)
-        return u
-
-    def from_unconstrained(self, u: Array) -> Array:
-        r"""$u$ -> the sampler vector (the inverse of :meth:`to_unconstrained`)."""
-        w = u
-        for k in range(len(self.blocks)):
-            beta, sd, a, b = self._parts(u, k)
-            w = w.at[a:b].set(beta + sd * u[a:b])
-        return w
-
-    def log_det_jacobian(self, w: Array) -> Array:
-        r"""$\log|du/dw| = -\sum_\text{blocks} S \log\sigma$."""
-        total = jnp.zeros((), w.dtype)
-        for k in range(len(self.blocks)):
-            _, sd, a, b = self._parts(w, k)
-            total = total - (b - a) * jnp.log(jnp.abs(sd))
-        return total
-
-
-def _centring(rebuild: Parameterization) -> _Centring | None:
-    """The :class:`_Centring` of a :class:`~multiscale.behavior.Regression`'s random
-    intercepts whose intercept, SD and offsets are all free (None if there are none)."""
-    from ..behavior import Regression
-    from ._parameters import _locate
-
-    model = rebuild.model
-    if not isinstance(model, Regression) or not model.offsets:
-        return None
-    keys = [jax.tree_util.keystr(_locate(model, w)[0]) for w in rebuild.wheres]
-    starts = np.cumsum([0] + [int(np.prod(s)) for s in rebuild.shapes])
-
-    def index(where):
-        key = jax.tree_util.keystr(_locate(model, where)[0])
-        return keys.index(key) if key in keys else None
-
-    blocks, transforms = [], []
-    for k in model.offsets:
-        field = k.split("|")[0]
-        if f"{field}:Intercept" not in model.coefficients:
-            continue
-        i_b = index(lambda m, f=field: m.coefficients[f"{f}:Intercept"])
-        i_sd = index(lambda m, k=k: m.sds[f"{k}:sd"])
-        i_off = index(lambda m, k=k: m.offsets[k])
-        if None in (i_b, i_sd, i_off):
-            continue
-        blocks.append((int(starts[i_b]), int(starts[i_sd]), int(starts[i_off]),
-                       int(starts[i_off + 1])))  # fmt: skip
-        transforms.append((rebuild.transforms[i_b], rebuild.transforms[i_sd]))
-    return _Centring(tuple(blocks), tuple(transforms)) if blocks else None
-
-
 class _Draws(eqx.Module):
     position: Array  # (chains, draws, p)
     diverging: Array
@@ -297,84 +196,6 @@ def nuts_chains(
         if sequential:
             return jax.lax.map(lambda args: one_chain(*args), (keys, starts))
         return jax.vmap(one_chain)(keys, starts)
-
-
-@dataclasses.dataclass(frozen=True)
-class Posterior:
-    """Posterior draws of a model's free parameters, with diagnostics.
-
-    Attributes:
-        idata: ArviZ ``InferenceData`` with groups ``posterior`` (one variable per free
-            scalar, dims ``chain, draw``), ``log_likelihood`` (``y``: per draw and trial,
-            for ``az.loo`` / ``az.waic`` / ``az.compare``), ``sample_stats`` (``diverging``,
-            ``lp``, ``acceptance_rate``, ``n_steps``), ``observed_data`` (``rt``,
-            ``choice``), ``constant_data`` (``condition``) and, when drawn,
-            ``posterior_predictive`` (``rt``, ``choice``: for ``az.plot_ppc``).
-        parameterization: rebuilds the model from an unconstrained vector.
-        unconstrained: the draws on the real line, shape ``(chains, draws, p)``.
-    """
-
-    idata: Any
-    parameterization: Parameterization
-    unconstrained: np.ndarray
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The free scalars, in order."""
-        return self.parameterization.names
-
-    @property
-    def divergences(self) -> int:
-        """Divergent transitions after warm-up (0 for a trustworthy posterior)."""
-        return int(self.idata.sample_stats["diverging"].sum())
-
-    def summary(self):
-        """``az.summary`` of the posterior (mean, sd, HDI, MCSE, ESS, R-hat) as a DataFrame."""
-        return _require("arviz").summary(self.idata, var_names=list(self.names))
-
-    @property
-    def r_hat(self) -> dict[str, float]:
-        """Rank-normalised split $\\hat R$ per parameter."""
-        rhat = _require("arviz").rhat(self.idata.posterior)
-        return {n: float(rhat[n]) for n in self.names}
-
-    @property
-    def ess(self) -> dict[str, tuple[float, float]]:
-        """Bulk and tail effective sample size per parameter."""
-        az = _require("arviz")
-        bulk = az.ess(self.idata.posterior, method="bulk")
-        tail = az.ess(self.idata.posterior, method="tail")
-        return {n: (float(bulk[n]), float(tail[n])) for n in self.names}
-
-    @property
-    def converged(self) -> bool:
-        """True only if $\\hat R < 1.01$, bulk and tail ESS $\\ge 100$ per chain for every
-        parameter, and no divergent transition (Vehtari et al. 2021)."""
-        chains = self.unconstrained.shape[0]
-        ok_rhat = all(r < RHAT_MAX for r in self.r_hat.values())
-        ok_ess = all(min(e) >= ESS_PER_CHAIN * chains for e in self.ess.values())
-        return ok_rhat and ok_ess and self.divergences == 0
-
-    def model(self, chain: int, draw: int):
-        """The model at one posterior draw."""
-        return self.parameterization(jnp.asarray(self.unconstrained[chain, draw]))
-
-    def mean_model(self):
-        """The model at the posterior mean of each free scalar (in the parameters' units)."""
-        post = self.idata.posterior
-        return _with_values(self.parameterization, [float(post[n].mean()) for n in self.names])
-
-    def to_netcdf(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the ``InferenceData`` to ``path`` (netCDF); never replaces an existing file
-        unless ``overwrite``. Written to a temporary file first, then renamed, so an
-        interrupted write leaves no partial file. Read back with :func:`load_posterior`."""
-        return _atomic_write(Path(path), overwrite, lambda tmp: self.idata.to_netcdf(str(tmp)))
-
-
-def load_posterior(path: str | os.PathLike):
-    """Read an ``InferenceData`` written by :meth:`Posterior.to_netcdf` (all groups)."""
-    az = _require("arviz")
-    return az.from_netcdf(str(path))
 
 
 def _check_counts(**counts) -> None:
@@ -501,7 +322,7 @@ def sample_posterior(
 def _sample(rebuild, priors, trials, u0, key, settings, centring=None):
     """NUTS on the posterior of ``trials``, compiled once per model structure, priors and
     settings (the data are an argument, so a second call with new data reuses it).
-    With a :class:`_Centring` the sampler moves in its coordinates; the positions are
+    With a centring (``_centring.py``) the sampler moves in its coordinates; the positions are
     returned as $u$."""
     chains, warmup, draws, target_accept, jitter, dense_mass, sequential = settings
     density = log_density_of_data(rebuild, priors)
