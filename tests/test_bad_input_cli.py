@@ -68,7 +68,7 @@ CASES = [
     ("unknown command", lambda p: ["fitt"], "multiscale", "invalid choice: 'fitt'"),
     ("fit without data", lambda p: ["fit"], "multiscale fit", "required: data"),
     ("fit without condition", lambda p: ["fit", "x.csv"], "multiscale fit", "--condition"),
-    ("unknown model", lambda p: fit()(p) + ["--model", "lba"], "multiscale fit", "'lba'"),
+    ("unknown model", lambda p: fit()(p) + ["--model", "lca"], "multiscale fit", "'lca'"),
     ("seed text", lambda p: fit()(p) + ["--seed", "abc"], "multiscale fit", "seed must be an"),
     ("seed negative", lambda p: fit()(p) + ["--seed", "-1"], "multiscale fit", r"seed must be in"),
     ("rt-range one", lambda p: fit()(p) + ["--rt-range", "1"], "multiscale fit", "2 arguments"),
