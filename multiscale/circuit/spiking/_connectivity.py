@@ -309,7 +309,9 @@ class EventDriven(AbstractPropagation):
             largest out-degree, per trial).
 
     The gradient passes only through the synapses of neurons that spiked; differentiate
-    through :class:`SegmentSum`.
+    through :class:`SegmentSum`. Delivery by :meth:`deliver` (a :class:`DelayRing`, and
+    projections that all share a one-step delay, as in COBA) runs in a while loop, which
+    has no reverse-mode derivative at all.
     """
 
     capacity: int | tuple[int, ...] = eqx.field(static=True, default=(8, 32))
@@ -333,7 +335,10 @@ class EventDriven(AbstractPropagation):
             conn.n_post, spikes.shape[1]
         )
 
-    def deliver(self, conn, spikes, out, base):
+    def deliver(self, conn, spikes, out, base, mark=None, extra=None):
+        """As :meth:`AbstractPropagation.deliver`; with ``mark``, also ``extra`` updated
+        by ``mark(neuron, trial, value, extra)`` from each chunk of the step's events
+        (padding entries have value 0), and ``(out, extra)`` is returned."""
         # The events of the step (flat (neuron, trial) index, increasing) are taken
         # ``capacity[0] * trials`` at a time by a masked two-level ``lax.top_k``
         # (``_compact``), in a while loop
@@ -350,18 +355,21 @@ class EventDriven(AbstractPropagation):
         place = lambda post: _wrap(post + base, conn.n_post)
 
         def chunk(carry):
-            out, done, after = carry
+            out, extra, done, after = carry
             todo = ((flat != 0) & (index > after)).astype(jnp.float32)
             hit, j = _compact(todo[:, None], m)
             hit, j = hit[0], j[0]
             value = jnp.where(hit > 0, flat[j], 0.0)
-            out = _scatter(conn, j // trials, j % trials, value, out, place, trials, flat.dtype)
-            return out, done + m, jnp.max(jnp.where(hit > 0, j, after))
+            neuron, trial = j // trials, j % trials
+            out = _scatter(conn, neuron, trial, value, out, place, trials, flat.dtype)
+            if mark is not None:
+                extra = mark(neuron, trial, value, extra)
+            return out, extra, done + m, jnp.max(jnp.where(hit > 0, j, after))
 
-        out, _, _ = jax.lax.while_loop(
-            lambda c: c[1] < count, chunk, (out, jnp.zeros_like(count), jnp.int32(-1))
+        out, extra, _, _ = jax.lax.while_loop(
+            lambda c: c[2] < count, chunk, (out, extra, jnp.zeros_like(count), jnp.int32(-1))
         )
-        return out
+        return out if mark is None else (out, extra)
 
     def _events(self, conn, spikes, out, place, dense):
         """Scatter the spikes' synapses into ``out`` (flat (rows, trials)) at rows

@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._noise import _mix
-from ._connectivity import SparseConnectivity
+from ._connectivity import EventDriven, SparseConnectivity
 from ._neurons import DeltaVoltage, ExpConductance, ExpCurrent
 from ._state import SpikingState
 
@@ -120,6 +120,20 @@ def _discretise(net, dt: float):
     ring = net.delivery
     if ring is not None:
         merged = None
+    # One merged, event-driven pass from all neurons with a delay of one step (COBA): the
+    # step's own spikes are delivered at its end, so their compaction also updates the
+    # spike statistics, at the spiking neurons only (~4 of ~25 us per COBA step for the
+    # four dense statistics arrays). Results are bit-identical: the conductances add the
+    # same values in the same order (``syn`` then holds the input of the next step, as
+    # with a ``DelayRing``).
+    late = (
+        merged is not None
+        and slots == 1
+        and isinstance(net.propagation, EventDriven)
+        and merged[0] == 0
+        and merged[1].n_pre == n
+    )
+    if ring is not None:
         rows = ring.rows
         ring_conn = ring.connectivity(
             jnp.concatenate([p.connectivity.weight for p in net.projections])
@@ -169,7 +183,7 @@ def _discretise(net, dt: float):
             row0 = jnp.mod(k, ring.slots) * rows
             clear = jnp.zeros((rows, trials), buf.dtype)
             buf = jax.lax.dynamic_update_slice(buf, clear, (row0, jnp.zeros_like(row0)))
-        elif merged is not None:
+        elif merged is not None and not late:
             pre_start, c = merged
             pre = buf[pre_start : pre_start + c.n_pre] if slots == 1 else None
             if pre is None:
@@ -247,8 +261,14 @@ def _discretise(net, dt: float):
             w = a_w * 1e-3 * (V - E_L) + (w - a_w * 1e-3 * (V - E_L)) * P_w + b_w * s
         # 4. Statistics, buffer, counter.
         t = (k + 1).astype(dtype) * dt
-        seen = fired & (st.count > 0)
-        isi = jnp.where(seen, t - st.last, 0.0)
+        stats = (st.count, st.last, st.isi_sum, st.isi_sq)
+        if late:
+            c = merged[1]
+            zero = jnp.zeros((c.n_post + 1, trials), dtype)
+            add, stats = propagation.deliver(c, s, zero, jnp.int32(0), _marker(t, n), stats)
+            syn = [x + add[r * n : (r + 1) * n] for r, x in enumerate(syn)]
+        else:
+            stats = _statistics(s, t, stats)
         if ring is not None:
             buffer = propagation.deliver(ring_conn, s, buf, row0)
             row1 = jnp.mod(k + 1, ring.slots) * rows
@@ -267,10 +287,10 @@ def _discretise(net, dt: float):
             ref=ref,
             buffer=buffer,
             k=st.k + 1,
-            count=st.count + s,
-            last=jnp.where(fired, t, st.last),
-            isi_sum=st.isi_sum + isi,
-            isi_sq=st.isi_sq + isi * isi,
+            count=stats[0],
+            last=stats[1],
+            isi_sum=stats[2],
+            isi_sq=stats[3],
         )
         pops = [s[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         rates = jnp.stack([jnp.mean(x, axis=0) for x in pops]) / dt
@@ -278,6 +298,34 @@ def _discretise(net, dt: float):
         return jax.tree.map(unflat, SpikingState(*new)), unflat(rates)
 
     return step
+
+
+def _statistics(s, t, stats):
+    """Spike count, time of the last spike and sums of the inter-spike intervals and their
+    squares, updated with the step's spikes ``s`` at time ``t`` (every neuron)."""
+    count, last, isi_sum, isi_sq = stats
+    fired = s > 0
+    isi = jnp.where(fired & (count > 0), t - last, 0.0)
+    return count + s, jnp.where(fired, t, last), isi_sum + isi, isi_sq + isi * isi
+
+
+def _marker(t, n: int):
+    """:func:`_statistics` for the events ``(neuron, trial, value)`` of an event pass only
+    (the same values at the spiking neurons; the others are not touched)."""
+
+    def mark(neuron, trial, value, stats):
+        count, last, isi_sum, isi_sq = stats
+        i = jnp.where(value > 0, neuron, n)  # silent padding: out of range, dropped
+        seen = count.at[i, trial].get(mode="fill", fill_value=0) > 0
+        isi = jnp.where(seen, t - last.at[i, trial].get(mode="fill", fill_value=0), 0.0)
+        return (
+            count.at[i, trial].add(value, mode="drop"),
+            last.at[i, trial].set(jnp.broadcast_to(t, i.shape).astype(last.dtype), mode="drop"),
+            isi_sum.at[i, trial].add(isi, mode="drop"),
+            isi_sq.at[i, trial].add(isi * isi, mode="drop"),
+        )
+
+    return mark
 
 
 def _merge(projections, delays, n: int, n_receptors: int):
