@@ -316,11 +316,15 @@ def _marker(t, n: int):
     def mark(neuron, trial, value, stats):
         count, last, isi_sum, isi_sq = stats
         i = jnp.where(value > 0, neuron, n)  # silent padding: out of range, dropped
-        seen = count.at[i, trial].get(mode="fill", fill_value=0) > 0
-        isi = jnp.where(seen, t - last.at[i, trial].get(mode="fill", fill_value=0), 0.0)
+        # A neuron has spiked before iff its last spike time is > 0 (spikes come at t > 0),
+        # so ``count`` is only written. The new last time is max(old, t) = t: written so,
+        # it depends on the value read, which lets XLA update ``last`` in place (else it
+        # copies the array, twice, for each chunk of events).
+        old = last.at[i, trial].get(mode="fill", fill_value=0)
+        isi = jnp.where(old > 0, t - old, 0.0)
         return (
             count.at[i, trial].add(value, mode="drop"),
-            last.at[i, trial].set(jnp.broadcast_to(t, i.shape).astype(last.dtype), mode="drop"),
+            last.at[i, trial].set(jnp.maximum(old, t), mode="drop"),
             isi_sum.at[i, trial].add(isi, mode="drop"),
             isi_sq.at[i, trial].add(isi * isi, mode="drop"),
         )
