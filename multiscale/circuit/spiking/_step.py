@@ -133,6 +133,12 @@ def _discretise(net, dt: float):
         and merged[0] == 0
         and merged[1].n_pre == n
     )
+    # Then, without voltage-jump receptors, the receptor variables are updated as one array
+    # (an elementwise update that XLA does in place; per receptor and concatenated, it
+    # copied the array every step).
+    whole = late and not delta
+    if whole:
+        decay_all = jnp.concatenate([jnp.broadcast_to(f, (n, 1)) for f in decay])
     if ring is not None:
         rows = ring.rows
         ring_conn = ring.connectivity(
@@ -173,6 +179,7 @@ def _discretise(net, dt: float):
         seed = (seed[0], _mix_words(seed[1]))
         # Receptor variables as one array per receptor (static slices of the carry fuse).
         syn = [st.syn[i * n : (i + 1) * n] for i in range(n_rec)]
+        syn_all = st.syn
         buf = st.buffer
         # 1. Spikes that arrive now, and external input.
         if ring is not None:
@@ -225,7 +232,12 @@ def _discretise(net, dt: float):
             # that make the seed words into the per-neuron draws and redoes it for every
             # neuron (Potjans-Diesmann: ~170 of ~250 us per step).
             add = jax.lax.cond((k >= k0) & (k < k1), draw, off, seed)
-            syn[inp.receptor] = _add_rows(syn[inp.receptor], add, inp.start, n)
+            if whole:
+                syn_all = _add_rows(syn_all, add, inp.receptor * n + inp.start, n_rec * n)
+            else:
+                syn[inp.receptor] = _add_rows(syn[inp.receptor], add, inp.start, n)
+        if whole:
+            syn = [syn_all[i * n : (i + 1) * n] for i in range(n_rec)]
         V, ref, w = st.V, st.ref, st.w
         refractory = ref > 0
         for i in delta:
@@ -250,7 +262,8 @@ def _discretise(net, dt: float):
             V_new = V_rest + (V - V_rest) * P_m
             for i in current:
                 V_new = V_new + syn[i] * P_I[i]
-        syn = [x if f is None else x * f for x, f in zip(syn, decay, strict=True)]
+        if not whole:
+            syn = [x if f is None else x * f for x, f in zip(syn, decay, strict=True)]
         V_new = jnp.where(refractory, V_r, V_new)
         # 3. Spikes, reset and refractoriness.
         s = surrogate(V_new - V_th) * (~refractory).astype(dtype)
@@ -266,7 +279,10 @@ def _discretise(net, dt: float):
             c = merged[1]
             zero = jnp.zeros((c.n_post + 1, trials), dtype)
             add, stats = propagation.deliver(c, s, zero, jnp.int32(0), _marker(t, n), stats)
-            syn = [x + add[r * n : (r + 1) * n] for r, x in enumerate(syn)]
+            if whole:
+                syn_all = syn_all * decay_all + add[: n_rec * n]
+            else:
+                syn = [x + add[r * n : (r + 1) * n] for r, x in enumerate(syn)]
         else:
             stats = _statistics(s, t, stats)
         if ring is not None:
@@ -282,7 +298,7 @@ def _discretise(net, dt: float):
             )
         new = st._replace(
             V=V,
-            syn=syn[0] if n_rec == 1 else jnp.concatenate(syn),
+            syn=syn_all if whole else syn[0] if n_rec == 1 else jnp.concatenate(syn),
             w=w,
             ref=ref,
             buffer=buffer,
