@@ -277,8 +277,10 @@ def _discretise(net, dt: float):
         stats = (st.count, st.last, st.isi_sum, st.isi_sq)
         if late:
             c = merged[1]
-            zero = jnp.zeros((c.n_post + 1, trials), dtype)
+            # A flat buffer (a fresh one each step, not carried) takes XLA's 1-D scatter.
+            zero = jnp.zeros((c.n_post * trials + 1,), dtype)
             add, stats = propagation.deliver(c, s, zero, jnp.int32(0), _marker(t, n), stats)
+            add = add[:-1].reshape(c.n_post, trials)
             if whole:
                 syn_all = syn_all * decay_all + add[: n_rec * n]
             else:
