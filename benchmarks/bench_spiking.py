@@ -53,6 +53,8 @@ DEFAULT_PEERS_PYTHON = "/work/venvs/bench312/bin/python"
 COBA = {
     "multiscale": ("multiscale", WORKER, [], None),
     "multiscale, 1 core": ("multiscale", WORKER, ["--cores", "1"], None),
+    # XLA's CPU client sizes its thread pool from NPROC (else the cores it may use).
+    "multiscale, NPROC=1": ("multiscale", WORKER, ["NPROC=1"], None),
     "Brian2 cpp_standalone, 1 thread": (
         "peers",
         PEERS / "coba_brian2.py",
@@ -159,11 +161,15 @@ def _env(a) -> dict:
 
 
 def _run_one(kind: str, script, args: list[str], a) -> dict:
-    cmd = [_interpreter(kind, a), str(script), *args]
+    """One engine run in a fresh process; ``NAME=value`` entries of ``args`` are set in
+    its environment instead of passed on."""
+    env = _env(a)
+    env.update(x.split("=", 1) for x in args if _is_env(x))
+    cmd = [_interpreter(kind, a), str(script), *(x for x in args if not _is_env(x))]
     t0 = time.perf_counter()
     try:
         r = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=a.timeout, env=_env(a), cwd=HERE.parent
+            cmd, capture_output=True, text=True, timeout=a.timeout, env=env, cwd=HERE.parent
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {a.timeout:.0f} s"}
@@ -175,6 +181,11 @@ def _run_one(kind: str, script, args: list[str], a) -> dict:
     out = json.loads(lines[-1])
     out["process_wall_s"] = wall
     return out
+
+
+def _is_env(arg: str) -> bool:
+    name, eq, _ = arg.partition("=")
+    return bool(eq) and name.isupper() and not name.startswith("-")
 
 
 def run_rounds(engines: dict, rounds: int, a, tag: str, raw: dict) -> dict:
@@ -439,7 +450,10 @@ def render(a, res, why, batch, pd, load0, load1, started, rev="?") -> str:
         "worker with its process affinity set to one core before JAX starts: XLA's CPU "
         "runtime otherwise hands a step's independent kernels to a pool of threads, "
         "which for a network this small costs more CPU time than it saves; a pinned "
-        "process cannot move off a busy core, so under load its wall time is pessimistic.",
+        "process cannot move off a busy core, so under load its wall time is pessimistic. "
+        "'multiscale, NPROC=1' is the worker with `NPROC=1` in its environment: XLA's CPU "
+        "client then makes a pool of one thread, which runs the step's kernels one after "
+        "another without tying the process to a core.",
         "",
         *coba_table(res, {k: v for k, v in why.items() if k in COBA}),
         "",

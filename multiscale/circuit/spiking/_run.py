@@ -130,13 +130,15 @@ def run(
             CPU as many as keep the state within about 768 KiB
             (:data:`CPU_CHUNK_BYTES`), 4 trials of the 4000-neuron COBA network. The
             time loop streams the whole state through every step, so a chunk that stays
-            in the core's cache runs faster per trial than a larger one (COBA, 64 trials,
-            2-core Xeon: 0.27 CPU s per trial and biological s in chunks of 4, 0.35 in
-            chunks of 2 or 8, 0.48 all at once). XLA's CPU runtime hands the independent
-            kernels of each step to a pool of threads; for networks of a few thousand
-            neurons the hand-offs cost more than they save, and one trial runs fastest
-            with the process pinned to one core (``taskset -c 0 python ...``; COBA on a
-            loaded 2-core Xeon: 0.26 CPU s per biological s pinned, 0.40 unpinned). Use
+            in the core's cache runs faster per trial than a larger one (COBA, 16 trials,
+            one core of a 2-core Xeon: 0.16 CPU s per trial and biological s in chunks
+            of 4 or 8, 0.17 in chunks of 2, 0.26 in one chunk). XLA's CPU runtime hands
+            the independent kernels of each step to a pool of threads; for networks of a
+            few thousand neurons the hand-offs cost more than they save, and one trial
+            runs fastest with a pool of one thread: ``NPROC=1`` in the environment before
+            JAX starts (XLA's CPU client sizes its pool from it), or the process pinned
+            to one core (``taskset -c 0 python ...``; COBA on a loaded 2-core Xeon: 0.16
+            CPU s per biological s with ``NPROC=1``, 0.17 pinned, 0.29 by default). Use
             the second core for a second chunk (``devices``).
         save_every: keep the populations' rates every ``save_every`` steps (0: none).
         segment: steps per checkpointed segment of the loop (for ``grad``).

@@ -10,7 +10,10 @@ class SpikingState(NamedTuple):
 
     Attributes:
         V: membrane potential, mV (neurons, ...).
-        syn: receptor variables, receptor-major (receptors * neurons, ...).
+        syn: receptor variables, receptor-major (receptors * neurons, ...). When the
+            step delivers spikes at the end of the step that emitted them (a
+            :class:`DelayRing`, or event-driven projections that all share a one-step
+            delay, as in COBA), they already hold the spikes arriving in the next step.
         w: adaptation current, nA (neurons, ...).
         ref: refractory steps left, int32 (neurons, ...).
         buffer: spikes of the last ``D`` steps, slot-major (D * neurons, ...); with a
