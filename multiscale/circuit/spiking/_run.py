@@ -207,7 +207,10 @@ def run(
             k = jnp.concatenate([k, jnp.broadcast_to(k[-1:], (pad,))])
         if devices > 1:
             k = jax.device_put(k, targets[i % devices])
-        # Dispatch is asynchronous: the chunks on other devices start before this one ends.
+        # ``eqx.filter_jit`` waits for each call's error marker before it returns, so the
+        # devices' loops overlap only in part (64 COBA trials on 2 CPU devices: ~1.5 cores
+        # busy, against ~1 with one device; driving each device from its own thread did
+        # not add to it).
         res = _run_jit(nets[i % devices], k, protocol, save_every)
         keep = size - pad
         parts.append([None if x is None else x[:keep] for x in res])
