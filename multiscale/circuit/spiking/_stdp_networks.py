@@ -331,7 +331,9 @@ class PlasticSpikingNetwork(AbstractCircuit):
         k_on = int(round(self.t_plastic / dt))
 
         def step(state: PlasticState, drive, xi):
-            base = _discretise(self.with_weights(state.w), dt)
+            # late=False: a spike crosses at the start of the next step, with the
+            # weights after this step's plasticity update.
+            base = _discretise(self.with_weights(state.w), dt, late=False)
             net, rates = base(state.net, drive, xi)
             s = net.count - state.net.count  # this step's spikes (neurons, 1)
             t = state.net.k[0, 0].astype(s.dtype) * dt

@@ -71,7 +71,10 @@ def _col(x, dtype):
     return x[:, None] if x.ndim == 1 else x
 
 
-def _discretise(net, dt: float):
+def _discretise(net, dt: float, late: bool = True):
+    """The step of ``net`` at ``dt``. ``late=False`` keeps the delivery of a one-step delay
+    at the start of the next step (the weights then in force: a plastic network, which
+    updates them between the two, passes it)."""
     dtype = jnp.result_type(float)
     n = net.n_neurons
     nrn = net.neuron
@@ -127,7 +130,8 @@ def _discretise(net, dt: float):
     # same values in the same order (``syn`` then holds the input of the next step, as
     # with a ``DelayRing``).
     late = (
-        merged is not None
+        late
+        and merged is not None
         and slots == 1
         and isinstance(net.propagation, EventDriven)
         and merged[0] == 0
