@@ -234,9 +234,9 @@ jax.config.update("jax_num_cpu_devices", 2)
 import jax.numpy as jnp, jax.random as jr
 from multiscale.circuit import spiking as sp
 net = sp.brunel_network(jr.key(0), scale=0.02, g=5.0, eta=2.0)
-one = sp.run(net, key=jr.key(3), t1=0.01, trials=2, chunk=1)
-two = sp.run(net, key=jr.key(3), t1=0.01, trials=2, chunk=1, devices=2)
-assert len(jax.devices()) == 2
+one = sp.run(net, key=jr.key(3), t1=0.01, trials=5, chunk=2)
+two = sp.run(net, key=jr.key(3), t1=0.01, trials=5, chunk=2, devices=2)
+assert len(jax.devices()) == 2 and two.count.shape == one.count.shape == (5, 250)
 assert jnp.array_equal(one.count, two.count) and float(one.count.sum()) > 0
 assert jnp.array_equal(one.V, two.V) and two.count.devices() == {jax.devices()[0]}
 print("ok")
@@ -245,14 +245,32 @@ print("ok")
 
 @pytest.mark.slow  # 13 CPU s: a fresh interpreter and three compilations
 def test_trials_spread_over_two_devices_give_the_same_spikes():
-    # One loop per device (chunks dispatched round-robin); each trial's spikes and final
-    # state are those of the one-device run. A fresh interpreter, as the CPU device count
+    # One loop per device (chunks dispatched round-robin, one thread per device, the last
+    # chunk padded); each trial's spikes and final state are those of the one-device run. A fresh interpreter, as the CPU device count
     # is fixed when JAX starts.
     import subprocess
     import sys
 
     r = subprocess.run([sys.executable, "-c", _TWO_DEVICES], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-2000:]
+
+
+def test_chunks_over_device_threads_keep_their_order_and_raise_errors():
+    # ``run(devices=N)`` advances each device's chunks from a thread of its own; the
+    # chunks come back in trial order and an error in any thread reaches the caller.
+    from multiscale.circuit.spiking._run import _over_devices
+
+    d = jax.local_devices()[0]
+    out = _over_devices(lambda start, net, dev: [start], [0, 4, 8, 12, 16], jnp.zeros(1), [d, d])
+    assert out == [[0], [4], [8], [12], [16]]
+
+    def failing(start, net, dev):
+        if start == 8:
+            raise FloatingPointError("chunk at trial 8")
+        return [start]
+
+    with pytest.raises(FloatingPointError, match="trial 8"):
+        _over_devices(failing, [0, 4, 8, 12, 16], jnp.zeros(1), [d, d])
 
 
 def test_devices_must_be_a_count_of_local_devices():
