@@ -31,7 +31,9 @@ or ``MULTISCALE_PEERS_PYTHON``; see ``benchmarks/README.md``. Without it (or wit
 multiscale's spiking module) the missing engines are reported as missing.
 
 Run: ``python benchmarks/bench_spiking.py [--quick] [--rounds N] [--pd]``; writes
-benchmarks/results/spiking.md.
+benchmarks/results/spiking.md. ``--batch-only`` runs the 64-trial rows alone, ``--only``
+then picking among them (``--batch-only --only "2 devices,cpp_standalone"``: multiscale
+with ``devices=2`` and Brian2).
 """
 
 import argparse
@@ -99,6 +101,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pd", action="store_true", help="also Potjans-Diesmann at scale 0.1")
     p.add_argument("--pd-rounds", type=int, default=2)
     p.add_argument("--only", default="", help="comma-separated substrings of engine labels")
+    p.add_argument(
+        "--batch-only", action="store_true", help="only the batched-trial rows (no COBA table)"
+    )
     p.add_argument(
         "--peers-python", default=os.environ.get("MULTISCALE_PEERS_PYTHON", DEFAULT_PEERS_PYTHON)
     )
@@ -301,7 +306,7 @@ def batch_section(res: dict, trials: int) -> list[str]:
     b2 = [x for x in res.get(BASE, []) if "trial_wall_s" in x]
     lines = _batch_brian2(b2, res, trials)
     for label in ("multiscale", TWO):
-        if label in res or label == "multiscale":
+        if label in res or (label == "multiscale" and TWO not in res):
             lines += _batch_multiscale(label, res, b2, trials)
     return lines
 
@@ -377,6 +382,8 @@ def main(argv=None) -> str:
     a = parse_args(argv)
     pick = [s.strip() for s in a.only.split(",") if s.strip()]
     engines = {k: v for k, v in COBA.items() if not pick or any(s in k for s in pick)}
+    if a.batch_only:  # ``pick`` then chooses among the batched rows
+        engines = {k: COBA[k] for k in ("multiscale", BASE)}
     if a.render_only:
         raw = json.loads(pathlib.Path(a.out).with_suffix(".json").read_text())
         for k, v in raw.get("args", {}).items():
@@ -391,10 +398,10 @@ def main(argv=None) -> str:
     runnable = {k: v for k, v in engines.items() if not why[k]}
     load0 = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    kept = {k: getattr(a, k) for k in ("rounds", "trials", "omp_active", "quick")}
+    kept = {k: getattr(a, k) for k in ("rounds", "trials", "omp_active", "quick", "batch_only")}
     raw = {"why": why, "load0": load0, "load1": load0, "started": started, "args": kept,
            "multiscale_rev": _revision()}  # fmt: skip
-    res = run_rounds(runnable, a.rounds, a, "coba", raw)
+    res = {} if a.batch_only else run_rounds(runnable, a.rounds, a, "coba", raw)
     batch = {}
     if a.trials and (BASE in runnable or "multiscale" in runnable):
         be = {}
@@ -406,6 +413,8 @@ def main(argv=None) -> str:
         if BASE in runnable:
             kind, script, args, mod = runnable[BASE]
             be[BASE] = (kind, script, [*args, "--repeats", str(a.trials)], mod)
+        if a.batch_only and pick:
+            be = {k: v for k, v in be.items() if any(s in k for s in pick)}
         batch = run_rounds(be, max(1, min(a.rounds, 2)), a, "trials", raw)
     pd = {}
     if a.pd:
@@ -455,7 +464,11 @@ def render(a, res, why, batch, pd, load0, load1, started, rev="?") -> str:
         "client then makes a pool of one thread, which runs the step's kernels one after "
         "another without tying the process to a core.",
         "",
-        *coba_table(res, {k: v for k, v in why.items() if k in COBA}),
+        *(
+            coba_table(res, {k: v for k, v in why.items() if k in COBA})
+            if res or not getattr(a, "batch_only", False)
+            else ["(COBA single trials not run: `--batch-only`.)"]
+        ),
         "",
     ]
     lines += [
