@@ -231,7 +231,8 @@ the loss is the RT shape: at 51.2 % the monkey's correct RTs (quantiles 10, 30, 
 90 %: 0.276, 0.307, 0.358, 0.449, 0.569 s) have a fast, tight front and a long tail,
 which the GDDM gets from a noise-driven crossing of its leaky accumulator near its
 bound; the circuit's decision times there are set by the nearly deterministic rise of
-the winning population. By RT (correct trials, bins between the monkey's quantiles 0,
+the winning population. By RT (the near-hard readout of (0)'s call; correct trials,
+bins between the monkey's quantiles 0,
 10, 30, 50, 70, 90 and 100 %) the circuit wins on the front and loses on the tail: at
 51.2 % it gains 80 nats on the RTs below q70 (0.449 s) and loses 82 on those above, at
 25.6 % it loses 26 nats between q50 and q90 (0.53-0.73 s) and gains 11 between q10 and
