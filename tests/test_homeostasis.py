@@ -71,11 +71,18 @@ def test_istdp_rate_form_fixed_point_and_grad(float64):
     assert float(ms.InhibitorySTDP().alpha) == pytest.approx(0.12)
 
 
+# Last-20-s rate (Hz) of the same cell, inputs and rule in Brian2 2.10.1 (Stimberg et al.
+# 2019, eLife), mean of seeds 0-2 (benchmarks/peers/istdp_cell_brian2.py): 4.45-4.65 Hz
+# for rho0 = 3 and 8.2-8.35 Hz for rho0 = 6.
+BRIAN2_LATE_RATE = {3.0: 4.55, 6.0: 8.28}
+
+
 def test_istdp_lif_cell_relaxes_to_target(key):
     """iSTDP brings a LIF cell firing > 15 Hz down towards rho0, lower for a lower rho0.
 
-    Not a reproduction of target 8: the cell settles 1.4-1.5x above rho0, which the
-    registry reports as a known gap (``vogels_istdp_lif_cell``).
+    The cell settles 1.4-1.5x above rho0 (the registry's known gap
+    ``vogels_istdp_lif_cell``), as the same model does in Brian2: the late rate must be
+    within 25% of Brian2's (seed-to-seed spread of multiscale: 4.0-5.4 Hz for rho0 = 3).
     """
 
     @jax.jit
@@ -88,8 +95,30 @@ def test_istdp_lif_cell_relaxes_to_target(key):
         rate = np.asarray(res.rate)
         assert rate[0] > 15.0  # before inhibition has grown
         late = rate[-4:].mean()
-        assert rho0 <= late <= 1.6 * rho0, (rho0, rate)  # the present behaviour, see above
+        assert abs(late / BRIAN2_LATE_RATE[rho0] - 1.0) < 0.25, (rho0, rate)
     assert float(np.mean(low.weights)) > float(np.mean(high.weights))
+
+
+def test_istdp_lif_cell_excess_shrinks_with_weaker_inputs(key):
+    """The excess over rho0 comes from single-input spike-timing effects (Vogels et al. 2011).
+
+    An inhibitory spike delays the next output spike, so the pre trace at post spikes is
+    below its Poisson mean and the drift vanishes above rho0. Ten times more, ten times
+    weaker inputs (800 E + 200 I, w_E 0.05 nS, eta 0.02 nS) shrink that effect: rho0 = 3
+    settles at 3.55-3.65 Hz in multiscale and 3.4-3.55 Hz in Brian2 2.10.1 (seeds 0-2),
+    vs 4.0-5.4 Hz with 80 + 20 inputs.
+    """
+
+    @jax.jit
+    def late_rate(k):
+        rule = ms.InhibitorySTDP(eta=0.02, rho0=3.0)
+        res = ms.simulate_istdp_cell(
+            rule, key=k, t1=40.0, n_exc=800, n_inh=200, w_exc=0.05, window=5.0
+        )
+        return res.rate[-4:].mean()
+
+    late = float(late_rate(key))
+    assert 2.7 < late < 3.9, late  # within 1.3x of rho0 (1.4-1.8x with 80 + 20 inputs)
 
 
 def test_homeostasis_bad_input():

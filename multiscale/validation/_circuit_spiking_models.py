@@ -78,7 +78,9 @@ def vogels_before_after(n: int = 2000, t1: float = 11.0, seed: int = 0):
     "it levels off near 5.5 Hz (weight 1.8 nS, growing 0.005 nS/s): the rule's fixed "
     "point rho0 assumes uncorrelated pre and post trains, while an inhibitory spike "
     "suppresses the next output spike, so the pre trace at post spikes is below its mean "
-    "and the drift vanishes above rho0 (as in the one-cell target vogels_istdp_lif_cell). "
+    "and the drift vanishes above rho0 (as in the one-cell target vogels_istdp_lif_cell, "
+    "whose 1.5x excess Brian2 2.10.1 reproduces with the same model: a property of the "
+    "model, not a bug). "
     "The transition to the asynchronous irregular state (CV 0.01 -> 0.79, Fano factor "
     "611 -> 43) is reproduced",
 )
