@@ -17,8 +17,20 @@ import jax
 import jax.random as jr
 import pytest
 
+from multiscale._compiled_memory import release_if_near_map_limit
+
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture(autouse=True)
+def _bounded_memory_maps():
+    """After each test, drop JAX's compiled programs once half the process's memory
+    mappings are used: an xdist worker runs ~500 tests, each compiled program holds ~3
+    mappings while cached, and at the kernel's limit (65530) XLA's compiler segfaults
+    (multiscale._compiled_memory)."""
+    yield
+    release_if_near_map_limit()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import sys
 
+from .._compiled_memory import release_if_near_map_limit
 from ._run import Outcome, Progress
 
 
@@ -72,6 +73,9 @@ def validate_command(args, progress: Progress) -> Outcome:
             checks.extend(t.checks())
         except Exception as e:  # a crashing target is a failed target, reported, not fatal
             errors.append((t, e))
+        # Every target compiles its own programs; hundreds of them would exhaust the
+        # process's memory mappings and crash XLA (see multiscale._compiled_memory).
+        release_if_near_map_limit()
         progress.partial = Outcome(text=_text(checks, errors), data=_rows(checks, errors))
         progress.kept = f"the {i + 1} finished target(s) of {len(targets)} are printed"
     failed = errors or any(not c.passed and not c.known_gap for c in checks)
